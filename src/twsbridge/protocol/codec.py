@@ -1,0 +1,204 @@
+"""Field codec of the TWS text protocol (server versions up to 200).
+
+Every field travels as text terminated by a NUL byte. This module converts one
+field at a time, in both directions, with the conventions TWS uses:
+
+* ints and floats are decimal text; an *unset* value (``UNSET_INTEGER``,
+  ``UNSET_DOUBLE``, ``UNSET_LONG``) travels as the empty string;
+* sizes are ``decimal.Decimal``; ``UNSET_DECIMAL`` travels as the empty string,
+  and the Java sentinels TWS sometimes sends for "no size" decode to it;
+* booleans are ``"1"`` / ``"0"``;
+* ``float('inf')`` travels as ``"Infinity"``;
+* strings are UTF-8.
+
+Each kind is a :class:`Kind` with a ``decode(str) -> value`` and an
+``encode(value) -> str``; the message catalogue names a kind for each field.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+__all__ = [
+    "BOOL",
+    "DECIMAL",
+    "ESTR",
+    "FLOAT",
+    "FLOAT_MAX",
+    "INFINITY",
+    "INT",
+    "INT_MAX",
+    "Kind",
+    "LONG",
+    "STR",
+    "UNSET_DECIMAL",
+    "UNSET_DOUBLE",
+    "UNSET_INTEGER",
+    "UNSET_LONG",
+    "decode_decimal",
+    "decode_float",
+    "decode_int",
+    "encode_decimal",
+    "encode_float",
+]
+
+UNSET_INTEGER = 2**31 - 1
+UNSET_LONG = 2**63 - 1
+UNSET_DOUBLE = sys.float_info.max
+UNSET_DECIMAL = Decimal(2**127 - 1)
+INFINITY = math.inf
+
+_DECIMAL_UNSET_TEXTS = frozenset(
+    {"", "2147483647", "9223372036854775807", "1.7976931348623157E308", "-9223372036854775808"}
+)
+
+
+def decode_int(s: str) -> int:
+    """Decode an int field; the empty string is ``UNSET_INTEGER``."""
+    return int(s) if s else UNSET_INTEGER
+
+
+def decode_long(s: str) -> int:
+    """Decode a long field; the empty string is ``UNSET_LONG``."""
+    return int(s) if s else UNSET_LONG
+
+
+def decode_float(s: str) -> float:
+    """Decode a float field: ``""`` is ``UNSET_DOUBLE``, ``"Infinity"`` is inf."""
+    if not s:
+        return UNSET_DOUBLE
+    return float(s)  # float() accepts "Infinity", "-Infinity" and "1.0E-5"
+
+
+def decode_decimal(s: str) -> Decimal:
+    """Decode a size: Java's "no value" sentinels and ``""`` are ``UNSET_DECIMAL``."""
+    if s in _DECIMAL_UNSET_TEXTS:
+        return UNSET_DECIMAL
+    try:
+        return Decimal(s)
+    except InvalidOperation:
+        raise ValueError(f"not a decimal: {s!r}") from None
+
+
+def decode_bool(s: str) -> bool:
+    """Decode a boolean: ``"1"``/``"true"`` are true, ``""``/``"0"``/``"false"`` false."""
+    if s == "1":
+        return True
+    if s in ("0", ""):
+        return False
+    low = s.lower()
+    if low == "true":
+        return True
+    if low == "false":
+        return False
+    return int(s) != 0
+
+
+def decode_escaped(s: str) -> str:
+    """Decode a string TWS sends ASCII-7 escaped (``\\uXXXX``) since version 153."""
+    if "\\" not in s:
+        return s
+    return s.encode("latin-1", "backslashreplace").decode("unicode-escape")
+
+
+def encode_int(v: int) -> str:
+    """Encode an int; ``UNSET_INTEGER``/``UNSET_LONG`` become ``""``."""
+    if v == UNSET_INTEGER or v == UNSET_LONG:
+        return ""
+    return str(int(v))
+
+
+def encode_int_max(v: int) -> str:
+    """Encode an int as TWS does for fields that carry the sentinel literally."""
+    return str(int(v))
+
+
+def encode_float(v: float) -> str:
+    """Encode a float: ``UNSET_DOUBLE`` is ``""``, inf is ``"Infinity"``."""
+    if v == UNSET_DOUBLE:
+        return ""
+    if v == INFINITY:
+        return "Infinity"
+    if v == -INFINITY:
+        return "-Infinity"
+    return repr(float(v))
+
+
+def encode_float_max(v: float) -> str:
+    """Encode a float that travels literally even when unset (as Java prints it)."""
+    if v == UNSET_DOUBLE:
+        return "1.7976931348623157E308"
+    return encode_float(v)
+
+
+def encode_decimal(v: Decimal) -> str:
+    """Encode a size: ``UNSET_DECIMAL`` is ``""``, others in plain notation."""
+    if v == UNSET_DECIMAL:
+        return ""
+    if isinstance(v, Decimal):
+        return format(v, "f")
+    return format(Decimal(str(v)), "f")
+
+
+def encode_bool(v: bool) -> str:
+    return "1" if v else "0"
+
+
+def encode_str(v: str) -> str:
+    return str(v)
+
+
+def encode_escaped(v: str) -> str:
+    if v.isascii():
+        return v
+    return v.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def _identity(s: str) -> str:
+    return s
+
+
+class Kind:
+    """One field kind: a name, its decoder and its encoder, and its default value.
+
+    ``inline`` is a Python expression template used by the generated decoders
+    (``{}`` stands for the field text) so hot paths avoid a function call.
+    """
+
+    __slots__ = ("decode", "default", "encode", "inline", "name", "pytype")
+
+    def __init__(
+        self,
+        name: str,
+        decode: Callable[[str], Any],
+        encode: Callable[[Any], str],
+        default: Any,
+        pytype: type,
+        inline: str | None = None,
+    ) -> None:
+        self.name = name
+        self.decode = decode
+        self.encode = encode
+        self.default = default
+        self.pytype = pytype
+        self.inline = inline
+
+    def __repr__(self) -> str:
+        return f"Kind({self.name})"
+
+
+STR = Kind("str", _identity, encode_str, "", str, inline="{}")
+ESTR = Kind("estr", decode_escaped, encode_escaped, "", str)
+INT = Kind("int", decode_int, encode_int, 0, int, inline="(int({0}) if {0} else UNSET_INTEGER)")
+INT_MAX = Kind("int_max", decode_int, encode_int_max, 0, int,
+               inline="(int({0}) if {0} else UNSET_INTEGER)")
+LONG = Kind("long", decode_long, encode_int, 0, int, inline="(int({0}) if {0} else UNSET_LONG)")
+FLOAT = Kind("float", decode_float, encode_float, 0.0, float,
+             inline="(float({0}) if {0} else UNSET_DOUBLE)")
+FLOAT_MAX = Kind("float_max", decode_float, encode_float_max, 0.0, float,
+                 inline="(float({0}) if {0} else UNSET_DOUBLE)")
+DECIMAL = Kind("decimal", decode_decimal, encode_decimal, UNSET_DECIMAL, Decimal)
+BOOL = Kind("bool", decode_bool, encode_bool, False, bool)

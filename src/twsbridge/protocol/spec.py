@@ -1,0 +1,444 @@
+"""The declaration language of the message catalogue, and its compiler.
+
+Each message is a slotted dataclass decorated with :func:`message`, which
+names its direction and id, and may give ``WIRE``: the order of its fields on
+the wire, each with its :class:`~twsbridge.protocol.codec.Kind` and the server
+versions that carry it. Without ``WIRE`` the wire order is the order of the
+annotations and the kind follows the type (int, float, str, bool, Decimal).
+
+For one server version the compiler turns a declaration into two Python
+functions, generated once and cached (as ``dataclasses`` and ``attrs`` do):
+a decoder from the list of fields to the object, and an encoder from the
+object to the payload text. No parser tests versions or kinds at run time.
+
+Wire items:
+
+* ``F(path, kind, since=, until=)``: one field; ``path`` may be dotted
+  (``"contract.symbol"``) to fill a nested object.
+* ``Group(path, item_type, items, ...)``: a count, then that many items.
+* ``Flag(path, item_type, items)``: ``"1"`` and the items when the attribute
+  is not None, ``"0"`` otherwise.
+* ``When(predicate, items)``: items present only when ``predicate(msg)`` holds
+  on what has been decoded so far (for example, combo legs of a BAG contract).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
+
+from . import codec
+from .codec import Kind
+from .errors import ProtocolError
+
+__all__ = [
+    "IN",
+    "OUT",
+    "F",
+    "Flag",
+    "Group",
+    "Message",
+    "When",
+    "message",
+]
+
+IN = "in"  #: server to client (TWS's EIncomingMessage ids)
+OUT = "out"  #: client to server (TWS's EOutgoingMessage ids)
+
+_KIND_BY_TYPE: dict[Any, Kind] = {
+    int: codec.INT,
+    float: codec.FLOAT,
+    str: codec.STR,
+    bool: codec.BOOL,
+    Decimal: codec.DECIMAL,
+}
+
+
+class _Item:
+    since: int | None
+    until: int | None
+
+    def present(self, version: int) -> bool:
+        if self.since is not None and version < self.since:
+            return False
+        return not (self.until is not None and version >= self.until)
+
+
+class F(_Item):
+    """One field: ``path`` of the attribute, its kind, versions [since, until)."""
+
+    __slots__ = ("kind", "path", "since", "until")
+
+    def __init__(
+        self, path: str, kind: Kind, *, since: int | None = None, until: int | None = None
+    ) -> None:
+        self.path = path
+        self.kind = kind
+        self.since = since
+        self.until = until
+
+
+class Group(_Item):
+    """A counted list: the count, then each item's fields (``item_type`` None: scalars)."""
+
+    __slots__ = ("count_kind", "item_type", "items", "path", "since", "until")
+
+    def __init__(
+        self,
+        path: str,
+        item_type: type | None,
+        items: Sequence[F],
+        *,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> None:
+        self.path = path
+        self.item_type = item_type
+        self.items = tuple(items)
+        self.since = since
+        self.until = until
+
+
+class Flag(_Item):
+    """An optional object: ``"1"`` then its fields, or ``"0"`` when it is None."""
+
+    __slots__ = ("item_type", "items", "path", "since", "until")
+
+    def __init__(
+        self,
+        path: str,
+        item_type: type,
+        items: Sequence[F],
+        *,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> None:
+        self.path = path
+        self.item_type = item_type
+        self.items = tuple(items)
+        self.since = since
+        self.until = until
+
+
+class When(_Item):
+    """Items present only when ``predicate(msg)`` holds (evaluated in wire order)."""
+
+    __slots__ = ("items", "predicate", "since", "until")
+
+    def __init__(
+        self,
+        predicate: Callable[[Any], bool],
+        items: Sequence[_Item],
+        *,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> None:
+        self.predicate = predicate
+        self.items = tuple(items)
+        self.since = since
+        self.until = until
+
+
+Decoder = Callable[[list[str]], "Message"]
+Encoder = Callable[["Message"], str]
+
+
+class Message:
+    """Base of every catalogued message.
+
+    Class attributes set by :func:`message`: ``ID`` (int message id),
+    ``NAME`` (the TWS API's name, ``"tickPrice"``), ``DIRECTION`` (``IN`` from
+    TWS, ``OUT`` to TWS) and ``WIRE`` (the wire layout).
+
+    Messages print as IbPy printed them: ``<nextValidId orderId=1>``.
+    """
+
+    __slots__ = ()
+    ID: ClassVar[int]
+    NAME: ClassVar[str]
+    DIRECTION: ClassVar[str]
+    WIRE: ClassVar[tuple[_Item, ...]]
+    _codecs: ClassVar[dict[int, tuple[Decoder, Encoder]]]
+
+    def __repr__(self) -> str:
+        parts = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+            if f.name != "version"
+        ]
+        return f"<{self.NAME} {' '.join(parts)}>" if parts else f"<{self.NAME}>"
+
+    __str__ = __repr__
+
+    def items(self) -> list[tuple[str, Any]]:
+        """``(name, value)`` pairs of the message's attributes, in order."""
+        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+
+    @classmethod
+    def codec(cls, version: int) -> tuple[Decoder, Encoder]:
+        """The (decoder, encoder) pair compiled for ``version`` (cached)."""
+        try:
+            return cls._codecs[version]
+        except KeyError:
+            pair = _compile(cls, version)
+            cls._codecs[version] = pair
+            return pair
+
+
+M = TypeVar("M", bound=type[Message])
+
+
+def message(direction: str, msg_id: int, name: str) -> Callable[[M], M]:
+    """Class decorator: make ``cls`` a slotted dataclass and register its wire layout.
+
+    Raises:
+        TypeError: when ``WIRE`` names an attribute the class does not have.
+    """
+
+    def wrap(cls: M) -> M:
+        dc = dataclasses.dataclass(slots=True, repr=False)(cls)
+        dc.ID = msg_id
+        dc.NAME = name
+        dc.DIRECTION = direction
+        wire = cls.__dict__.get("WIRE")
+        if wire is None:
+            hints = typing.get_type_hints(dc)
+            wire = tuple(
+                F(f.name, _KIND_BY_TYPE[hints[f.name]]) for f in dataclasses.fields(dc)
+            )
+        dc.WIRE = tuple(wire)
+        names = {f.name for f in dataclasses.fields(dc)}
+        for top in _top_names(dc.WIRE):
+            if top not in names:
+                raise TypeError(f"{cls.__name__}.WIRE names unknown attribute {top!r}")
+        dc._codecs = {}
+        _REGISTRY[direction][msg_id] = dc
+        return dc
+
+    return wrap
+
+
+_REGISTRY: dict[str, dict[int, type[Message]]] = {IN: {}, OUT: {}}
+
+
+def registry(direction: str) -> dict[int, type[Message]]:
+    """Every message class of one direction, by message id."""
+    return _REGISTRY[direction]
+
+
+def _top_names(items: Sequence[_Item]) -> list[str]:
+    out: list[str] = []
+    for it in items:
+        if isinstance(it, (F, Group, Flag)):
+            out.append(it.path.split(".")[0])
+        elif isinstance(it, When):
+            out.extend(_top_names(it.items))
+    return out
+
+
+# ---------------------------------------------------------------- compiler
+
+
+class _Gen:
+    """Builds the source of one decoder and one encoder."""
+
+    def __init__(self, cls: type[Message], version: int) -> None:
+        self.cls = cls
+        self.version = version
+        self.ns: dict[str, Any] = {
+            "UNSET_INTEGER": codec.UNSET_INTEGER,
+            "UNSET_LONG": codec.UNSET_LONG,
+            "UNSET_DOUBLE": codec.UNSET_DOUBLE,
+            "_cls": cls,
+        }
+        self.dec: list[str] = []
+        self.enc: list[str] = []
+        self.names: list[str] = []  # field path for each fixed index, for errors
+        self._n = 0
+        self.trace = False
+
+    def sym(self, obj: Any, prefix: str = "_k") -> str:
+        self._n += 1
+        name = f"{prefix}{self._n}"
+        self.ns[name] = obj
+        return name
+
+    def decode_expr(self, kind: Kind, src: str) -> str:
+        if kind.inline is not None:
+            return kind.inline.format(src)
+        return f"{self.sym(kind.decode, '_d')}({src})"
+
+    def encode_expr(self, kind: Kind, src: str) -> str:
+        if kind is codec.STR:
+            return src
+        return f"{self.sym(kind.encode, '_e')}({src})"
+
+
+def _compile(cls: type[Message], version: int) -> tuple[Decoder, Encoder]:
+    flat = _flat_decoder(cls, version)
+    decode = flat if flat is not None else _build(cls, version, trace=False)[0]
+    encode = _build(cls, version, trace=False)[1]
+    return decode, encode
+
+
+def _build(cls: type[Message], version: int, *, trace: bool) -> tuple[Decoder, Encoder]:
+    g = _Gen(cls, version)
+    g.trace = trace
+    dec = g.dec
+    enc = g.enc
+    dec.append("def decode(f):")
+    dec.append("    o = _cls()")
+    dec.append("    i = 1")
+    dec.append("    t = ''")
+    dec.append("    try:")
+    dec.append("        pass")
+    enc.append("def encode(o):")
+    enc.append("    p = [_id]")
+    g.ns["_id"] = str(cls.ID)
+    _emit(g, cls.WIRE, "o", 2, 1)
+    dec.append("    except (ValueError, IndexError, TypeError, ArithmeticError) as e:")
+    dec.append("        raise _fail(f, i, e, t) from None")
+    dec.append("    if i != len(f) - 1:")
+    dec.append("        raise _extra(f, i)")
+    dec.append("    return o")
+    enc.append("    p.append('')")
+    enc.append("    return '\\0'.join(p)")
+    g.ns["_fail"] = _failure(cls, version)
+    g.ns["_extra"] = _extra(cls)
+    src = "\n".join(dec) + "\n\n" + "\n".join(enc) + "\n"
+    exec(compile(src, f"<twsbridge codec {cls.__name__} v{version}>", "exec"), g.ns)
+    return g.ns["decode"], g.ns["encode"]
+
+
+def _flat_decoder(cls: type[Message], version: int) -> Decoder | None:
+    """A faster decoder for messages whose fields are all plain and present."""
+    items = [it for it in cls.WIRE if it.present(version)]
+    if not all(isinstance(it, F) and "." not in it.path for it in items):
+        return None
+    fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    by_path = {it.path: (k + 1, it) for k, it in enumerate(items) if isinstance(it, F)}
+    if sorted(by_path) != sorted(fields) or len(by_path) != len(items):
+        return None
+    g = _Gen(cls, version)
+    args = []
+    for name in fields:
+        k, it = by_path[name]
+        args.append(g.decode_expr(it.kind, f"f[{k}]"))
+    n = len(items) + 2
+    g.ns["_slow"] = _build(cls, version, trace=False)[0]
+    src = (
+        "def decode(f):\n"
+        f"    if len(f) != {n}:\n"
+        "        return _slow(f)\n"
+        "    try:\n"
+        f"        return _cls({', '.join(args)})\n"
+        "    except (ValueError, TypeError, ArithmeticError):\n"
+        "        return _slow(f)\n"
+    )
+    exec(compile(src, f"<twsbridge fast decoder {cls.__name__} v{version}>", "exec"), g.ns)
+    decode: Decoder = g.ns["decode"]
+    return decode
+
+
+def _target(path: str, obj: str) -> str:
+    return obj + "." + path if path else obj
+
+
+def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> None:
+    dpad = "    " * dind
+    epad = "    " * eind
+    for it in items:
+        if not it.present(g.version):
+            continue
+        if isinstance(it, F):
+            if g.trace:
+                g.dec.append(f"{dpad}t = {it.path!r}")
+            g.dec.append(f"{dpad}{_target(it.path, obj)} = {g.decode_expr(it.kind, 'f[i]')}")
+            g.dec.append(f"{dpad}i += 1")
+            g.enc.append(f"{epad}p.append({g.encode_expr(it.kind, _target(it.path, obj))})")
+        elif isinstance(it, Group):
+            n = g._n = g._n + 1
+            lst, item, cnt = f"_l{n}", f"_it{n}", f"_n{n}"
+            if g.trace:
+                g.dec.append(f"{dpad}t = {it.path + '.count'!r}")
+            g.dec.append(f"{dpad}{cnt} = int(f[i])")
+            g.dec.append(f"{dpad}i += 1")
+            g.dec.append(f"{dpad}if {cnt} < 0 or {cnt} > len(f): raise ValueError('bad count')")
+            g.dec.append(f"{dpad}{lst} = []")
+            g.dec.append(f"{dpad}for _ in range({cnt}):")
+            g.enc.append(f"{epad}{lst} = {_target(it.path, obj)}")
+            g.enc.append(f"{epad}p.append(str(len({lst})))")
+            g.enc.append(f"{epad}for {item} in {lst}:")
+            if it.item_type is None:
+                (sub,) = it.items
+                g.dec.append(f"{dpad}    {lst}.append({g.decode_expr(sub.kind, 'f[i]')})")
+                g.dec.append(f"{dpad}    i += 1")
+                g.enc.append(f"{epad}    p.append({g.encode_expr(sub.kind, item)})")
+            else:
+                g.dec.append(f"{dpad}    {item} = {g.sym(it.item_type, '_t')}()")
+                _emit(g, it.items, item, dind + 1, eind + 1)
+                g.dec.append(f"{dpad}    {lst}.append({item})")
+            g.dec.append(f"{dpad}{_target(it.path, obj)} = {lst}")
+        elif isinstance(it, Flag):
+            n = g._n = g._n + 1
+            item = f"_it{n}"
+            g.dec.append(f"{dpad}if f[i] not in ('', '0'):")
+            g.dec.append(f"{dpad}    i += 1")
+            g.dec.append(f"{dpad}    {item} = {g.sym(it.item_type, '_t')}()")
+            body_start = len(g.enc)
+            _emit(g, it.items, item, dind + 1, eind + 1)
+            g.dec.append(f"{dpad}    {_target(it.path, obj)} = {item}")
+            g.dec.append(f"{dpad}else:")
+            g.dec.append(f"{dpad}    i += 1")
+            g.dec.append(f"{dpad}    {_target(it.path, obj)} = None")
+            # encoder: the sub-items were emitted above at eind + 1; wrap them
+            body = g.enc[body_start:]
+            del g.enc[body_start:]
+            g.enc.append(f"{epad}{item} = {_target(it.path, obj)}")
+            g.enc.append(f"{epad}if {item} is None:")
+            g.enc.append(f"{epad}    p.append('0')")
+            g.enc.append(f"{epad}else:")
+            g.enc.append(f"{epad}    p.append('1')")
+            g.enc.extend(body)
+        elif isinstance(it, When):
+            pred = g.sym(it.predicate, "_p")
+            g.dec.append(f"{dpad}if {pred}({obj}):")
+            g.dec.append(f"{dpad}    pass")
+            g.enc.append(f"{epad}if {pred}({obj}):")
+            g.enc.append(f"{epad}    pass")
+            _emit(g, it.items, obj, dind + 1, eind + 1)
+        else:  # pragma: no cover - declarations are static
+            raise TypeError(f"unknown wire item {it!r}")
+
+
+def _failure(
+    cls: type[Message], version: int
+) -> Callable[[list[str], int, BaseException, str], ProtocolError]:
+    def fail(f: list[str], i: int, e: BaseException, t: str) -> ProtocolError:
+        if not t:  # the fast decoder does not trace: find the field with the tracing one
+            try:
+                _build(cls, version, trace=True)[0](f)
+            except ProtocolError as traced:
+                return traced
+        if isinstance(e, IndexError):
+            what = f"{cls.NAME}: frame ends early ({len(f) - 1} fields)"
+        else:
+            what = f"{cls.NAME}: cannot decode field {i} ({f[i]!r}): {e}"
+        return ProtocolError(what, msg_id=f[0], field=t or f"#{i}", fields=f)
+
+    return fail
+
+
+def _extra(cls: type[Message]) -> Callable[[list[str], int], ProtocolError]:
+    def extra(f: list[str], i: int) -> ProtocolError:
+        return ProtocolError(
+            f"{cls.NAME}: {len(f) - 1 - i} unexpected trailing field(s)",
+            msg_id=f[0],
+            field=f"#{i}",
+            fields=f,
+        )
+
+    return extra
