@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 __all__ = [
     "BOOL",
@@ -31,13 +32,13 @@ __all__ = [
     "INFINITY",
     "INT",
     "INT_MAX",
-    "Kind",
     "LONG",
     "STR",
     "UNSET_DECIMAL",
     "UNSET_DOUBLE",
     "UNSET_INTEGER",
     "UNSET_LONG",
+    "Kind",
     "decode_decimal",
     "decode_float",
     "decode_int",

@@ -24,7 +24,6 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Union
 
 from .catalogue.generic import Unknown
 from .errors import ProtocolError
@@ -80,7 +79,7 @@ class ConnectionClosed:
     """The peer closed the stream."""
 
 
-Event = Union[Message, Unknown, ServerHello, ClientHello, ConnectionClosed]
+Event = Message | Unknown | ServerHello | ClientHello | ConnectionClosed
 
 
 def negotiate(client_min: int, client_max: int, server_min: int, server_max: int) -> int | None:

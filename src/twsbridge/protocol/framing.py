@@ -61,7 +61,7 @@ class FrameReader:
     its framing; the only safe thing is to close the connection).
     """
 
-    __slots__ = ("_buf", "_broken", "_pos", "max_length")
+    __slots__ = ("_broken", "_buf", "_pos", "max_length")
 
     def __init__(self, max_length: int = MAX_FRAME_LENGTH) -> None:
         self._buf = bytearray()

@@ -28,7 +28,7 @@ import dataclasses
 import typing
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
 from . import codec
 from .codec import Kind
@@ -90,7 +90,7 @@ class Group(_Item):
         self,
         path: str,
         item_type: type | None,
-        items: Sequence[F],
+        items: Sequence[_Item],
         *,
         since: int | None = None,
         until: int | None = None,
@@ -166,7 +166,7 @@ class Message:
     def __repr__(self) -> str:
         parts = [
             f"{f.name}={getattr(self, f.name)!r}"
-            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+            for f in _fields(self)
             if f.name != "version"
         ]
         return f"<{self.NAME} {' '.join(parts)}>" if parts else f"<{self.NAME}>"
@@ -175,7 +175,7 @@ class Message:
 
     def items(self) -> list[tuple[str, Any]]:
         """``(name, value)`` pairs of the message's attributes, in order."""
-        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        return [(f.name, getattr(self, f.name)) for f in _fields(self)]
 
     @classmethod
     def codec(cls, version: int) -> tuple[Decoder, Encoder]:
@@ -191,6 +191,7 @@ class Message:
 M = TypeVar("M", bound=type[Message])
 
 
+@dataclass_transform(field_specifiers=(dataclasses.field,))
 def message(direction: str, msg_id: int, name: str) -> Callable[[M], M]:
     """Class decorator: make ``cls`` a slotted dataclass and register its wire layout.
 
@@ -199,7 +200,7 @@ def message(direction: str, msg_id: int, name: str) -> Callable[[M], M]:
     """
 
     def wrap(cls: M) -> M:
-        dc = dataclasses.dataclass(slots=True, repr=False)(cls)
+        dc = cast(M, dataclasses.dataclass(slots=True, repr=False)(cls))
         dc.ID = msg_id
         dc.NAME = name
         dc.DIRECTION = direction
@@ -207,10 +208,10 @@ def message(direction: str, msg_id: int, name: str) -> Callable[[M], M]:
         if wire is None:
             hints = typing.get_type_hints(dc)
             wire = tuple(
-                F(f.name, _KIND_BY_TYPE[hints[f.name]]) for f in dataclasses.fields(dc)
+                F(f.name, _KIND_BY_TYPE[hints[f.name]]) for f in _fields(dc)
             )
         dc.WIRE = tuple(wire)
-        names = {f.name for f in dataclasses.fields(dc)}
+        names = {f.name for f in _fields(dc)}
         for top in _top_names(dc.WIRE):
             if top not in names:
                 raise TypeError(f"{cls.__name__}.WIRE names unknown attribute {top!r}")
@@ -222,6 +223,10 @@ def message(direction: str, msg_id: int, name: str) -> Callable[[M], M]:
 
 
 _REGISTRY: dict[str, dict[int, type[Message]]] = {IN: {}, OUT: {}}
+
+
+def _fields(cls: type[Message] | Message) -> tuple[dataclasses.Field[Any], ...]:
+    return dataclasses.fields(cls)  # type: ignore[arg-type]
 
 
 def registry(direction: str) -> dict[int, type[Message]]:
@@ -318,7 +323,7 @@ def _flat_decoder(cls: type[Message], version: int) -> Decoder | None:
     items = [it for it in cls.WIRE if it.present(version)]
     if not all(isinstance(it, F) and "." not in it.path for it in items):
         return None
-    fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    fields = [f.name for f in _fields(cls)]
     by_path = {it.path: (k + 1, it) for k, it in enumerate(items) if isinstance(it, F)}
     if sorted(by_path) != sorted(fields) or len(by_path) != len(items):
         return None
@@ -374,6 +379,7 @@ def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> No
             g.enc.append(f"{epad}for {item} in {lst}:")
             if it.item_type is None:
                 (sub,) = it.items
+                assert isinstance(sub, F), "a scalar group holds one F"
                 g.dec.append(f"{dpad}    {lst}.append({g.decode_expr(sub.kind, 'f[i]')})")
                 g.dec.append(f"{dpad}    i += 1")
                 g.enc.append(f"{epad}    p.append({g.encode_expr(sub.kind, item)})")

@@ -27,7 +27,8 @@ def contract_fields(prefix: str = "contract", *, primary: bool = True) -> tuple[
 
 
 def _is_bag(msg: object) -> bool:
-    return getattr(msg, "contract").secType == "BAG"  # noqa: B009
+    contract = getattr(msg, "contract")  # noqa: B009
+    return bool(contract.secType == "BAG")
 
 
 #: A BAG contract's legs, sent only when ``contract.secType == "BAG"``.

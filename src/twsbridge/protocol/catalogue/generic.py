@@ -20,7 +20,7 @@ class Unknown:
     NAME = "unknown"
 
     @property
-    def ID(self) -> int:  # noqa: N802 - mirrors Message.ID
+    def ID(self) -> int:
         return int(self.msgId) if self.msgId.lstrip("-").isdigit() else -1
 
     def encode(self) -> str:
