@@ -1,0 +1,91 @@
+"""Simulated time of the TWS simulator.
+
+The simulator never reads the wall clock for market time: every request is
+answered as of ``SimClock.now()``. By default the clock starts at
+2013-03-01 10:00:00 US/Eastern, during the regular session of the last day
+of the real daily data set, and runs at wall-clock speed from there. In
+historical-data requests ``endDateTime=''`` means ``clock.now()``; bars are
+never produced past it.
+
+``SimClock(speed=0)`` is frozen: it moves only through ``set`` and
+``advance`` (what tests use). ``speed=60`` runs a simulated minute per real
+second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+from twsbridge.sim.reference import SIM_TZ
+
+__all__ = ["DEFAULT_START", "SimClock"]
+
+DEFAULT_START = dt.datetime(2013, 3, 1, 10, 0, 0, tzinfo=SIM_TZ)
+"""Default simulated start: the last real data day, 30 minutes after the open."""
+
+
+class SimClock:
+    """Simulated clock: ``now() = start + (monotonic elapsed) * speed``.
+
+    ``start`` must be timezone-aware (a naive datetime is taken as
+    US/Eastern). Thread-safe.
+    """
+
+    def __init__(self, start: dt.datetime | None = None, speed: float = 1.0) -> None:
+        if speed < 0:
+            raise ValueError("speed must be >= 0")
+        self._speed = float(speed)
+        self._lock = threading.Lock()
+        self._anchor = self._aware(start if start is not None else DEFAULT_START)
+        self._mono = time.monotonic()
+
+    @staticmethod
+    def _aware(t: dt.datetime) -> dt.datetime:
+        return t.replace(tzinfo=SIM_TZ) if t.tzinfo is None else t
+
+    @property
+    def speed(self) -> float:
+        """Simulated seconds per real second (0 = frozen)."""
+        return self._speed
+
+    def now(self) -> dt.datetime:
+        """Current simulated time, aware, in US/Eastern."""
+        with self._lock:
+            elapsed = (time.monotonic() - self._mono) * self._speed
+            t = self._anchor + dt.timedelta(seconds=elapsed)
+        return t.astimezone(SIM_TZ)
+
+    def set(self, t: dt.datetime) -> None:
+        """Jump to ``t`` (keeps running at the same speed from there)."""
+        with self._lock:
+            self._anchor = self._aware(t)
+            self._mono = time.monotonic()
+
+    def advance(self, seconds: float) -> dt.datetime:
+        """Move the clock forward (or back, if negative) by ``seconds``;
+        returns the new time."""
+        with self._lock:
+            self._anchor += dt.timedelta(seconds=seconds)
+        return self.now()
+
+    def set_speed(self, speed: float) -> None:
+        """Change the speed without a jump in simulated time."""
+        if speed < 0:
+            raise ValueError("speed must be >= 0")
+        current = self.now()
+        with self._lock:
+            self._anchor = current
+            self._mono = time.monotonic()
+            self._speed = float(speed)
+
+    def epoch(self) -> int:
+        """Current simulated time as integer Unix seconds."""
+        return int(self.now().timestamp())
+
+    def tws_time_string(self) -> str:
+        """Connection-time string as TWS sends it: ``'20130301 10:00:00 EST'``
+        (local time and the zone's abbreviation, EDT in summer)."""
+        t = self.now()
+        return f"{t:%Y%m%d %H:%M:%S} {t.tzname()}"

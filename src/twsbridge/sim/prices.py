@@ -1,0 +1,558 @@
+"""Prices of the simulated market: real daily data plus deterministic synthesis.
+
+Daily series
+    AAPL, GOOG, IBM and MSFT (and META, from the data set's FB series) use the
+    real, unadjusted daily OHLCV of the public-domain Quandl WIKI prices
+    shipped in ``bokeh_sampledata`` (2000-03-01 .. 2013-03-01), bar for bar.
+    Every other instrument gets a seeded geometric random walk over its
+    trading days from ``firstDate`` to 2013-03-01, anchored to end near its
+    real 2013-03-01 close. Days after 2013-03-01 continue synthetically from
+    the last close, one seeded chunk per calendar year, for every instrument.
+
+Intraday path
+    For a (instrument, trading day) a 1-second price path: a folded Brownian
+    bridge through open, high, low and close over the regular session
+    (09:30-16:00 US/Eastern for stocks; the whole 17:15-17:00 session for
+    forex) and a quiet bridge in the pre-market (04:00-09:30, from the
+    previous close to the open) and post-market (16:00-20:00, around the
+    close). Per-second volume is U-shaped and sums to the daily volume over
+    the regular session (extended hours add 4 %).
+
+Everything is a pure function of ``(seed, conId, day)``: numpy
+``default_rng`` seeded with integer sequences, never ``hash()``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+import itertools
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import numpy.typing as npt
+
+from twsbridge.sim.reference import SIM_TZ, Instrument, InstrumentBook, session_bounds, trading_days
+
+__all__ = ["DATA_END", "REAL_DATA_TICKERS", "DailyBar", "DailySeries", "DayPath", "PriceModel",
+           "Quote", "load_real_daily", "mix64", "round_tick"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+DATA_END = dt.date(2013, 3, 1)
+"""Last day of the real data set; synthetic continuation after it."""
+
+REAL_DATA_TICKERS: dict[int, str] = {265598: "AAPL", 208813720: "GOOG", 8314: "IBM",
+                                     272093: "MSFT", 107113386: "FB"}  # FB: META's 2013 ticker
+"""conId -> ticker in ``bokeh_sampledata/_data/stocks.csv.gz``."""
+
+EXTENDED_VOLUME_PCT = 4
+"""Extended-hours volume, in percent of the regular-session volume."""
+
+_LAST_YEAR = 2200
+
+
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    close: float  # close on DATA_END, currency units
+    vol: float  # daily log-return standard deviation
+    volume: float  # typical daily volume (shares; 0 for forex)
+
+
+_PROFILES: dict[int, _Profile] = {
+    4391: _Profile(2.49, 0.030, 20e6),  # AMD
+    270639: _Profile(21.03, 0.016, 35e6),  # INTC
+    76792991: _Profile(34.87, 0.032, 1.5e6),  # TSLA (pre-split dollars)
+    3691937: _Profile(265.74, 0.021, 3.5e6),  # AMZN
+    4815747: _Profile(12.70, 0.024, 9e6),  # NVDA
+    756733: _Profile(152.11, 0.012, 140e6),  # SPY
+    320227571: _Profile(67.75, 0.014, 35e6),  # QQQ
+    12087792: _Profile(1.3018, 0.006, 0.0),  # EUR.USD
+    12087797: _Profile(1.5045, 0.006, 0.0),  # GBP.USD
+    15016059: _Profile(93.58, 0.007, 0.0),  # USD.JPY
+    14433401: _Profile(1.0195, 0.007, 0.0),  # AUD.USD
+    15016062: _Profile(1.0300, 0.005, 0.0),  # USD.CAD
+    12087820: _Profile(0.9380, 0.006, 0.0),  # USD.CHF
+}
+
+
+def _profile(inst: Instrument) -> _Profile:
+    prof = _PROFILES.get(inst.conId)
+    if prof is not None:
+        return prof
+    return _Profile(1.0, 0.006, 0.0) if inst.is_forex else _Profile(50.0, 0.02, 1e6)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyBar:
+    """One daily bar: prices in currency units, volume in shares (forex: 0);
+    ``real`` is True for bars straight from the data set."""
+
+    date: dt.date
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
+    real: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DailySeries:
+    """Daily bars as parallel numpy arrays (length n, ascending dates).
+
+    ``ords`` are ``date.toordinal()`` values; ``real`` flags data-set bars.
+    """
+
+    ords: IntArray
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    volume: IntArray
+    real: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.ords)
+
+    def date(self, i: int) -> dt.date:
+        """Date of bar ``i``."""
+        return dt.date.fromordinal(int(self.ords[i]))
+
+    def bar(self, i: int) -> DailyBar:
+        """Bar ``i`` as a DailyBar."""
+        return DailyBar(self.date(i), float(self.open[i]), float(self.high[i]),
+                        float(self.low[i]), float(self.close[i]), int(self.volume[i]),
+                        bool(self.real[i]))
+
+    def index_le(self, day: dt.date) -> int:
+        """Index of the last bar dated on or before ``day`` (-1 if none)."""
+        return int(np.searchsorted(self.ords, day.toordinal(), side="right")) - 1
+
+    def index_of(self, day: dt.date) -> int:
+        """Index of the bar dated ``day``, or -1."""
+        i = self.index_le(day)
+        return i if i >= 0 and int(self.ords[i]) == day.toordinal() else -1
+
+    def head(self, n: int) -> DailySeries:
+        """The first ``n`` bars."""
+        return DailySeries(self.ords[:n], self.open[:n], self.high[:n], self.low[:n],
+                           self.close[:n], self.volume[:n], self.real[:n])
+
+
+@dataclass(frozen=True, slots=True)
+class DayPath:
+    """1-second path of one trading day.
+
+    ``prices[k]`` is the last trade price during second ``start + k`` (epoch
+    seconds), ``volumes[k]`` the shares traded in it. ``prices[rth_start]``
+    is the open, ``prices[rth_end - 1]`` the close; for stocks index 0 is
+    04:00 and the path ends 20:00 US/Eastern, for forex it spans the session.
+    """
+
+    day: dt.date
+    start: int
+    prices: FloatArray
+    volumes: IntArray
+    rth_start: int
+    rth_end: int
+
+    @property
+    def end(self) -> int:
+        """Epoch second just after the path."""
+        return self.start + len(self.prices)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Top of book at ``time``: prices in currency units, sizes in shares
+    (forex: base-currency units). ``open/high/low`` are the session's so
+    far, ``close`` the previous day's close (TWS tick 9), ``volume`` the
+    day's cumulative volume."""
+
+    bid: float
+    ask: float
+    last: float
+    bidSize: Decimal
+    askSize: Decimal
+    lastSize: Decimal
+    volume: Decimal
+    high: float
+    low: float
+    open: float
+    close: float
+    time: dt.datetime
+
+
+@lru_cache(maxsize=1)
+def load_real_daily() -> dict[str, tuple[tuple[dt.date, float, float, float, float, int], ...]]:
+    """Ticker -> (date, open, high, low, close, volume) rows of the data set."""
+    raw = resources.files("bokeh_sampledata").joinpath("_data/stocks.csv.gz").read_bytes()
+    out: dict[str, list[tuple[dt.date, float, float, float, float, int]]] = {}
+    for row in csv.DictReader(io.StringIO(gzip.decompress(raw).decode("utf-8"))):
+        out.setdefault(row["Ticker"], []).append((
+            dt.date.fromisoformat(row["Date"]), float(row["Open"]), float(row["High"]),
+            float(row["Low"]), float(row["Close"]), int(float(row["Volume"])),
+        ))
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def round_tick(x: FloatArray, tick: float) -> FloatArray:
+    """Round prices to the nearest multiple of ``tick``."""
+    return np.round(np.round(x / tick) * tick, 10)
+
+
+_REVERSION = 0.998
+"""Daily AR(1) coefficient of log price around its anchor (keeps 13-year
+synthetic histories within a plausible band of the anchor)."""
+
+
+def _ar1(r: FloatArray, x0: float) -> FloatArray:
+    """x[t] = REVERSION * x[t-1] + r[t], x[-1] = x0."""
+    out = np.empty(len(r))
+    x = x0
+    for k, step in enumerate(r.tolist()):
+        x = _REVERSION * x + step
+        out[k] = x
+    return out
+
+
+def _synth_bars(rng: np.random.Generator, n: int, prof: _Profile, tick: float, *, anchor: float,
+                prev_close: float | None = None,
+                ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, IntArray]:
+    """n synthetic OHLCV bars, mean-reverting in log space around ``anchor``:
+    ending exactly at ``anchor`` (prev_close None) or chained from
+    ``prev_close``."""
+    r = rng.normal(0.0, prof.vol, n)
+    gap = rng.normal(0.0, prof.vol * 0.35, n)
+    wick_hi = np.abs(rng.normal(0.0, prof.vol * 0.6, n))
+    wick_lo = np.abs(rng.normal(0.0, prof.vol * 0.6, n))
+    vnoise = rng.normal(0.0, 0.35, n)
+    if prev_close is None:
+        x = _ar1(r, 0.0)
+        close = anchor * np.exp(x - x[-1])
+        prev = np.concatenate(([close[0] * np.exp(-r[0])], close[:-1]))
+    else:
+        close = anchor * np.exp(_ar1(r, float(np.log(prev_close / anchor))))
+        prev = np.concatenate(([prev_close], close[:-1]))
+    open_ = prev * np.exp(gap)
+    high = np.maximum(open_, close) * np.exp(wick_hi)
+    low = np.minimum(open_, close) * np.exp(-wick_lo)
+    o, c = (np.maximum(round_tick(a, tick), tick) for a in (open_, close))
+    h = np.maximum(np.maximum(round_tick(high, tick), o), c)
+    lo = np.maximum(np.minimum(np.minimum(round_tick(low, tick), o), c), tick)
+    vol = (prof.volume * np.exp(vnoise - 0.06)) // 100 * 100
+    v = np.where(prof.volume > 0, np.maximum(vol, 100), 0).astype(np.int64)
+    return o, h, lo, c, v
+
+
+def _alloc(total: int, weights: FloatArray) -> IntArray:
+    """Split an integer total over weights; the parts sum exactly to total."""
+    if total <= 0 or len(weights) == 0:
+        return np.zeros(len(weights), dtype=np.int64)
+    cw = np.cumsum(weights)
+    cum = np.floor(total * (cw / cw[-1]) + 1e-9).astype(np.int64)
+    cum[-1] = total
+    out: IntArray = np.diff(cum, prepend=np.int64(0))
+    return out
+
+
+def _fold(u: FloatArray) -> FloatArray:
+    """Reflect values into [0, 1] (triangle wave); identity on [0, 1]."""
+    return 1.0 - np.abs(np.mod(u, 2.0) - 1.0)
+
+
+def _core_path(rng: np.random.Generator, o: float, h: float, lo: float, c: float, n: int,
+               tick: float) -> FloatArray:
+    """Regular-session path: starts at o, ends at c, touches h and lo."""
+    if h <= lo or n < 4:
+        out = np.full(n, o)
+        out[-1] = c
+        return out
+    t = 1 + np.floor(rng.beta(0.6, 0.6, 2) * (n - 2)).astype(np.int64)
+    t_hi, t_lo = (int(min(max(x, 1), n - 2)) for x in t)
+    if t_hi == t_lo:
+        t_lo = t_hi + 1 if t_hi < n - 2 else t_hi - 1
+    rng_w = h - lo
+    anchors = sorted([(0, (o - lo) / rng_w), (t_hi, 1.0), (t_lo, 0.0), (n - 1, (c - lo) / rng_w)])
+    w = np.cumsum(rng.normal(0.0, 0.8 / np.sqrt(n), n))
+    u = np.empty(n)
+    for (ta, ua), (tb, ub) in itertools.pairwise(anchors):
+        frac = np.arange(tb - ta + 1) / (tb - ta)
+        seg = w[ta:tb + 1]
+        u[ta:tb + 1] = ua + frac * (ub - ua) + (seg - seg[0]) - frac * (seg[-1] - seg[0])
+    p = np.clip(round_tick(lo + _fold(u) * rng_w, tick), lo, h)
+    p[0], p[t_hi], p[t_lo], p[-1] = o, h, lo, c
+    return p
+
+
+def _quiet_path(rng: np.random.Generator, a: float, b: float, n: int, scale: float,
+                tick: float) -> FloatArray:
+    """Quiet bridge of n seconds from a (at 0) towards b (at n)."""
+    w = np.concatenate(([0.0], np.cumsum(rng.normal(0.0, 1.0, n))))
+    frac = np.arange(n + 1) / n
+    p = a + frac * (b - a) + (w - frac * w[-1]) * (2.0 * scale / np.sqrt(n))
+    p = np.clip(p[:n], min(a, b) - 2 * scale, max(a, b) + 2 * scale)
+    p = np.maximum(round_tick(p, tick), tick)
+    p[0] = a
+    return p
+
+
+_M64 = (1 << 64) - 1
+
+
+def mix64(seed: int, conId: int, epochs: IntArray) -> npt.NDArray[np.uint64]:
+    """Deterministic 64-bit hash (splitmix64) of (seed, conId, epoch second)."""
+    with np.errstate(over="ignore"):
+        x = epochs.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        x = x + np.uint64((seed * 1_000_003 + conId * 7919 + 1) & _M64)
+        x ^= x >> np.uint64(30)
+        x = x * np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x = x * np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
+class PriceModel:
+    """Deterministic market: daily series, intraday paths and quotes.
+
+    ``seed`` selects the synthetic world (real data bars are the same for
+    every seed). Unknown conIds raise KeyError. Thread-safe.
+    """
+
+    def __init__(self, seed: int = 0, book: InstrumentBook | None = None,
+                 path_cache_size: int = 64) -> None:
+        if seed < 0:
+            raise ValueError("seed must be >= 0")
+        self.seed = seed
+        self.book = book if book is not None else InstrumentBook()
+        self._lock = threading.RLock()
+        self._series: dict[int, DailySeries] = {}
+        self._base_len: dict[int, int] = {}
+        self._ext_year: dict[int, int] = {}
+        self._paths: OrderedDict[tuple[int, int], DayPath] = OrderedDict()
+        self._path_cache_size = path_cache_size
+
+    # ----------------------------------------------------------- daily
+    def instrument(self, conId: int) -> Instrument:
+        """The instrument of a conId (KeyError if unknown)."""
+        inst = self.book.by_conid(conId)
+        if inst is None:
+            raise KeyError(conId)
+        return inst
+
+    def _base(self, inst: Instrument) -> DailySeries:
+        ticker = REAL_DATA_TICKERS.get(inst.conId)
+        if ticker is not None:
+            rows = [r for r in load_real_daily()[ticker] if r[0] >= inst.firstDate]
+            cols = list(zip(*rows, strict=True))
+            o, h, lo, c = (np.array(cols[k], dtype=np.float64) for k in range(1, 5))
+            return DailySeries(
+                np.array([d.toordinal() for d in cols[0]], dtype=np.int64), o, h, lo, c,
+                np.array(cols[5], dtype=np.int64), np.ones(len(rows), dtype=np.bool_),
+            )
+        days = trading_days(inst, inst.firstDate, DATA_END)
+        rng = np.random.default_rng([self.seed, inst.conId, 1])
+        prof = _profile(inst)
+        o, h, lo, c, v = _synth_bars(rng, len(days), prof, inst.minTick, anchor=prof.close)
+        ords = np.array([d.toordinal() for d in days], dtype=np.int64)
+        return DailySeries(ords, o, h, lo, c, v, np.zeros(len(days), dtype=np.bool_))
+
+    def _extend_year(self, inst: Instrument, ser: DailySeries, year: int) -> DailySeries:
+        start = max(dt.date(year, 1, 1), DATA_END + dt.timedelta(days=1))
+        days = trading_days(inst, start, dt.date(year, 12, 31))
+        if not days:
+            return ser
+        base_n = self._base_len[inst.conId]
+        tail = slice(max(0, base_n - 60), base_n)
+        prof = _profile(inst)
+        closes = ser.close[tail]
+        if len(closes) > 5:
+            vol = float(np.clip(np.std(np.diff(np.log(closes))), 0.003, 0.06))
+            volume = float(np.median(ser.volume[tail]))
+            prof = _Profile(prof.close, vol, volume)
+        rng = np.random.default_rng([self.seed, inst.conId, 2, year])
+        anchor = float(ser.close[base_n - 1])
+        o, h, lo, c, v = _synth_bars(rng, len(days), prof, inst.minTick,
+                                     anchor=anchor, prev_close=float(ser.close[-1]))
+        ords = np.array([d.toordinal() for d in days], dtype=np.int64)
+        return DailySeries(
+            np.concatenate((ser.ords, ords)), np.concatenate((ser.open, o)),
+            np.concatenate((ser.high, h)), np.concatenate((ser.low, lo)),
+            np.concatenate((ser.close, c)), np.concatenate((ser.volume, v)),
+            np.concatenate((ser.real, np.zeros(len(days), dtype=np.bool_))),
+        )
+
+    def series(self, conId: int, through: dt.date | None = None) -> DailySeries:
+        """Daily series from firstDate through ``through`` (default DATA_END;
+        later days are synthesised on demand, up to year 2200)."""
+        inst = self.instrument(conId)
+        through = DATA_END if through is None else through
+        with self._lock:
+            ser = self._series.get(conId)
+            if ser is None:
+                ser = self._base(inst)
+                self._base_len[conId] = len(ser)
+                self._ext_year[conId] = DATA_END.year - 1
+            year = self._ext_year[conId]
+            while year < min(through.year, _LAST_YEAR):
+                year += 1
+                ser = self._extend_year(inst, ser, year)
+            self._ext_year[conId] = year
+            self._series[conId] = ser
+        return ser.head(ser.index_le(through) + 1)
+
+    def daily(self, conId: int, through: dt.date | None = None) -> list[DailyBar]:
+        """Daily bars from firstDate through ``through`` (default 2013-03-01)."""
+        ser = self.series(conId, through)
+        return [ser.bar(i) for i in range(len(ser))]
+
+    def daily_bar(self, conId: int, day: dt.date) -> DailyBar | None:
+        """The bar of ``day``, or None if not a trading day / no data."""
+        ser = self.series(conId, day)
+        i = ser.index_of(day)
+        return ser.bar(i) if i >= 0 else None
+
+    # --------------------------------------------------------- intraday
+    def path(self, conId: int, day: dt.date) -> DayPath | None:
+        """The 1-second path of trading day ``day`` (None if no bar that day)."""
+        inst = self.instrument(conId)
+        key = (conId, day.toordinal())
+        with self._lock:
+            cached = self._paths.get(key)
+            if cached is not None:
+                self._paths.move_to_end(key)
+                return cached
+        ser = self.series(conId, day)
+        i = ser.index_of(day)
+        if i < 0:
+            return None
+        built = self._build_path(inst, ser, i)
+        with self._lock:
+            self._paths[key] = built
+            while len(self._paths) > self._path_cache_size:
+                self._paths.popitem(last=False)
+        return built
+
+    def _build_path(self, inst: Instrument, ser: DailySeries, i: int) -> DayPath:
+        day = ser.date(i)
+        o, h, lo, c = (float(a[i]) for a in (ser.open, ser.high, ser.low, ser.close))
+        vol = int(ser.volume[i])
+        prev_close = float(ser.close[i - 1]) if i > 0 else o
+        tick = inst.minTick
+        rng = np.random.default_rng([self.seed, inst.conId, 3, day.toordinal()])
+        if inst.is_forex:
+            s, e = session_bounds(inst, day, True)
+            n = int((e - s).total_seconds())
+            prices = _core_path(rng, o, h, lo, c, n, tick)
+            x = np.linspace(-1.0, 1.0, n)
+            volumes = _alloc(vol, (1.2 - x * x) * rng.gamma(2.0, 0.5, n))
+            return DayPath(day, int(s.timestamp()), prices, volumes, 0, n)
+        s, _ = session_bounds(inst, day, False)
+        pre_n, rth_n, post_n = 19800, 23400, 14400
+        core = _core_path(rng, o, h, lo, c, rth_n, tick)
+        scale = 0.08 * (h - lo) + tick
+        pre = _quiet_path(rng, prev_close, o, pre_n, scale, tick)
+        post = _quiet_path(rng, c, c, post_n, scale, tick)
+        x = np.linspace(-1.0, 1.0, rth_n)
+        v_core = _alloc(vol, (0.35 + x * x) * rng.gamma(2.0, 0.5, rth_n))
+        ext = vol * EXTENDED_VOLUME_PCT // 100
+        v_pre = _alloc(ext * 3 // 5, rng.gamma(1.0, 1.0, pre_n))
+        v_post = _alloc(ext - ext * 3 // 5, rng.gamma(1.0, 1.0, post_n))
+        return DayPath(day, int(s.timestamp()), np.concatenate((pre, core, post)),
+                       np.concatenate((v_pre, v_core, v_post)), pre_n, pre_n + rth_n)
+
+    def _locate(self, inst: Instrument, epoch: int) -> tuple[DailySeries, int, DayPath | None]:
+        """(series, index of the day shown at ``epoch``, path if in session)."""
+        local = dt.datetime.fromtimestamp(epoch, SIM_TZ)
+        key = local.date()
+        if inst.is_forex and local.hour >= 17:
+            key += dt.timedelta(days=1)
+        ser = self.series(inst.conId, max(key, DATA_END))
+        i = ser.index_le(key)
+        if i < 0:
+            return ser, -1, None
+        day = ser.date(i)
+        s, e = session_bounds(inst, day, inst.is_forex)
+        if epoch < int(s.timestamp()):
+            return ser, i - 1, None
+        if epoch >= int(e.timestamp()):
+            return ser, i, None
+        return ser, i, self.path(inst.conId, day)
+
+    def price_at(self, conId: int, t: dt.datetime) -> float:
+        """Last trade price at ``t`` (aware); between sessions the last close,
+        before the first bar its open."""
+        inst = self.instrument(conId)
+        epoch = int(np.floor(t.timestamp()))
+        ser, i, path = self._locate(inst, epoch)
+        if path is not None:
+            return float(path.prices[epoch - path.start])
+        return float(ser.close[i]) if i >= 0 else float(ser.open[0])
+
+    def bid_ask(self, conId: int, epochs: IntArray, prices: FloatArray,
+                ) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
+        """(bid, ask, bidSize, askSize) around trade ``prices`` at ``epochs``.
+
+        The spread is 1..k ticks (k grows with price), bid <= price < ask.
+        """
+        inst = self.instrument(conId)
+        tick = inst.minTick
+        h = mix64(self.seed, conId, epochs)
+        k = np.maximum(1, np.rint(prices * 4e-5 / tick)).astype(np.uint64)
+        n = (np.uint64(1) + h % k).astype(np.int64)
+        j = ((h >> np.uint64(20)) % n.astype(np.uint64)).astype(np.int64)
+        raw = np.floor((prices - j * tick) / tick + 1e-7) * tick
+        bid: FloatArray = np.round(np.maximum(raw, tick), 10).astype(np.float64)
+        ask: FloatArray = np.round(bid + n * tick, 10).astype(np.float64)
+        lots = 100 if not inst.is_forex else 100_000
+        bsize = ((h >> np.uint64(33)) % np.uint64(25) + np.uint64(1)).astype(np.int64) * lots
+        asize = ((h >> np.uint64(45)) % np.uint64(25) + np.uint64(1)).astype(np.int64) * lots
+        return bid, ask, bsize, asize
+
+    def quote(self, conId: int, t: dt.datetime) -> Quote:
+        """Top of book at ``t`` (deterministic for the same second)."""
+        inst = self.instrument(conId)
+        epoch = int(np.floor(t.timestamp()))
+        ser, i, path = self._locate(inst, epoch)
+        prev = float(ser.close[i - 1]) if i >= 1 else float(ser.open[max(i, 0)])
+        if path is not None:
+            pos = epoch - path.start
+            last = float(path.prices[pos])
+            if pos < path.rth_start:
+                seg = path.prices[: pos + 1]
+                open_ = float(path.prices[0])
+            else:
+                seg = path.prices[path.rth_start: min(pos + 1, path.rth_end)]
+                open_ = float(path.prices[path.rth_start])
+            high, low = float(seg.max()), float(seg.min())
+            volume = int(path.volumes[: pos + 1].sum())
+            last_size = int(path.volumes[pos])
+        elif i >= 0:
+            last = float(ser.close[i])
+            open_, high, low = float(ser.open[i]), float(ser.high[i]), float(ser.low[i])
+            v = int(ser.volume[i])
+            volume = v if inst.is_forex else v + v * EXTENDED_VOLUME_PCT // 100
+            last_size = 0
+        else:
+            last = open_ = high = low = prev = float(ser.open[0])
+            volume = last_size = 0
+        e = np.array([epoch], dtype=np.int64)
+        bid, ask, bs, asz = self.bid_ask(conId, e, np.array([last]))
+        if not inst.is_forex:
+            last_size = max(100, min(last_size, 10_000) // 100 * 100)
+        return Quote(
+            bid=float(bid[0]), ask=float(ask[0]), last=last,
+            bidSize=Decimal(int(bs[0])), askSize=Decimal(int(asz[0])),
+            lastSize=Decimal(last_size), volume=Decimal(volume),
+            high=high, low=low, open=open_, close=prev, time=t,
+        )

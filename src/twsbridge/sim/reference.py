@@ -1,0 +1,472 @@
+"""Instrument reference data for the simulated TWS gateway.
+
+Every instrument carries its real Interactive Brokers conId and contract
+details shaped like the ones TWS returns in ``contractDetails`` (order types,
+valid exchanges, market rule ids, ISIN, industry classification ...).
+
+Also here: the exchange calendar of the simulator (US equity holidays, forex
+week), the session bounds of a trading day and the ``tradingHours`` /
+``liquidHours`` strings of contract details.
+
+All times are US/Eastern (``SIM_TZ``), the time zone TWS reports for these
+instruments (``timeZoneId``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "INSTRUMENTS",
+    "SIM_TZ",
+    "Instrument",
+    "InstrumentBook",
+    "is_trading_day",
+    "session_bounds",
+    "trading_days",
+    "trading_hours",
+    "us_market_holidays",
+]
+
+SIM_TZ = ZoneInfo("US/Eastern")
+"""Time zone of the simulator: the exchange time zone of every instrument."""
+
+_STK_ORDER_TYPES = (
+    "ACTIVETIM,AD,ADDONT,ADJUST,ALERT,ALGO,ALLOC,AON,AVGCOST,BASKET,BENCHPX,CASHQTY,"
+    "COND,CONDORDER,DARKONLY,DARKPOLL,DAY,DEACT,DEACTDIS,DEACTEOD,DIS,DUR,GAT,GTC,GTD,"
+    "GTT,HID,IBKRATS,ICE,IMB,IOC,LIT,LMT,LOC,MIDPX,MIT,MKT,MOC,MTL,NGCOMB,NODARK,"
+    "NONALGO,OCA,OPG,OPGREROUT,PEGBENCH,PEGMID,POSTATS,POSTONLY,PREOPGRTH,PRICECHK,REL,"
+    "REL2MID,RELPCTOFS,RPI,RTH,SCALE,SCALEODD,SCALERST,SIZECHK,SMARTSTG,SNAPMID,SNAPMKT,"
+    "SNAPREL,STP,STPLMT,SWEEP,TRAIL,TRAILLIT,TRAILLMT,TRAILMIT,WHATIF"
+)
+_STK_VALID_EXCHANGES = (
+    "SMART,AMEX,NYSE,CBOE,PHLX,ISE,CHX,ARCA,ISLAND,DRCTEDGE,BEX,BATS,EDGEA,BYX,IEX,"
+    "EDGX,FOXRIVER,PEARL,NYSENAT,LTSE,MEMX,IBEOS,OVERNIGHT,TPLUS0,PSX,T24X"
+)
+_STK_MARKET_RULES = ",".join(["26"] * len(_STK_VALID_EXCHANGES.split(",")))
+_STK_DERIVATIVES = ("CFD", "OPT", "IOPT", "WAR", "BAG")
+_FX_ORDER_TYPES = (
+    "ACTIVETIM,AD,ADJUST,ALERT,ALGO,ALLOC,AVGCOST,BASKET,CASHQTY,COND,CONDORDER,DAY,"
+    "DEACT,DEACTDIS,DEACTEOD,GAT,GTC,GTD,GTT,HID,IOC,LIT,LMT,MIT,MKT,NONALGO,OCA,REL,"
+    "RELPCTOFS,SCALE,SCALERST,STP,STPLMT,TRAIL,TRAILLIT,TRAILLMT,TRAILMIT,WHATIF"
+)
+_DATA_START = dt.date(2000, 3, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """One tradable contract with its TWS contract details.
+
+    Prices are in ``currency`` units; ``minTick`` is the price increment;
+    sizes (``minSize``, ``sizeIncrement``, ``suggestedSizeIncrement``) are in
+    shares for stocks and in base-currency units for forex. ``firstDate`` is
+    the first day the simulator has data for (head timestamp).
+    """
+
+    conId: int
+    symbol: str
+    secType: str
+    exchange: str
+    primaryExchange: str
+    currency: str
+    localSymbol: str
+    tradingClass: str
+    longName: str
+    minTick: float
+    priceMagnifier: int = 1
+    multiplier: str = ""
+    industry: str = ""
+    category: str = ""
+    subcategory: str = ""
+    timeZoneId: str = "US/Eastern"
+    orderTypes: str = _STK_ORDER_TYPES
+    validExchanges: str = _STK_VALID_EXCHANGES
+    stockType: str = "COMMON"
+    secIdList: tuple[tuple[str, str], ...] = ()
+    marketRuleIds: str = _STK_MARKET_RULES
+    aggGroup: int = 1
+    derivativeSecTypes: tuple[str, ...] = _STK_DERIVATIVES
+    description: str = ""
+    firstDate: dt.date = _DATA_START
+    minSize: Decimal = Decimal("1")
+    sizeIncrement: Decimal = Decimal("1")
+    suggestedSizeIncrement: Decimal = Decimal("100")
+
+    @property
+    def marketName(self) -> str:
+        """TWS ``marketName`` (equal to the trading class for these contracts)."""
+        return self.tradingClass
+
+    @property
+    def is_forex(self) -> bool:
+        """True for IDEALPRO currency pairs (secType ``CASH``)."""
+        return self.secType == "CASH"
+
+
+def _stock(
+    conId: int,
+    symbol: str,
+    primary: str,
+    longName: str,
+    isin: str,
+    industry: str,
+    category: str,
+    subcategory: str,
+    *,
+    stockType: str = "COMMON",
+    firstDate: dt.date = _DATA_START,
+) -> Instrument:
+    tradingClass = "NMS" if primary == "NASDAQ" else symbol
+    return Instrument(
+        conId=conId,
+        symbol=symbol,
+        secType="STK",
+        exchange="SMART",
+        primaryExchange=primary,
+        currency="USD",
+        localSymbol=symbol,
+        tradingClass=tradingClass,
+        longName=longName,
+        minTick=0.01,
+        industry=industry,
+        category=category,
+        subcategory=subcategory,
+        stockType=stockType,
+        secIdList=(("ISIN", isin),),
+        description=longName,
+        firstDate=firstDate,
+    )
+
+
+def _forex(conId: int, base: str, quote: str, longName: str, minTick: float) -> Instrument:
+    pair = f"{base}.{quote}"
+    return Instrument(
+        conId=conId,
+        symbol=base,
+        secType="CASH",
+        exchange="IDEALPRO",
+        primaryExchange="",
+        currency=quote,
+        localSymbol=pair,
+        tradingClass=pair,
+        longName=longName,
+        minTick=minTick,
+        orderTypes=_FX_ORDER_TYPES,
+        validExchanges="IDEALPRO",
+        stockType="",
+        marketRuleIds="239",
+        aggGroup=4,
+        derivativeSecTypes=(),
+        description=longName,
+        suggestedSizeIncrement=Decimal("1"),
+    )
+
+
+_SEMI = ("Technology", "Semiconductors", "Electronic Compo-Semicon")
+
+INSTRUMENTS: tuple[Instrument, ...] = (
+    _stock(265598, "AAPL", "NASDAQ", "APPLE INC", "US0378331005",
+           "Technology", "Computers", "Computers"),
+    _stock(4391, "AMD", "NASDAQ", "ADVANCED MICRO DEVICES", "US0079031078", *_SEMI),
+    _stock(270639, "INTC", "NASDAQ", "INTEL CORP", "US4581401001", *_SEMI),
+    _stock(272093, "MSFT", "NASDAQ", "MICROSOFT CORP", "US5949181045",
+           "Technology", "Software", "Applications Software"),
+    _stock(8314, "IBM", "NYSE", "INTL BUSINESS MACHINES CORP", "US4592001014",
+           "Technology", "Computers", "Computer Services"),
+    _stock(76792991, "TSLA", "NASDAQ", "TESLA INC", "US88160R1014",
+           "Consumer, Cyclical", "Auto Manufacturers", "Auto-Cars/Light Trucks",
+           firstDate=dt.date(2010, 6, 29)),
+    _stock(208813720, "GOOG", "NASDAQ", "ALPHABET INC-CL C", "US02079K1079",
+           "Communications", "Internet", "Web Portals/ISP",
+           firstDate=dt.date(2004, 8, 19)),
+    _stock(3691937, "AMZN", "NASDAQ", "AMAZON.COM INC", "US0231351067",
+           "Communications", "Internet", "E-Commerce/Products"),
+    _stock(4815747, "NVDA", "NASDAQ", "NVIDIA CORP", "US67066G1040", *_SEMI),
+    _stock(107113386, "META", "NASDAQ", "META PLATFORMS INC-CLASS A", "US30303M1027",
+           "Communications", "Internet", "Internet Content-Entmnt",
+           firstDate=dt.date(2012, 5, 18)),
+    _stock(756733, "SPY", "ARCA", "SPDR S&P 500 ETF TRUST", "US78462F1030",
+           "", "", "", stockType="ETF"),
+    _stock(320227571, "QQQ", "NASDAQ", "INVESCO QQQ TRUST SERIES 1", "US46090E1038",
+           "", "", "", stockType="ETF"),
+    _forex(12087792, "EUR", "USD", "European Monetary Union Euro", 0.00005),
+    _forex(12087797, "GBP", "USD", "British pound", 0.00005),
+    _forex(15016059, "USD", "JPY", "US dollar", 0.005),
+    _forex(14433401, "AUD", "USD", "Australian dollar", 0.00005),
+    _forex(15016062, "USD", "CAD", "US dollar", 0.00005),
+    _forex(12087820, "USD", "CHF", "US dollar", 0.00005),
+)
+"""The instruments the simulator knows, with their real IB conIds."""
+
+
+# ---------------------------------------------------------------- calendar
+
+_SPECIAL_CLOSURES = frozenset(
+    {
+        dt.date(2001, 9, 11), dt.date(2001, 9, 12), dt.date(2001, 9, 13),
+        dt.date(2001, 9, 14), dt.date(2004, 6, 11), dt.date(2007, 1, 2),
+        dt.date(2012, 10, 29), dt.date(2012, 10, 30), dt.date(2018, 12, 5),
+        dt.date(2025, 1, 9),
+    }
+)
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
+    """The n-th (1-based; -1 = last) given weekday (Mon=0) of a month."""
+    if n > 0:
+        first = dt.date(year, month, 1)
+        return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+    last = nxt - dt.timedelta(days=1)
+    return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _easter(year: int) -> dt.date:
+    """Gregorian Easter Sunday (anonymous Gregorian algorithm)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    ll = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * ll) // 451
+    month = (h + ll - 7 * m + 114) // 31
+    day = (h + ll - 7 * m + 114) % 31 + 1
+    return dt.date(year, month, day)
+
+
+def _observed(day: dt.date) -> dt.date:
+    """NYSE observance: Saturday holidays move to Friday, Sunday ones to Monday."""
+    if day.weekday() == 5:
+        return day - dt.timedelta(days=1)
+    if day.weekday() == 6:
+        return day + dt.timedelta(days=1)
+    return day
+
+
+@lru_cache(maxsize=256)
+def us_market_holidays(year: int) -> frozenset[dt.date]:
+    """Full-day NYSE/Nasdaq closures of a year (rules plus special closures)."""
+    days = set()
+    new_year = dt.date(year, 1, 1)
+    if new_year.weekday() == 6:
+        days.add(new_year + dt.timedelta(days=1))
+    elif new_year.weekday() < 5:
+        days.add(new_year)
+    if year >= 1998:
+        days.add(_nth_weekday(year, 1, 0, 3))  # Martin Luther King Jr. Day
+    days.add(_nth_weekday(year, 2, 0, 3))  # Washington's Birthday
+    days.add(_easter(year) - dt.timedelta(days=2))  # Good Friday
+    days.add(_nth_weekday(year, 5, 0, -1))  # Memorial Day
+    if year >= 2022:
+        days.add(_observed(dt.date(year, 6, 19)))  # Juneteenth
+    days.add(_observed(dt.date(year, 7, 4)))
+    days.add(_nth_weekday(year, 9, 0, 1))  # Labor Day
+    days.add(_nth_weekday(year, 11, 3, 4))  # Thanksgiving
+    days.add(_observed(dt.date(year, 12, 25)))
+    days.update(d for d in _SPECIAL_CLOSURES if d.year == year)
+    return frozenset(days)
+
+
+def is_trading_day(inst: Instrument, day: dt.date) -> bool:
+    """Whether ``day`` has a session: US exchange days for stocks; for forex
+    every weekday but 1 January and 25 December (the session of day D runs
+    from D-1 17:15 to D 17:00 US/Eastern)."""
+    if day.weekday() >= 5:
+        return False
+    if inst.is_forex:
+        return (day.month, day.day) not in ((1, 1), (12, 25))
+    return day not in us_market_holidays(day.year)
+
+
+def trading_days(inst: Instrument, start: dt.date, end: dt.date) -> list[dt.date]:
+    """All trading days ``start <= d <= end`` of the instrument, ascending."""
+    out = []
+    day = start
+    one = dt.timedelta(days=1)
+    while day <= end:
+        if is_trading_day(inst, day):
+            out.append(day)
+        day += one
+    return out
+
+
+def session_bounds(inst: Instrument, day: dt.date, rth: bool) -> tuple[dt.datetime, dt.datetime]:
+    """(start, end) of the session of trading day ``day``, aware US/Eastern.
+
+    Stocks: 09:30-16:00 (rth) or 04:00-20:00. Forex: D-1 17:15 to D 17:00
+    whatever ``rth``.
+    """
+    if inst.is_forex:
+        prev = day - dt.timedelta(days=1)
+        return (
+            dt.datetime(prev.year, prev.month, prev.day, 17, 15, tzinfo=SIM_TZ),
+            dt.datetime(day.year, day.month, day.day, 17, 0, tzinfo=SIM_TZ),
+        )
+    if rth:
+        return (
+            dt.datetime(day.year, day.month, day.day, 9, 30, tzinfo=SIM_TZ),
+            dt.datetime(day.year, day.month, day.day, 16, 0, tzinfo=SIM_TZ),
+        )
+    return (
+        dt.datetime(day.year, day.month, day.day, 4, 0, tzinfo=SIM_TZ),
+        dt.datetime(day.year, day.month, day.day, 20, 0, tzinfo=SIM_TZ),
+    )
+
+
+def trading_hours(inst: Instrument, day: dt.date, rth: bool, days: int = 7) -> str:
+    """Contract-details ``tradingHours`` (rth=False) or ``liquidHours``
+    (rth=True) for ``days`` calendar days from ``day``.
+
+    Format as TWS: ``20130301:0400-20130301:2000;20130302:CLOSED;...`` for
+    stocks; ``20130303:1715-20130304:1700;...`` for forex (a Friday, whose
+    session is the one opened on Thursday, has no entry, as in TWS).
+    """
+    parts = []
+    one = dt.timedelta(days=1)
+    for k in range(days):
+        d = day + k * one
+        ds = d.strftime("%Y%m%d")
+        if inst.is_forex:
+            nxt = d + one
+            if is_trading_day(inst, nxt):
+                parts.append(f"{ds}:1715-{nxt:%Y%m%d}:1700")
+            elif d.weekday() != 4:
+                parts.append(f"{ds}:CLOSED")
+        elif is_trading_day(inst, d):
+            start, end = ("0930", "1600") if rth else ("0400", "2000")
+            parts.append(f"{ds}:{start}-{ds}:{end}")
+        else:
+            parts.append(f"{ds}:CLOSED")
+    return ";".join(parts)
+
+
+# ------------------------------------------------------------------ lookup
+
+_EXCHANGE_ALIASES = {"NASDAQ": "ISLAND", "ISLAND": "NASDAQ"}
+
+
+def _exchange_ok(inst: Instrument, exchange: str) -> bool:
+    ex = exchange.upper()
+    if not ex:
+        return True
+    if inst.is_forex:
+        return ex in ("IDEALPRO", "IDEAL")
+    valid = set(inst.validExchanges.split(","))
+    return ex == "SMART" or ex in valid or ex == inst.primaryExchange or (
+        _EXCHANGE_ALIASES.get(ex, "") in valid
+    )
+
+
+def _primary_ok(inst: Instrument, primary: str) -> bool:
+    p = primary.upper()
+    return not p or p == inst.primaryExchange or _EXCHANGE_ALIASES.get(p) == inst.primaryExchange
+
+
+class InstrumentBook:
+    """The set of instruments, with TWS-style contract lookup.
+
+    ``match`` implements reqContractDetails resolution, ``search``
+    reqMatchingSymbols.
+    """
+
+    def __init__(self, instruments: Iterable[Instrument] = INSTRUMENTS) -> None:
+        self._instruments: tuple[Instrument, ...] = tuple(instruments)
+        self._by_conid = {i.conId: i for i in self._instruments}
+        if len(self._by_conid) != len(self._instruments):
+            raise ValueError("duplicate conId in instrument book")
+
+    def __iter__(self) -> Iterator[Instrument]:
+        return iter(self._instruments)
+
+    def __len__(self) -> int:
+        return len(self._instruments)
+
+    @property
+    def instruments(self) -> tuple[Instrument, ...]:
+        """All instruments, in book order."""
+        return self._instruments
+
+    def by_conid(self, conId: int) -> Instrument | None:
+        """The instrument with this conId, or None."""
+        return self._by_conid.get(conId)
+
+    def match(
+        self,
+        *,
+        symbol: str = "",
+        secType: str = "",
+        exchange: str = "",
+        primaryExchange: str = "",
+        currency: str = "",
+        localSymbol: str = "",
+        conId: int = 0,
+    ) -> list[Instrument]:
+        """Instruments a (possibly incomplete) API contract designates.
+
+        A non-zero conId alone identifies the contract (other given fields
+        must still agree). Otherwise symbol or localSymbol is required
+        (case-insensitive) and every other non-empty attribute must match:
+        exchange 'SMART' matches any stock, 'IDEALPRO' any forex pair, a
+        direct exchange must be one of the contract's valid exchanges; an
+        empty exchange matches every listing. Several results mean the
+        request is ambiguous (TWS then returns all of them).
+        """
+        sym, lsym = symbol.upper(), localSymbol.upper()
+        st, cur = secType.upper(), currency.upper()
+        if conId:
+            inst = self._by_conid.get(conId)
+            candidates = [inst] if inst is not None else []
+        elif sym or lsym:
+            candidates = list(self._instruments)
+        else:
+            return []
+        out = []
+        for inst in candidates:
+            if sym and inst.symbol != sym:
+                continue
+            if lsym and inst.localSymbol.upper() != lsym:
+                continue
+            if st and inst.secType != st:
+                continue
+            if cur and inst.currency != cur:
+                continue
+            if not _exchange_ok(inst, exchange) or not _primary_ok(inst, primaryExchange):
+                continue
+            out.append(inst)
+        return out
+
+    def search(self, pattern: str, limit: int = 16) -> list[Instrument]:
+        """reqMatchingSymbols: case-insensitive ranked search.
+
+        Ranking: exact symbol (or local symbol) first, then symbol prefix
+        matches (shorter symbols first), then descriptions containing the
+        pattern (word-start matches before inner substrings).
+        """
+        pat = pattern.strip().upper()
+        if not pat:
+            return []
+        scored: list[tuple[tuple[int, int, str], Instrument]] = []
+        for inst in self._instruments:
+            sym, lsym, desc = inst.symbol, inst.localSymbol.upper(), inst.description.upper()
+            if pat in (sym, lsym) or pat == lsym.replace(".", ""):
+                rank = 0
+            elif sym.startswith(pat) or lsym.startswith(pat):
+                rank = 1
+            elif any(word.startswith(pat) for word in desc.split()) or (
+                inst.is_forex and pat in lsym
+            ):
+                rank = 2
+            elif pat in desc:
+                rank = 3
+            else:
+                continue
+            scored.append(((rank, len(sym), inst.localSymbol), inst))
+        scored.sort(key=lambda item: item[0])
+        return [inst for _, inst in scored[: max(0, limit)]]

@@ -1,0 +1,266 @@
+"""Daily series (real and synthetic), intraday paths and quotes."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import gzip
+import io
+import os
+import subprocess
+import sys
+import time
+from importlib import resources
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from twsbridge.sim.prices import DATA_END, PriceModel
+from twsbridge.sim.reference import (
+    INSTRUMENTS,
+    SIM_TZ,
+    Instrument,
+    InstrumentBook,
+    trading_days,
+)
+
+AAPL, AMD, IBM, MSFT, GOOG, SPY, EURUSD, USDJPY = (
+    265598, 4391, 8314, 272093, 208813720, 756733, 12087792, 15016059)
+MODEL = PriceModel()
+
+
+def _csv_rows(ticker: str) -> list[dict[str, str]]:
+    raw = resources.files("bokeh_sampledata").joinpath("_data/stocks.csv.gz").read_bytes()
+    rows = csv.DictReader(io.StringIO(gzip.decompress(raw).decode()))
+    return sorted((r for r in rows if r["Ticker"] == ticker), key=lambda r: r["Date"])
+
+
+def _et(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> dt.datetime:
+    return dt.datetime(y, mo, d, h, mi, s, tzinfo=SIM_TZ)
+
+
+def test_aapl_close_on_last_day_is_the_data_sets() -> None:
+    last = _csv_rows("AAPL")[-1]
+    assert last["Date"] == "2013-03-01"
+    bar = MODEL.daily(AAPL)[-1]
+    assert bar.date == DATA_END
+    assert bar.close == float(last["Close"]) == 430.47
+    assert bar.real
+
+
+@pytest.mark.parametrize(("conid", "ticker"), [(AAPL, "AAPL"), (GOOG, "GOOG"), (IBM, "IBM"),
+                                               (MSFT, "MSFT")])
+def test_every_real_bar_is_exactly_the_data_sets(conid: int, ticker: str) -> None:
+    rows = _csv_rows(ticker)
+    bars = MODEL.daily(conid)
+    assert len(bars) == len(rows)
+    for bar, row in zip(bars, rows, strict=True):
+        assert bar.date.isoformat() == row["Date"]
+        assert (bar.open, bar.high, bar.low, bar.close) == tuple(
+            float(row[k]) for k in ("Open", "High", "Low", "Close"))
+        assert bar.volume == int(float(row["Volume"]))
+        assert bar.real
+
+
+@pytest.mark.parametrize("conid", [i.conId for i in INSTRUMENTS])
+def test_series_consistency(conid: int) -> None:
+    inst = MODEL.instrument(conid)
+    bars = MODEL.daily(conid)
+    assert bars[0].date >= inst.firstDate
+    assert bars[-1].date == DATA_END
+    assert [b.date for b in bars] == trading_days(inst, bars[0].date, DATA_END)
+    o, h, lo, c = (np.array([getattr(b, k) for b in bars])
+                   for k in ("open", "high", "low", "close"))
+    assert np.all(lo <= np.minimum(o, c)) and np.all(h >= np.maximum(o, c))
+    assert np.all(lo > 0)
+    if not bars[0].real:
+        for arr in (o, h, lo, c):
+            ticks = arr / inst.minTick
+            assert np.allclose(ticks, np.round(ticks), atol=1e-6)
+
+
+@pytest.mark.parametrize(("conid", "close"), [(AMD, 2.49), (270639, 21.03), (SPY, 152.11),
+                                              (76792991, 34.87), (EURUSD, 1.3018)])
+def test_synthetic_series_end_at_realistic_close(conid: int, close: float) -> None:
+    bar = MODEL.daily(conid)[-1]
+    assert not bar.real
+    assert bar.close == pytest.approx(close, rel=0.01)
+
+
+def test_determinism_and_seeds() -> None:
+    a, b = PriceModel(seed=7), PriceModel(seed=7)
+    assert a.daily(AMD) == b.daily(AMD)
+    assert a.daily(EURUSD) == b.daily(EURUSD)
+    day = dt.date(2013, 2, 27)
+    pa, pb = a.path(AMD, day), b.path(AMD, day)
+    assert pa is not None and pb is not None
+    assert np.array_equal(pa.prices, pb.prices) and np.array_equal(pa.volumes, pb.volumes)
+    t = _et(2013, 2, 27, 11, 12, 13)
+    assert a.quote(SPY, t) == b.quote(SPY, t)
+    other = PriceModel(seed=8)
+    assert other.daily(AMD) != a.daily(AMD)
+    assert other.daily(AAPL) == a.daily(AAPL)  # real data does not depend on the seed
+    assert other.daily(AMD)[-1].close == pytest.approx(a.daily(AMD)[-1].close, rel=0.01)
+
+
+_DIGEST = """
+import datetime as dt, hashlib
+from twsbridge.sim.prices import PriceModel
+from twsbridge.sim.reference import SIM_TZ
+m = PriceModel(seed=5)
+h = hashlib.sha256()
+h.update(repr(m.daily(4391, dt.date(2014, 1, 10))).encode())
+h.update(m.path(12087792, dt.date(2013, 2, 26)).prices.tobytes())
+h.update(repr(m.quote(756733, dt.datetime(2013, 2, 26, 15, 0, 7, tzinfo=SIM_TZ))).encode())
+print(h.hexdigest())
+"""
+
+
+def test_determinism_across_processes() -> None:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        exec(_DIGEST, {})
+    env = {**os.environ, "PYTHONHASHSEED": "123", "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", _DIGEST], capture_output=True, text=True,
+                         check=True, env=env)
+    assert out.stdout.strip() == buf.getvalue().strip()
+    assert len(out.stdout.strip()) == 64
+
+
+def test_continuation_after_data_end_is_seeded_and_prefix_stable() -> None:
+    near, far = PriceModel(seed=3), PriceModel(seed=3)
+    short = near.daily(AAPL, dt.date(2013, 6, 28))
+    long = far.daily(AAPL, dt.date(2016, 1, 4))
+    assert long[: len(short)] == short
+    ext = [b for b in long if b.date > DATA_END]
+    assert ext and not any(b.real for b in ext)
+    assert ext[0].date == dt.date(2013, 3, 4)
+    assert abs(ext[0].open / 430.47 - 1) < 0.1
+    assert PriceModel(seed=4).daily(AAPL, dt.date(2013, 6, 28))[-1] != short[-1]
+    for b in ext:
+        assert b.low <= min(b.open, b.close) <= max(b.open, b.close) <= b.high
+    assert near.daily_bar(AAPL, dt.date(2013, 3, 9)) is None  # Saturday
+
+
+def _check_path(model: PriceModel, conid: int, day: dt.date) -> None:
+    bar = model.daily_bar(conid, day)
+    path = model.path(conid, day)
+    assert bar is not None and path is not None
+    rth = path.prices[path.rth_start: path.rth_end]
+    assert rth[0] == bar.open
+    assert rth[-1] == bar.close
+    assert rth.max() == bar.high
+    assert rth.min() == bar.low
+    assert int(path.volumes[path.rth_start: path.rth_end].sum()) == bar.volume
+    assert np.all(path.volumes >= 0)
+    assert np.all(path.prices > 0)
+    inst = model.instrument(conid)
+    if inst.is_forex:
+        assert len(path.prices) == 23 * 3600 + 45 * 60
+    else:
+        assert (path.rth_start, path.rth_end, len(path.prices)) == (19800, 43200, 57600)
+        assert dt.datetime.fromtimestamp(path.start, SIM_TZ).time() == dt.time(4, 0)
+
+
+_DAYS = [d for d in trading_days(INSTRUMENTS[0], dt.date(2012, 6, 1), dt.date(2014, 6, 1))]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=st.sampled_from(INSTRUMENTS), day=st.sampled_from(_DAYS),
+       seed=st.integers(min_value=0, max_value=2**31))
+def test_intraday_path_invariants(inst: Instrument, day: dt.date, seed: int) -> None:
+    model = PriceModel(seed=seed, path_cache_size=4)
+    if model.daily_bar(inst.conId, day) is None:  # before firstDate / forex holiday
+        return
+    _check_path(model, inst.conId, day)
+
+
+def test_real_day_path_invariants() -> None:
+    for day in (dt.date(2013, 3, 1), dt.date(2008, 10, 10), dt.date(2000, 3, 1)):
+        _check_path(MODEL, AAPL, day)
+
+
+def test_path_builds_fast_and_is_cached() -> None:
+    model = PriceModel(seed=11)
+    model.series(AAPL)
+    timings = []
+    for day in (dt.date(2012, 5, 1), dt.date(2012, 5, 2), dt.date(2012, 5, 3)):
+        t0 = time.perf_counter()
+        model.path(AAPL, day)
+        timings.append(time.perf_counter() - t0)
+    assert min(timings) < 0.05
+    assert model.path(AAPL, dt.date(2012, 5, 1)) is model.path(AAPL, dt.date(2012, 5, 1))
+    small = PriceModel(path_cache_size=2)
+    first = small.path(AMD, dt.date(2012, 5, 1))
+    small.path(AMD, dt.date(2012, 5, 2))
+    small.path(AMD, dt.date(2012, 5, 3))
+    assert small.path(AMD, dt.date(2012, 5, 1)) is not first  # evicted, rebuilt identically
+    assert np.array_equal(small.path(AMD, dt.date(2012, 5, 1)).prices, first.prices)  # type: ignore[union-attr]
+
+
+def test_price_at_session_edges() -> None:
+    feb28 = MODEL.daily_bar(AAPL, dt.date(2013, 2, 28))
+    mar1 = MODEL.daily_bar(AAPL, DATA_END)
+    assert feb28 is not None and mar1 is not None
+    assert MODEL.price_at(AAPL, _et(2013, 3, 1, 9, 30)) == mar1.open
+    assert MODEL.price_at(AAPL, _et(2013, 3, 1, 15, 59, 59)) == mar1.close
+    assert MODEL.price_at(AAPL, _et(2013, 3, 1, 16, 0)) == mar1.close
+    assert MODEL.price_at(AAPL, _et(2013, 3, 1, 21, 0)) == mar1.close
+    assert MODEL.price_at(AAPL, _et(2013, 3, 2, 12, 0)) == mar1.close  # Saturday
+    assert MODEL.price_at(AAPL, _et(2013, 3, 1, 3, 0)) == feb28.close
+    assert MODEL.price_at(AAPL, _et(2013, 3, 1, 4, 0)) == feb28.close  # pre-market start
+    assert MODEL.price_at(AAPL, _et(1999, 1, 4, 12, 0)) == MODEL.daily(AAPL)[0].open
+    pre = MODEL.price_at(AAPL, _et(2013, 3, 1, 8, 0))
+    assert abs(pre / feb28.close - 1) < 0.05
+    eur = MODEL.daily_bar(EURUSD, DATA_END)
+    assert eur is not None
+    assert MODEL.price_at(EURUSD, _et(2013, 3, 2, 12, 0)) == eur.close
+    assert MODEL.price_at(EURUSD, _et(2013, 3, 1, 17, 5)) == eur.close
+    assert MODEL.price_at(EURUSD, _et(2013, 2, 28, 17, 15)) == eur.open
+
+
+@settings(max_examples=60, deadline=None)
+@given(conid=st.sampled_from([AAPL, AMD, SPY, GOOG, EURUSD, USDJPY]),
+       offset=st.integers(min_value=0, max_value=40 * 86400))
+def test_quote_invariants(conid: int, offset: int) -> None:
+    t = _et(2013, 2, 1) + dt.timedelta(seconds=offset)
+    q = MODEL.quote(conid, t)
+    tick = MODEL.instrument(conid).minTick
+    assert 0 < q.bid < q.ask
+    assert q.bid <= q.last <= q.ask
+    spread = (q.ask - q.bid) / tick
+    assert abs(spread - round(spread)) < 1e-6 and 1 <= round(spread) <= 5
+    assert q.low <= q.high
+    assert q.bidSize > 0 and q.askSize > 0 and q.volume >= 0
+    assert q.time == t
+    assert MODEL.quote(conid, t) == q
+    assert q.last == MODEL.price_at(conid, t)
+
+
+def test_quote_in_session() -> None:
+    t = _et(2013, 3, 1, 10, 0)
+    q = MODEL.quote(AAPL, t)
+    feb28 = MODEL.daily_bar(AAPL, dt.date(2013, 2, 28))
+    assert feb28 is not None
+    assert q.close == feb28.close
+    assert q.open == 438.0
+    assert 429.98 <= q.low <= q.last <= q.high <= 438.1799
+    path = MODEL.path(AAPL, DATA_END)
+    assert path is not None
+    pos = int(t.timestamp()) - path.start
+    assert q.volume == int(path.volumes[: pos + 1].sum())
+    weekend = MODEL.quote(AAPL, _et(2013, 3, 2, 12, 0))
+    assert (weekend.open, weekend.high, weekend.low) == (438.0, 438.1799, 429.98)
+    assert weekend.last == 430.47
+    assert weekend.close == feb28.close
+
+
+def test_unknown_conid_and_bad_seed() -> None:
+    with pytest.raises(KeyError):
+        MODEL.daily(1)
+    with pytest.raises(ValueError):
+        PriceModel(seed=-1)
+    assert PriceModel(book=InstrumentBook(INSTRUMENTS[:1])).daily(AAPL)[-1].close == 430.47
