@@ -18,6 +18,7 @@ Each kind is a :class:`Kind` with a ``decode(str) -> value`` and an
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -98,16 +99,40 @@ def decode_bool(s: str) -> bool:
     return int(s) != 0
 
 
+_ESCAPE = re.compile(
+    r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U(0010[0-9a-fA-F]{4}|000[0-9a-fA-F]{5}))"
+)
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return chr(int(m.group(1) or m.group(2) or m.group(3), 16))
+
+
 def decode_escaped(s: str) -> str:
-    """Decode a string TWS sends ASCII-7 escaped (``\\uXXXX``) since version 153."""
+    """Decode a string TWS sends ASCII-7 escaped (``\\uXXXX``) since version 153.
+
+    Only ``\\xXX``, ``\\uXXXX`` and ``\\UXXXXXXXX`` are escapes; any other
+    backslash is kept as sent. Java escapes UTF-16 units, so surrogate pairs
+    (``\\ud83d\\ude00``) are joined into one character.
+    """
     if "\\" not in s:
         return s
-    return s.encode("latin-1", "backslashreplace").decode("unicode-escape")
+    out = _ESCAPE.sub(_unescape, s)
+    if any("\ud800" <= c <= "\udfff" for c in out):
+        out = out.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return out
 
 
 def encode_int(v: int) -> str:
     """Encode an int; ``UNSET_INTEGER``/``UNSET_LONG`` become ``""``."""
     if v == UNSET_INTEGER or v == UNSET_LONG:
+        return ""
+    return str(int(v))
+
+
+def encode_long(v: int) -> str:
+    """Encode a long; only ``UNSET_LONG`` becomes ``""``."""
+    if v == UNSET_LONG:
         return ""
     return str(int(v))
 
@@ -153,9 +178,10 @@ def encode_str(v: str) -> str:
 
 
 def encode_escaped(v: str) -> str:
-    if v.isascii():
+    """ASCII-7 text: non-ASCII as ``\\x``/``\\u``/``\\U`` escapes, a backslash as ``\\x5c``."""
+    if v.isascii() and "\\" not in v:
         return v
-    return v.encode("ascii", "backslashreplace").decode("ascii")
+    return v.replace("\\", "\\x5c").encode("ascii", "backslashreplace").decode("ascii")
 
 
 def _identity(s: str) -> str:
@@ -196,7 +222,7 @@ ESTR = Kind("estr", decode_escaped, encode_escaped, "", str)
 INT = Kind("int", decode_int, encode_int, 0, int, inline="(int({0}) if {0} else UNSET_INTEGER)")
 INT_MAX = Kind("int_max", decode_int, encode_int_max, 0, int,
                inline="(int({0}) if {0} else UNSET_INTEGER)")
-LONG = Kind("long", decode_long, encode_int, 0, int, inline="(int({0}) if {0} else UNSET_LONG)")
+LONG = Kind("long", decode_long, encode_long, 0, int, inline="(int({0}) if {0} else UNSET_LONG)")
 FLOAT = Kind("float", decode_float, encode_float, 0.0, float,
              inline="(float({0}) if {0} else UNSET_DOUBLE)")
 FLOAT_MAX = Kind("float_max", decode_float, encode_float_max, 0.0, float,

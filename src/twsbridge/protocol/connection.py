@@ -355,7 +355,8 @@ def decode_message(payload: bytes, version: int, direction: str = IN) -> Message
         ProtocolError: a malformed frame, naming the message id and field.
     """
     fields = split_fields(payload)
-    cls = registry(direction).get(int(fields[0])) if fields[0].isdigit() else None
+    mid = fields[0]
+    cls = registry(direction).get(int(mid)) if mid.isascii() and mid.isdigit() else None
     if cls is None:
         if not fields[0]:
             raise ProtocolError("frame has no message id", fields=fields)

@@ -297,7 +297,7 @@ def _build(cls: type[Message], version: int, *, trace: bool) -> tuple[Decoder, E
     dec.append("def decode(f):")
     dec.append("    o = _cls()")
     dec.append("    i = 1")
-    dec.append("    t = ''")
+    dec.append("    t = u = ''")
     dec.append("    try:")
     dec.append("        pass")
     enc.append("def encode(o):")
@@ -305,7 +305,9 @@ def _build(cls: type[Message], version: int, *, trace: bool) -> tuple[Decoder, E
     g.ns["_id"] = str(cls.ID)
     _emit(g, cls.WIRE, "o", 2, 1)
     dec.append("    except (ValueError, IndexError, TypeError, ArithmeticError) as e:")
-    dec.append("        raise _fail(f, i, e, t) from None")
+    # traced: past the end, the field that read the final "" is the first one missing
+    last = "u if u and isinstance(e, IndexError) else t" if trace else "t"
+    dec.append(f"        raise _fail(f, i, e, {last}) from None")
     dec.append("    if i != len(f) - 1:")
     dec.append("        raise _extra(f, i)")
     dec.append("    return o")
@@ -360,7 +362,7 @@ def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> No
             continue
         if isinstance(it, F):
             if g.trace:
-                g.dec.append(f"{dpad}t = {it.path!r}")
+                g.dec.append(f"{dpad}u, t = t, {it.path!r}")
             g.dec.append(f"{dpad}{_target(it.path, obj)} = {g.decode_expr(it.kind, 'f[i]')}")
             g.dec.append(f"{dpad}i += 1")
             g.enc.append(f"{epad}p.append({g.encode_expr(it.kind, _target(it.path, obj))})")
@@ -368,7 +370,7 @@ def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> No
             n = g._n = g._n + 1
             lst, item, cnt = f"_l{n}", f"_it{n}", f"_n{n}"
             if g.trace:
-                g.dec.append(f"{dpad}t = {it.path + '.count'!r}")
+                g.dec.append(f"{dpad}u, t = t, {it.path + '.count'!r}")
             g.dec.append(f"{dpad}{cnt} = int(f[i])")
             g.dec.append(f"{dpad}i += 1")
             g.dec.append(f"{dpad}if {cnt} < 0 or {cnt} > len(f): raise ValueError('bad count')")
@@ -380,6 +382,8 @@ def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> No
             if it.item_type is None:
                 (sub,) = it.items
                 assert isinstance(sub, F), "a scalar group holds one F"
+                if g.trace:
+                    g.dec.append(f"{dpad}    u, t = t, {it.path!r}")
                 g.dec.append(f"{dpad}    {lst}.append({g.decode_expr(sub.kind, 'f[i]')})")
                 g.dec.append(f"{dpad}    i += 1")
                 g.enc.append(f"{epad}    p.append({g.encode_expr(sub.kind, item)})")
@@ -391,6 +395,8 @@ def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> No
         elif isinstance(it, Flag):
             n = g._n = g._n + 1
             item = f"_it{n}"
+            if g.trace:
+                g.dec.append(f"{dpad}u, t = t, {it.path!r}")
             g.dec.append(f"{dpad}if f[i] not in ('', '0'):")
             g.dec.append(f"{dpad}    i += 1")
             g.dec.append(f"{dpad}    {item} = {g.sym(it.item_type, '_t')}()")

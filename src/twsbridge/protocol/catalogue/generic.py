@@ -21,7 +21,8 @@ class Unknown:
 
     @property
     def ID(self) -> int:
-        return int(self.msgId) if self.msgId.lstrip("-").isdigit() else -1
+        digits = self.msgId.removeprefix("-")
+        return int(self.msgId) if digits.isascii() and digits.isdigit() else -1
 
     def encode(self) -> str:
         return "\0".join([self.msgId, *self.fields, ""])

@@ -1,0 +1,403 @@
+"""Request patterns: one small mechanism for every way TWS answers a request.
+
+A :class:`Request` collects the answers of one request. It knows
+
+* the message types that answer it (``answers``), converted to items by
+  ``convert``;
+* the types that end it (``end``): the end marker of a list
+  (contractDetailsEnd), or the answer itself for a single reply
+  (headTimestamp, symbolSamples); none for a subscription, which runs until
+  cancelled;
+* the message that cancels it at TWS (cancelMktData …), if any.
+
+The :class:`Router` hands each incoming message to its request: by ``reqId``
+when the message carries one, otherwise to the oldest pending request of that
+answer type (TWS answers reqCurrentTime in order, without an id). Error frames
+whose ``reqId`` is pending fail that request (:meth:`Router.route_error`).
+
+Items are read with ``await request.wait()`` (all of them, once it ended) or
+``async for item in request`` (as they come). A request that fails raises its
+exception from both; a dropped connection fails every request at once
+(:meth:`Router.close`). Fire-and-forget requests (reqMarketDataType) need no
+Request at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+from twsbridge.protocol import BarData, Contract, Message, incoming
+
+from .errors import ConnectionLost, TWSError
+from .ticker import Tick, TickBook, Ticker
+
+__all__ = [
+    "MARKET_DATA",
+    "ErrorStream",
+    "HistoricalDataStream",
+    "MarketDataSubscription",
+    "Request",
+    "Router",
+    "Subscription",
+]
+
+log = logging.getLogger("twsbridge.client")
+
+T = TypeVar("T")
+
+#: Every message type that answers reqMktData.
+MARKET_DATA: tuple[type[Message], ...] = (
+    incoming.TickPrice, incoming.TickSize, incoming.TickGeneric, incoming.TickString,
+    incoming.MarketDataType, incoming.TickReqParams,
+)
+
+
+def identity(msg: Message) -> tuple[Message]:
+    """The default ``convert``: the message itself is the item."""
+    return (msg,)
+
+
+class Request(Generic[T]):
+    """The answers of one request, as items of type ``T``.
+
+    Args:
+        name: the TWS request name (``'reqContractDetails'``), for messages.
+        reqId: the request id, or None for requests TWS answers without one.
+        answers: message types that answer it.
+        end: message types that end it (empty for a subscription).
+        convert: message → items (``identity`` keeps the messages).
+        cancel: the message that cancels it at TWS, sent when a waiting
+            caller is cancelled or a subscription is cancelled.
+        maxlen: most items kept unread (subscriptions); older ones are dropped
+            and counted in ``dropped``, with one WARNING log.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        reqId: int | None,
+        answers: tuple[type[Message], ...],
+        end: tuple[type[Message], ...] = (),
+        *,
+        convert: Callable[[Message], Iterable[T]],
+        cancel: Message | None = None,
+        maxlen: int | None = None,
+    ) -> None:
+        self.name = name
+        self.reqId = reqId
+        self.answers = answers
+        self.end = end
+        self.convert = convert
+        self.cancel_msg = cancel
+        self.maxlen = maxlen
+        self.dropped = 0
+        self.done = False
+        self.exception: BaseException | None = None
+        self._items: deque[T] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._send: Callable[[Message], None] | None = None
+        self._detach: Callable[[Request[Any]], None] | None = None
+
+    def __repr__(self) -> str:
+        state = "failed" if self.exception else "done" if self.done else "pending"
+        return f"<{self.name} reqId={self.reqId} {state}>"
+
+    @property
+    def streaming(self) -> bool:
+        """True for a subscription (no end marker)."""
+        return not self.end
+
+    def bind(self, send: Callable[[Message], None], detach: Callable[[Request[Any]], None]) -> None:
+        """Attach the transport's send and the router's removal (done by the client)."""
+        self._send = send
+        self._detach = detach
+
+    # fed by the router ------------------------------------------------------
+
+    def feed(self, msg: Message) -> None:
+        """Take one answer; ends the request when ``msg`` is an end marker."""
+        if self.done:
+            return
+        for item in self.convert(msg):
+            self.put(item)
+        if isinstance(msg, self.end):
+            self.done = True
+        self._wake()
+
+    def put(self, item: T) -> None:
+        """Queue one item for the reader (``maxlen`` applies)."""
+        if self.maxlen is not None and len(self._items) >= self.maxlen:
+            self._items.popleft()
+            self.dropped += 1
+            if self.dropped == 1:
+                log.warning("%r: unread items beyond %d are dropped", self, self.maxlen)
+        self._items.append(item)
+        self._wake()
+
+    def fail(self, exc: BaseException) -> None:
+        """End the request with ``exc``; items already read stay read."""
+        if not self.done:
+            self.done = True
+            self.exception = exc
+            self._wake()
+
+    def finish(self) -> None:
+        """End the request normally (a cancelled subscription)."""
+        if not self.done:
+            self.done = True
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def _next_change(self) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    # read by the caller -------------------------------------------------------
+
+    async def wait(self) -> list[T]:
+        """Every item, once the request ended.
+
+        Raises:
+            TWSError: TWS answered the request with an error.
+            ConnectionLost: the connection ended first.
+            ProtocolError: TWS sent a frame the client could not decode.
+        """
+        try:
+            while not self.done:
+                await self._next_change()
+        except asyncio.CancelledError:
+            self._abandon()
+            raise
+        finally:
+            if self._detach is not None and self.done:
+                self._detach(self)
+        if self.exception is not None:
+            raise self.exception
+        items = list(self._items)
+        self._items.clear()
+        return items
+
+    def _abandon(self) -> None:
+        """The caller stopped waiting: forget the request, cancel it at TWS, end it."""
+        if self.done:
+            return
+        if self._detach is not None:
+            self._detach(self)
+        if self.cancel_msg is not None and self._send is not None:
+            try:
+                self._send(self.cancel_msg)
+            except ConnectionError:
+                pass  # the connection is gone: nothing to cancel at TWS
+        self._items.clear()
+        self.finish()
+
+    def __aiter__(self) -> Request[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while True:
+            if self.exception is not None:
+                raise self.exception
+            if self._items:
+                return self._items.popleft()
+            if self.done:
+                raise StopAsyncIteration
+            await self._next_change()
+
+
+class Subscription(Request[T]):
+    """A request that streams until cancelled: ``async with``, ``async for``,
+    ``await cancel()``. Leaving ``async with`` cancels it."""
+
+    async def cancel(self) -> None:
+        """Stop the subscription: send its cancel message (when still connected),
+        drop unread items and end iteration. Calling it again does nothing."""
+        self._abandon()
+
+    async def __aenter__(self) -> Subscription[T]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.cancel()
+
+
+class MarketDataSubscription(Subscription[Tick]):
+    """A streaming reqMktData (message 1): ``async for tick in sub`` yields
+    :class:`~twsbridge.client.ticker.Tick` objects; ``sub.ticker`` is the latest
+    :class:`~twsbridge.client.ticker.Ticker` (updated even when nobody iterates);
+    ``await sub.cancel()`` sends cancelMktData (message 2)."""
+
+    def __init__(self, reqId: int, contract: Contract, msg: Message, cancel: Message,
+                 maxlen: int | None = 100_000) -> None:
+        self.book = TickBook(reqId, contract)
+        super().__init__("reqMktData", reqId, MARKET_DATA, (), convert=self.book.update,
+                         cancel=cancel, maxlen=maxlen)
+        self.request = msg
+
+    @property
+    def ticker(self) -> Ticker:
+        """The latest Ticker of this subscription."""
+        return self.book.ticker
+
+    async def __aenter__(self) -> MarketDataSubscription:
+        return self
+
+
+class HistoricalDataStream(Subscription[BarData]):
+    """A keepUpToDate reqHistoricalData (message 20): ``async for bar in stream``
+    yields the history's ``BarData`` (historicalData, 17), then each update of
+    the current bar (historicalDataUpdate, 90); ``await stream.cancel()`` sends
+    cancelHistoricalData (message 25)."""
+
+    async def __aenter__(self) -> HistoricalDataStream:
+        return self
+
+
+def bars_of(msg: Message) -> list[BarData]:
+    """``convert`` of historical data: the bars of message 17 or the bar of 90."""
+    if isinstance(msg, incoming.HistoricalData):
+        return list(msg.bars)
+    if isinstance(msg, incoming.HistoricalDataUpdate):
+        return [msg.bar]
+    return []
+
+
+class Router:
+    """Pending requests of one connection, and the request-id allocator.
+
+    Request ids start at 1 and grow by one; none is reused within a
+    connection (TWS's convention; order ids come from nextValidId instead).
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, Request[Any]] = {}
+        self._fifo: dict[type[Message], deque[Request[Any]]] = {}
+        self._last_id = 0
+
+    def next_id(self) -> int:
+        """A request id never used on this connection."""
+        self._last_id += 1
+        return self._last_id
+
+    def __len__(self) -> int:
+        return len(self._by_id) + sum(len(q) for q in self._fifo.values())
+
+    def add(self, req: Request[Any]) -> None:
+        """Route answers to ``req`` from now on.
+
+        Raises:
+            ValueError: ``req.reqId`` is already pending.
+        """
+        if req.reqId is None:
+            for cls in req.answers:
+                self._fifo.setdefault(cls, deque()).append(req)
+        elif req.reqId in self._by_id:
+            raise ValueError(f"reqId {req.reqId} is already pending")
+        else:
+            self._by_id[req.reqId] = req
+
+    def discard(self, req: Request[Any]) -> None:
+        """Stop routing to ``req`` (no error when it is not pending)."""
+        if req.reqId is None:
+            for cls in req.answers:
+                q = self._fifo.get(cls)
+                if q is not None and req in q:
+                    q.remove(req)
+        elif self._by_id.get(req.reqId) is req:
+            del self._by_id[req.reqId]
+
+    def route(self, msg: Message) -> bool:
+        """Give ``msg`` to its request; True when one took it."""
+        reqId = getattr(msg, "reqId", None)
+        req: Request[Any] | None = None
+        if isinstance(reqId, int) and reqId in self._by_id:
+            req = self._by_id[reqId]
+            if not isinstance(msg, req.answers):
+                return False
+        else:
+            q = self._fifo.get(type(msg))
+            if not q:
+                return False
+            req = q[0]
+        req.feed(msg)
+        if req.done:
+            self.discard(req)
+        return True
+
+    def route_error(self, err: TWSError) -> bool:
+        """Fail the request ``err.reqId`` names; True when it was pending."""
+        req = self._by_id.get(err.reqId)
+        if req is None:
+            return False
+        req.fail(err)
+        self.discard(req)
+        return True
+
+    def close(self, exc: BaseException | None, where: str) -> None:
+        """End every request: with ``exc`` when the connection failed; after a
+        local ``disconnect()`` (``exc`` None) waiting requests fail with
+        :class:`ConnectionLost` and subscriptions simply end."""
+        reqs = list(self._by_id.values())
+        for q in self._fifo.values():
+            reqs += [r for r in q if r not in reqs]
+        self._by_id.clear()
+        self._fifo.clear()
+        for req in reqs:
+            if exc is not None:
+                req.fail(exc)
+            elif req.streaming:
+                req.finish()
+            else:
+                req.fail(ConnectionLost(f"disconnect() from TWS at {where} while {req.name} "
+                                        f"(reqId {req.reqId}) waited for its answer"))
+
+
+class ErrorStream:
+    """Unsolicited TWS errors of a client (``TWSClient.errors``).
+
+    ``async for err in ib.errors`` yields every :class:`TWSError` that fails no
+    request and is not a notice (reqId -1 errors such as 1100, errors of ids
+    nobody waits for) from the moment the loop starts; each loop gets every
+    error. Iteration ends after ``disconnect()`` and raises the reason when the
+    connection is lost. ``recent`` keeps the last ``maxlen`` errors for those
+    who only look.
+    """
+
+    def __init__(self, maxlen: int = 100) -> None:
+        self.recent: deque[TWSError] = deque(maxlen=maxlen)
+        self._readers: weakref.WeakSet[Request[TWSError]] = weakref.WeakSet()
+
+    def __aiter__(self) -> Request[TWSError]:
+        reader: Request[TWSError] = Request("errors", None, (), convert=_nothing, maxlen=10_000)
+        self._readers.add(reader)
+        return reader
+
+    def publish(self, err: TWSError) -> None:
+        """Hand ``err`` to every running loop and to ``recent``."""
+        self.recent.append(err)
+        for reader in list(self._readers):
+            reader.put(err)
+
+    def close(self, exc: BaseException | None) -> None:
+        """End every running loop: raise ``exc``, or stop when it is None."""
+        for reader in list(self._readers):
+            if exc is None:
+                reader.finish()
+            else:
+                reader.fail(exc)
+        self._readers = weakref.WeakSet()
+
+
+def _nothing(msg: Message) -> tuple[()]:
+    return ()

@@ -1,0 +1,208 @@
+"""The service's one connection to TWS, owned by the application lifespan.
+
+With no gateway configured, :class:`GatewayManager` starts the embedded
+simulated gateway (:class:`twsbridge.sim.SimServer`) in-process on 127.0.0.1
+and logs a WARNING saying so; with ``gateway="HOST:PORT"`` it connects a
+:class:`~twsbridge.client.TWSClient` to that TWS / IB Gateway.
+
+A lost connection is re-established in the background (with back-off) and on
+demand by the next request; while it is down, routes that need TWS answer 503
+``application/problem+json`` and ``/health`` answers ``"disconnected"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+
+from twsbridge.client import TWSClient, TWSError
+from twsbridge.sim import SimServer, Simulator
+from twsbridge.sim.clock import SimClock
+
+from .problems import ProblemError
+from .settings import ServiceSettings
+
+__all__ = ["ClientDep", "GatewayDep", "GatewayManager", "get_client", "get_gateway"]
+
+log = logging.getLogger("twsbridge.service")
+
+_SIM_TZ = ZoneInfo("US/Eastern")
+_RETRY_MIN = 1.0
+_RETRY_MAX = 30.0
+
+Mode = Literal["simulator", "gateway"]
+
+
+class GatewayManager:
+    """Starts the embedded simulator if asked, connects and keeps connected one client."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.mode: Mode = "simulator" if settings.simulated else "gateway"
+        address = settings.gateway_address
+        self.host, self.port = address if address is not None else ("127.0.0.1", 0)
+        self.last_error: str | None = None
+        self.simulated_time: str | None = None
+        self._sim: SimServer | None = None
+        self._client: TWSClient | None = None
+        self._lock = asyncio.Lock()
+        self._watchdog: asyncio.Task[None] | None = None
+
+    @property
+    def address(self) -> str:
+        """``HOST:PORT`` of the gateway the service talks to (the simulator's in sim mode)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def connected(self) -> bool:
+        """True while the client is connected and handshaken."""
+        return self._client is not None and self._client.is_connected
+
+    @property
+    def current(self) -> TWSClient | None:
+        """The client, connected or not (``None`` before the first successful connect)."""
+        return self._client
+
+    async def start(self) -> None:
+        """Start the simulator (sim mode) and connect; a real gateway may be down (retried)."""
+        if self.mode == "simulator":
+            clock = SimClock(speed=self.settings.sim_speed)
+            self._sim = SimServer(
+                Simulator(seed=self.settings.sim_seed, clock=clock),
+                host="127.0.0.1",
+                port=self.settings.sim_port,
+            )
+            await self._sim.start()
+            self.port = self._sim.port
+            await self._connect()
+            await self._announce_simulator()
+        else:
+            try:
+                await self._connect()
+            except (TWSError, OSError, TimeoutError) as exc:
+                log.error(
+                    "cannot connect to TWS at %s (%s); serving anyway, retrying in the background",
+                    self.address,
+                    exc,
+                )
+            else:
+                log.info(
+                    "connected to TWS at %s as client %d", self.address, self.settings.client_id
+                )
+        self._watchdog = asyncio.create_task(self._keep_connected(), name="twsbridge-watchdog")
+
+    async def stop(self) -> None:
+        """Disconnect and stop the embedded simulator."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+            self._watchdog = None
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.disconnect()
+            self._client = None
+        if self._sim is not None:
+            await self._sim.stop()
+            self._sim = None
+
+    async def client(self) -> TWSClient:
+        """The connected client; reconnects once if needed, else raises a 503 problem."""
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        try:
+            await self._connect()
+        except (TWSError, OSError, TimeoutError) as exc:
+            raise ProblemError(
+                "gateway-unavailable",
+                f"not connected to TWS at {self.address}: {exc}",
+                code=exc.code if isinstance(exc, TWSError) else None,
+            ) from exc
+        assert self._client is not None
+        return self._client
+
+    async def _connect(self) -> None:
+        async with self._lock:
+            if self._client is not None and self._client.is_connected:
+                return
+            if self._client is not None:
+                with contextlib.suppress(Exception):
+                    await self._client.disconnect()
+            client = TWSClient(
+                self.host,
+                self.port,
+                self.settings.client_id,
+                timeout=self.settings.connect_timeout,
+            )
+            try:
+                async with asyncio.timeout(self.settings.connect_timeout):
+                    await client.connect()
+            except BaseException as exc:
+                self.last_error = str(exc) or type(exc).__name__
+                with contextlib.suppress(Exception):
+                    await client.disconnect()
+                raise
+            self._client = client
+            self.last_error = None
+
+    async def _keep_connected(self) -> None:
+        delay = _RETRY_MIN
+        failures = 0
+        while True:
+            await asyncio.sleep(delay if not self.connected else _RETRY_MIN)
+            if self.connected:
+                delay, failures = _RETRY_MIN, 0
+                continue
+            try:
+                await self._connect()
+            except (TWSError, OSError, TimeoutError) as exc:
+                failures += 1
+                level = logging.WARNING if failures == 1 else logging.DEBUG
+                log.log(level, "TWS at %s unreachable, will retry: %s", self.address, exc)
+                delay = min(delay * 2, _RETRY_MAX)
+            else:
+                log.warning("reconnected to TWS at %s", self.address)
+                delay, failures = _RETRY_MIN, 0
+
+    async def _announce_simulator(self) -> None:
+        client = self._client
+        assert client is not None
+        try:
+            epoch = await client.reqCurrentTime()
+            self.simulated_time = dt.datetime.fromtimestamp(epoch, _SIM_TZ).strftime(
+                "%Y-%m-%d %H:%M:%S %Z"
+            )
+        except (TWSError, TimeoutError) as exc:  # pragma: no cover - the simulator answers
+            log.debug("reqCurrentTime failed: %s", exc)
+        account = ", ".join(client.accounts) or "DU…"
+        log.warning(
+            "twsbridge is serving the SIMULATED gateway (paper account %s, simulated clock %s) "
+            "on %s; pass --gateway HOST:PORT for a real TWS/IB Gateway",
+            account,
+            self.simulated_time or "unknown",
+            self.address,
+        )
+
+
+def get_gateway(request: Request) -> GatewayManager:
+    """Dependency: the application's :class:`GatewayManager`."""
+    manager: GatewayManager = request.app.state.gateway
+    return manager
+
+
+GatewayDep = Annotated[GatewayManager, Depends(get_gateway)]
+
+
+async def get_client(gateway: GatewayDep) -> TWSClient:
+    """Dependency: the connected :class:`TWSClient` (503 problem when TWS is unreachable)."""
+    return await gateway.client()
+
+
+ClientDep = Annotated[TWSClient, Depends(get_client)]

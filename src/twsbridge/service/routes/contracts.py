@@ -1,0 +1,70 @@
+"""Contract look-ups: ``reqContractDetails`` and ``reqMatchingSymbols``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from twsbridge.protocol import Contract
+
+from ..gateway import ClientDep
+from ..problems import ProblemError, problem_responses
+from ..schemas import ContractDescriptionPublic, ContractDetailsPublic
+from .common import ContractQueryDep, describe
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/contracts", tags=["contracts"])
+
+
+@router.get(
+    "",
+    summary="Contract details matching a description",
+    responses=problem_responses(400, 404, 422, 503, 504),
+)
+async def list_contracts(ib: ClientDep, query: ContractQueryDep) -> list[ContractDetailsPublic]:
+    """All contracts matching ``symbol`` (and secType, exchange, currency, primaryExchange).
+
+    ``GET /contracts?symbol=AMD`` answers AMD's details (conId 4391). No match
+    is a 404 problem with TWS's code 200.
+    """
+    contract = query.to_contract()
+    details = await ib.reqContractDetails(contract)
+    if not details:
+        raise ProblemError(
+            "contract-not-found", f"no contract matches {describe(contract)}", code=200
+        )
+    return [ContractDetailsPublic.from_tws(d) for d in details]
+
+
+@router.get(
+    "/search",
+    summary="Symbols matching a pattern",
+    responses=problem_responses(400, 422, 503, 504),
+)
+async def search_contracts(
+    ib: ClientDep,
+    pattern: Annotated[
+        str, Query(min_length=1, description="Start of a symbol or company name, e.g. 'intc'.")
+    ],
+) -> list[ContractDescriptionPublic]:
+    """``reqMatchingSymbols``: contracts whose symbol or name matches ``pattern``."""
+    found = await ib.reqMatchingSymbols(pattern)
+    return [ContractDescriptionPublic.from_tws(d) for d in found]
+
+
+@router.get(
+    "/{conId}",
+    summary="Contract details of one conId",
+    responses=problem_responses(400, 404, 422, 503, 504),
+)
+async def get_contract(
+    ib: ClientDep,
+    conId: Annotated[int, Path(description="IB contract id, e.g. 4391 for AMD.")],
+) -> ContractDetailsPublic:
+    """The details of contract ``conId``; 404 problem (code 200) when TWS knows none."""
+    details = await ib.reqContractDetails(Contract(conId=conId))
+    if not details:
+        raise ProblemError("contract-not-found", f"no contract has conId {conId}", code=200)
+    return ContractDetailsPublic.from_tws(details[0])

@@ -1,0 +1,104 @@
+"""Configuration of the twsbridge service (pydantic-settings, env prefix ``TWSBRIDGE_``).
+
+Every field can be set in the environment (``TWSBRIDGE_GATEWAY=127.0.0.1:7497``,
+``TWSBRIDGE_CLIENT_ID=21``) or passed to :class:`ServiceSettings` directly;
+``twsbridge serve`` passes its command-line options that way, so options win over
+the environment.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_CLIENT_ID", "VERSION", "ServiceSettings", "parse_gateway"]
+
+
+def _package_version() -> str:
+    try:
+        return version("twsbridge")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        return "0+unknown"
+
+
+VERSION = _package_version()
+"""Version of the installed twsbridge distribution."""
+
+DEFAULT_CLIENT_ID = 17
+"""Client id of the service's TWS connection.
+
+Not 0 (which also receives orders placed in TWS itself) and not 1 (the id most
+scripts and examples use), so that the service and a script can share one TWS.
+"""
+
+
+def parse_gateway(value: str) -> tuple[str, int]:
+    """Split ``"HOST:PORT"`` (or ``"[::1]:PORT"``) into ``(host, port)``.
+
+    Raises:
+        ValueError: when the text is not ``HOST:PORT`` with a port in 1..65535.
+    """
+    host, sep, port_text = value.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"gateway must be HOST:PORT, e.g. 127.0.0.1:7497 (got {value!r})")
+    return host, int(port_text)
+
+
+class ServiceSettings(BaseSettings):
+    """Settings of the REST service.
+
+    ``gateway`` ``None`` (the default) starts the embedded simulated gateway
+    in-process on 127.0.0.1 and says so loudly; ``"HOST:PORT"`` connects to a
+    real TWS / IB Gateway (or a ``twsbridge sim`` running elsewhere).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TWSBRIDGE_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="Address the HTTP service binds to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="HTTP port (0 = any free port).")
+    gateway: str | None = Field(
+        default=None,
+        description="TWS / IB Gateway as HOST:PORT; unset = embedded simulator.",
+    )
+    client_id: int = Field(
+        default=DEFAULT_CLIENT_ID, description="TWS client id of the service's connection."
+    )
+    sim_port: int = Field(
+        default=0, ge=0, le=65535, description="Port of the embedded simulator (0 = any free port)."
+    )
+    sim_seed: int = Field(
+        default=0, description="Seed of the embedded simulator's synthetic prices."
+    )
+    sim_speed: float = Field(
+        default=1.0, ge=0, description="Simulated seconds per real second (0 = frozen clock)."
+    )
+    connect_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds allowed for connecting to the gateway."
+    )
+    request_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds allowed for one HTTP request (its TWS calls); then 504.",
+    )
+    log_level: str = Field(default="info", description="Log level of the service and uvicorn.")
+
+    @field_validator("gateway")
+    @classmethod
+    def _check_gateway(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_gateway(value)
+        return value.strip()
+
+    @property
+    def simulated(self) -> bool:
+        """True when the service runs the embedded simulator (no gateway given)."""
+        return self.gateway is None
+
+    @property
+    def gateway_address(self) -> tuple[str, int] | None:
+        """``(host, port)`` of the configured gateway, ``None`` in simulator mode."""
+        return None if self.gateway is None else parse_gateway(self.gateway)

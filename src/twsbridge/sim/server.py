@@ -1,0 +1,270 @@
+"""The simulated TWS gateway: shared state and the asyncio TCP server.
+
+:class:`Simulator` is the state every connection shares: the instrument book,
+the price model, the simulated clock, the paper account, the connected client
+ids and the order id sequence. :class:`SimServer` accepts TCP connections and
+runs one :class:`~twsbridge.sim.session.SimSession` per socket, with a read
+loop and a poll loop (streaming output). :func:`run_sim` runs a server until
+cancelled.
+
+Clients connect to it exactly as to TWS or IB Gateway (``API\\0`` handshake,
+server versions 157-178)::
+
+    async with SimServer(port=0) as server:
+        ib = IB()
+        await ib.connectAsync("127.0.0.1", server.port, clientId=1)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from types import TracebackType
+
+from twsbridge.sim.account import Account
+from twsbridge.sim.clock import SimClock
+from twsbridge.sim.prices import PriceModel
+from twsbridge.sim.reference import InstrumentBook
+from twsbridge.sim.session import SimSession
+
+__all__ = ["DEFAULT_PORT", "MAX_CLIENTS", "SimServer", "Simulator", "run_sim"]
+
+log = logging.getLogger("twsbridge.sim")
+
+DEFAULT_PORT = 7497
+"""TWS's default paper-trading API port."""
+MAX_CLIENTS = 32
+"""TWS accepts at most 32 API clients at a time."""
+_READ_SIZE = 1 << 16
+
+
+class Simulator:
+    """State shared by every connection of one simulated TWS.
+
+    Args:
+        seed: selects the synthetic market (real daily data is the same for every seed).
+        clock: the simulated clock (default: 2013-03-01 10:00 US/Eastern, real-time speed).
+        account: the paper account code reported in managedAccounts.
+        cash: the account's starting cash, USD.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        clock: SimClock | None = None,
+        account: str = "DU1234567",
+        cash: float = 1_000_000.0,
+    ) -> None:
+        self.seed = seed
+        self.book = InstrumentBook()
+        self.prices = PriceModel(seed, self.book)
+        self.clock = clock if clock is not None else SimClock()
+        self.account = Account(account, cash)
+        self._clients: dict[int, object] = {}
+        self._next_order_id = 1
+
+    @property
+    def client_ids(self) -> frozenset[int]:
+        """Client ids of the sessions connected now."""
+        return frozenset(self._clients)
+
+    def claim_client_id(self, client_id: int, owner: object) -> bool:
+        """Register ``owner`` under ``client_id``; False when another session holds it."""
+        holder = self._clients.get(client_id)
+        if holder is not None and holder is not owner:
+            return False
+        self._clients[client_id] = owner
+        return True
+
+    def release_client_id(self, client_id: int, owner: object) -> None:
+        """Free ``client_id`` if ``owner`` holds it."""
+        if self._clients.get(client_id) is owner:
+            del self._clients[client_id]
+
+    @property
+    def next_order_id(self) -> int:
+        """The next valid order id (nextValidId, id 9)."""
+        return self._next_order_id
+
+    def use_order_id(self, order_id: int) -> None:
+        """Record that ``order_id`` was used: nextValidId moves past it."""
+        self._next_order_id = max(self._next_order_id, order_id + 1)
+
+    def fx_rate(self, currency: str, now: dt.datetime) -> float:
+        """Base-currency units per unit of ``currency`` at ``now``, from the forex pairs
+        (1.0 for the base currency or when no pair quotes it)."""
+        base = self.account.base_currency
+        if currency == base:
+            return 1.0
+        for inst in self.book:
+            if inst.secType != "CASH":
+                continue
+            if inst.symbol == currency and inst.currency == base:
+                return self.prices.price_at(inst.conId, now)
+            if inst.symbol == base and inst.currency == currency:
+                return 1.0 / self.prices.price_at(inst.conId, now)
+        return 1.0
+
+    def valuation(self, now: dt.datetime) -> tuple[dict[int, float], dict[str, float]]:
+        """(conId -> price of every open position, currency -> fx rate) at ``now``."""
+        acct = self.account
+        prices = acct.valuation_prices(lambda con_id: self.prices.price_at(con_id, now))
+        ccys = {c for c in acct.cash if c != acct.base_currency}
+        ccys |= {h.contract.currency for h in acct.holdings.values()
+                 if h.contract.currency and h.contract.currency != acct.base_currency}
+        return prices, {c: self.fx_rate(c, now) for c in ccys}
+
+    def session(self) -> SimSession:
+        """A new I/O-free session on this simulator (one client connection)."""
+        return SimSession(self)
+
+
+class SimServer:
+    """An asyncio TCP server speaking the TWS API protocol.
+
+    Args:
+        simulator: the shared state (a new :class:`Simulator` by default).
+        host: the address to listen on.
+        port: the port; 0 picks a free one (read it from :attr:`port` after start).
+        max_clients: connections beyond this many are closed at once, as TWS does.
+        poll_interval: seconds between two polls of a session's streaming output.
+    """
+
+    def __init__(
+        self,
+        simulator: Simulator | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        max_clients: int = MAX_CLIENTS,
+        poll_interval: float = 0.05,
+    ) -> None:
+        self.simulator = simulator if simulator is not None else Simulator()
+        self.host = host
+        self.port = port
+        self.max_clients = max_clients
+        self.poll_interval = poll_interval
+        self._server: asyncio.Server | None = None
+        self._conns: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self.sessions: set[SimSession] = set()
+
+    async def start(self) -> None:
+        """Start listening; with port 0 the real port is then in :attr:`port`.
+
+        Raises:
+            OSError: when the address cannot be bound.
+        """
+        if self._server is not None:
+            return
+        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("TWS simulator listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for task, writer in list(self._conns.items()):
+            writer.close()
+            task.cancel()
+        if self._conns:
+            await asyncio.gather(*self._conns, return_exceptions=True)
+        if server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2)
+
+    async def serve_forever(self) -> None:
+        """Start (if needed) and serve until cancelled."""
+        await self.start()
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    async def __aenter__(self) -> SimServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------ per socket
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        if len(self._conns) >= self.max_clients:
+            log.warning("refusing %s: %d clients already connected", peer, len(self._conns))
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._conns[task] = writer
+        session = SimSession(self.simulator)
+        self.sessions.add(session)
+        lock = asyncio.Lock()
+
+        async def send(data: bytes) -> None:
+            if data:
+                async with lock:
+                    writer.write(data)
+                    await writer.drain()
+
+        async def poll_loop() -> None:
+            while not session.closed:
+                await asyncio.sleep(self.poll_interval)
+                await send(session.poll())
+
+        poller = asyncio.create_task(poll_loop())
+        try:
+            while not session.closed:
+                data = await reader.read(_READ_SIZE)
+                await send(session.receive_data(data))
+                if not data:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError) as e:
+            log.info("client %s at %s: connection lost: %r", session.client_id, peer, e)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            session.close("connection closed")
+            self.sessions.discard(session)
+            poller.cancel()
+            with contextlib.suppress(BaseException):
+                await poller
+            self._conns.pop(task, None)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1)
+
+
+async def run_sim(
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    *,
+    seed: int = 0,
+    start: dt.datetime | None = None,
+    speed: float = 1.0,
+) -> None:
+    """Run a simulated TWS on ``host:port`` until cancelled (logs its address,
+    account and simulated clock).
+
+    Raises:
+        OSError: when the address cannot be bound.
+    """
+    sim = Simulator(seed=seed, clock=SimClock(start, speed))
+    server = SimServer(sim, host=host, port=port)
+    await server.start()
+    log.info("simulated TWS on %s:%d: account %s, clock %s (speed %gx), seed %d",
+             host, server.port, sim.account.code, sim.clock.now().isoformat(), speed, seed)
+    try:
+        await server.serve_forever()
+    finally:
+        await server.stop()

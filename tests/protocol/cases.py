@@ -1,0 +1,284 @@
+"""ONE table of wire cases for the whole catalogue (both directions).
+
+Each row is a constructed message with non-default values and its payload,
+written by hand field by field from TWS's documented layout (EClient /
+EDecoder order), at server versions 157 and 178 and, for version-gated
+fields, at the versions around the gate. ``decoded`` gives the object that
+the payload decodes back to when a gated field is absent at that version
+(the encoder drops it; the decoder leaves the default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from twsbridge.protocol import UNSET_DECIMAL
+from twsbridge.protocol.catalogue import incoming as I
+from twsbridge.protocol.catalogue import outgoing as O
+from twsbridge.protocol.models import (
+    BarData,
+    ComboLeg,
+    Contract,
+    ContractDescription,
+    ContractDetails,
+    DeltaNeutralContract,
+    ExecutionFilter,
+    TagValue,
+)
+from twsbridge.protocol.spec import Message
+
+
+def w(*fields: str) -> str:
+    """A payload: each field NUL-terminated."""
+    return "".join(f + "\0" for f in fields)
+
+
+@dataclass
+class Case:
+    msg: Message
+    texts: dict[int, str]
+    decoded: dict[int, Message] = field(default_factory=dict)
+    note: str = ""
+
+    def expected(self, version: int) -> Message:
+        return self.decoded.get(version, self.msg)
+
+
+def both(text: str) -> dict[int, str]:
+    return {157: text, 178: text}
+
+
+def replace(obj: Any, **changes: Any) -> Any:
+    return dataclasses.replace(obj, **changes)
+
+
+# ------------------------------------------------------------ shared values
+
+AAPL = Contract(
+    conId=265598, symbol="AAPL", secType="STK", exchange="SMART", primaryExchange="NASDAQ",
+    currency="USD", localSymbol="AAPL", tradingClass="NMS",
+)
+AAPL_F = ["265598", "AAPL", "STK", "", "0.0", "", "", "SMART", "NASDAQ", "USD", "AAPL", "NMS"]
+SPY_C = Contract(
+    symbol="SPY", secType="OPT", lastTradeDateOrContractMonth="20240119", strike=450.0,
+    right="C", multiplier="100", exchange="CBOE", currency="USD",
+    localSymbol="SPY   240119C00450000", tradingClass="SPY",
+)
+SPY_C_F = ["0", "SPY", "OPT", "20240119", "450.0", "C", "100", "CBOE", "", "USD",
+           "SPY   240119C00450000", "SPY"]
+BAG = Contract(
+    symbol="SPY", secType="BAG", exchange="SMART", currency="USD",
+    comboLegs=[ComboLeg(43645865, 1, "BUY", "SMART"), ComboLeg(43645866, 2, "SELL", "CBOE")],
+)
+BAG_F = ["0", "SPY", "BAG", "", "0.0", "", "", "SMART", "", "USD", "", ""]
+LEGS_F = ["2", "43645865", "1", "BUY", "SMART", "43645866", "2", "SELL", "CBOE"]
+
+CD = ContractDetails(
+    contract=Contract(
+        conId=265598, symbol="AAPL", secType="STK", lastTradeDateOrContractMonth="20991231",
+        strike=1.5, right="P", multiplier="10", exchange="SMART", primaryExchange="NASDAQ",
+        currency="USD", localSymbol="AAPL.L", tradingClass="NMS",
+    ),
+    marketName="NMS market", minTick=0.01, orderTypes="ACTIVETIM,AD,LMT",
+    validExchanges="SMART,AMEX,NYSE", priceMagnifier=2, underConId=5, longName="APPLE INC",
+    contractMonth="202312", industry="Technology", category="Computers",
+    subcategory="Hardware", timeZoneId="US/Eastern",
+    tradingHours="20231023:0400-20231023:2000", liquidHours="20231023:0930-20231023:1600",
+    evRule="aapl rule", evMultiplier=7, mdSizeMultiplier=100,
+    secIdList=[TagValue("ISIN", "US0378331005"), TagValue("CUSIP", "037833100")],
+    aggGroup=1, underSymbol="AAPL.U", underSecType="IND", marketRuleIds="26,26",
+    realExpirationDate="20991230", stockType="COMMON", sizeMinTick=Decimal("0.5"),
+    minSize=Decimal("0.0001"), sizeIncrement=Decimal("0.01"),
+    suggestedSizeIncrement=Decimal("100"),
+)
+CD_HEAD = ["AAPL", "STK", "20991231", "1.5", "P", "SMART", "USD", "AAPL.L", "NMS market",
+           "NMS", "265598", "0.01"]
+CD_MID = ["10", "ACTIVETIM,AD,LMT", "SMART,AMEX,NYSE", "2", "5", "APPLE INC", "NASDAQ",
+          "202312", "Technology", "Computers", "Hardware", "US/Eastern",
+          "20231023:0400-20231023:2000", "20231023:0930-20231023:1600", "aapl rule", "7",
+          "2", "ISIN", "US0378331005", "CUSIP", "037833100",
+          "1", "AAPL.U", "IND", "26,26", "20991230", "COMMON"]
+CD_NO_SIZES = replace(CD, minSize=UNSET_DECIMAL, sizeIncrement=UNSET_DECIMAL,
+                      suggestedSizeIncrement=UNSET_DECIMAL)
+
+SAMPLES = I.SymbolSamples(reqId=11, contractDescriptions=[
+    ContractDescription(
+        Contract(conId=8314, symbol="IBM", secType="STK", primaryExchange="NYSE", currency="USD",
+                 description="INTL BUSINESS MACHINES", issuerId="e123"),
+        ["OPT", "WAR", "CFD"],
+    ),
+    ContractDescription(
+        Contract(conId=38709539, symbol="IBM", secType="BOND", primaryExchange="",
+                 currency="EUR", description="IBM 1 1/4 05/26/23", issuerId="e1234567"),
+        [],
+    ),
+])
+SAMPLES_OLD = I.SymbolSamples(reqId=11, contractDescriptions=[
+    replace(d, contract=replace(d.contract, description="", issuerId=""))
+    for d in SAMPLES.contractDescriptions
+])
+SAMPLES_PRE = ["79", "11", "2", "8314", "IBM", "STK", "NYSE", "USD", "3", "OPT", "WAR", "CFD"]
+SAMPLES_OLD_TEXT = w(*SAMPLES_PRE, "38709539", "IBM", "BOND", "", "EUR", "0")
+SAMPLES_NEW_TEXT = w(*SAMPLES_PRE, "INTL BUSINESS MACHINES", "e123",
+                     "38709539", "IBM", "BOND", "", "EUR", "0", "IBM 1 1/4 05/26/23", "e1234567")
+
+ERR = I.ErrorMessage(reqId=7, errorCode=201, errorString="Order rejected - reason: Café",
+                     advancedOrderRejectJson='{"rejectReason":"x"}')
+ERR_OLD_TEXT = w("4", "2", "7", "201", "Order rejected - reason: Caf\\xe9")
+ERR_NEW_TEXT = w("4", "2", "7", "201", "Order rejected - reason: Caf\\xe9",
+                 '{"rejectReason":"x"}')
+
+RCD = O.ReqContractDetails(reqId=9, contract=Contract(
+    symbol="IBM", secType="BOND", exchange="SMART", currency="USD", includeExpired=True,
+    secIdType="ISIN", secId="US459200HU86", issuerId="e1234567",
+))
+RCD_PRE = ["9", "8", "9", "0", "IBM", "BOND", "", "0.0", "", "", "SMART", "", "USD", "", "",
+           "1", "ISIN", "US459200HU86"]
+
+HIST = O.ReqHistoricalData(
+    reqId=3, contract=replace(AAPL, includeExpired=True),
+    endDateTime="20231020 16:00:00 US/Eastern", barSizeSetting="1 hour", durationStr="2 D",
+    useRTH=False, whatToShow="MIDPOINT", formatDate=2, keepUpToDate=True, chartOptions="",
+)
+HIST_BAG = O.ReqHistoricalData(
+    reqId=4, contract=BAG, endDateTime="", barSizeSetting="1 day", durationStr="1 M",
+    useRTH=True, whatToShow="TRADES", formatDate=1, keepUpToDate=False, chartOptions="",
+)
+
+BARS = I.HistoricalData(reqId=3, startDateStr="20231020 09:30:00", endDateStr="20231021 09:30:00",
+                        bars=[
+    BarData("20231020", 171.5, 172.25, 170.125, 171.75, Decimal("1500.5"), Decimal("171.2345"), 12),
+    BarData("1697808600", 1.0, 2.0, 0.5, 1.5, Decimal("-1"), Decimal("-1"), -1),
+])
+BARS_TEXT = w("17", "3", "20231020 09:30:00", "20231021 09:30:00", "2",
+              "20231020", "171.5", "172.25", "170.125", "171.75", "1500.5", "171.2345", "12",
+              "1697808600", "1.0", "2.0", "0.5", "1.5", "-1", "-1", "-1")
+
+
+# ------------------------------------------------------------ the table
+
+CASES: list[Case] = [
+    # ---------------------------------------------------------------- incoming
+    Case(I.TickPrice(reqId=5, tickType=1, price=101.5, size=Decimal(300), attrMask=0),
+         both("1\0" "6\0" "5\0" "1\0" "101.5\0" "300\0" "0\0")),
+    Case(I.TickPrice(reqId=6, tickType=9, price=-1.0, size=UNSET_DECIMAL, attrMask=4),
+         both(w("1", "6", "6", "9", "-1.0", "", "4")), note="unset size, preOpen"),
+    Case(I.TickSize(reqId=5, tickType=8, size=Decimal("12345.5")),
+         both(w("2", "6", "5", "8", "12345.5"))),
+    Case(ERR, {157: ERR_OLD_TEXT, 165: ERR_OLD_TEXT, 166: ERR_NEW_TEXT, 178: ERR_NEW_TEXT},
+         decoded={v: replace(ERR, advancedOrderRejectJson="") for v in (157, 165)}),
+    Case(I.UpdateAccountValue(key="NetLiquidation", val="1038472.36", currency="GBP",
+                              accountName="DU5509097"),
+         both(w("6", "2", "NetLiquidation", "1038472.36", "GBP", "DU5509097"))),
+    Case(I.UpdatePortfolio(contract=replace(SPY_C, exchange="", primaryExchange="CBOE"),
+                           position=Decimal("-3"), marketPrice=5.25,
+                           marketValue=-1575.0, averageCost=520.5, unrealizedPNL=-13.5,
+                           realizedPNL=7.25, accountName="DU1"),
+         both(w("7", "8", "0", "SPY", "OPT", "20240119", "450.0", "C", "100", "CBOE", "USD",
+                "SPY   240119C00450000", "SPY", "-3", "5.25", "-1575.0", "520.5", "-13.5",
+                "7.25", "DU1"))),
+    Case(I.UpdateAccountTime(timeStamp="13:26"), both(w("8", "1", "13:26"))),
+    Case(I.NextValidId(orderId=217), both(w("9", "1", "217"))),
+    Case(I.ContractData(reqId=7, contractDetails=CD), {
+        157: w("10", "8", "7", *CD_HEAD, "100", *CD_MID),
+        163: w("10", "8", "7", *CD_HEAD, "100", *CD_MID, "0.5"),
+        164: w("10", "7", *CD_HEAD, *CD_MID, "0.0001", "0.01", "100"),
+        178: w("10", "7", *CD_HEAD, *CD_MID, "0.0001", "0.01", "100"),
+    }, decoded={
+        157: I.ContractData(7, replace(CD_NO_SIZES, sizeMinTick=UNSET_DECIMAL)),
+        163: I.ContractData(7, CD_NO_SIZES),
+        164: I.ContractData(7, replace(CD, mdSizeMultiplier=1, sizeMinTick=UNSET_DECIMAL)),
+        178: I.ContractData(7, replace(CD, mdSizeMultiplier=1, sizeMinTick=UNSET_DECIMAL)),
+    }),
+    Case(I.ManagedAccounts(accountsList="DU5509097,DU5509098"),
+         both(w("15", "1", "DU5509097,DU5509098"))),
+    Case(BARS, both(BARS_TEXT)),
+    Case(I.HistoricalData(reqId=8, startDateStr="a", endDateStr="b", bars=[]),
+         both(w("17", "8", "a", "b", "0")), note="empty group"),
+    Case(I.TickGeneric(reqId=5, tickType=49, value=1.0), both(w("45", "6", "5", "49", "1.0"))),
+    Case(I.TickString(reqId=5, tickType=45, value="1697900000"),
+         both(w("46", "6", "5", "45", "1697900000"))),
+    Case(I.CurrentTime(time=1697900000), both(w("49", "1", "1697900000"))),
+    Case(I.ContractDataEnd(reqId=9), both(w("52", "1", "9"))),
+    Case(I.OpenOrderEnd(), both(w("53", "1"))),
+    Case(I.AccountDownloadEnd(accountName="DU5509097"), both(w("54", "1", "DU5509097"))),
+    Case(I.ExecDetailsEnd(reqId=218), both(w("55", "1", "218"))),
+    Case(I.TickSnapshotEnd(reqId=5), both(w("57", "1", "5"))),
+    Case(I.MarketDataType(reqId=5, marketDataType=3), both(w("58", "1", "5", "3"))),
+    Case(I.Position(account="DU1", contract=replace(AAPL, multiplier="1", primaryExchange=""),
+                    position=Decimal("12.5"), avgCost=150.25),
+         both(w("61", "3", "DU1", "265598", "AAPL", "STK", "", "0.0", "", "1", "SMART", "USD",
+                "AAPL", "NMS", "12.5", "150.25"))),
+    Case(I.PositionEnd(), both(w("62", "1"))),
+    Case(I.AccountSummary(reqId=9, account="DU1", tag="NetLiquidation", value="1000.5",
+                          currency="USD"),
+         both(w("63", "1", "9", "DU1", "NetLiquidation", "1000.5", "USD"))),
+    Case(I.AccountSummaryEnd(reqId=221), both(w("64", "1", "221"))),
+    Case(I.AccountUpdateMulti(reqId=4, account="DU1", modelCode="M1", key="CashBalance",
+                              value="1038472.36", currency="GBP"),
+         both(w("73", "1", "4", "DU1", "M1", "CashBalance", "1038472.36", "GBP"))),
+    Case(I.AccountUpdateMultiEnd(reqId=4), both(w("74", "1", "4"))),
+    Case(SAMPLES, {157: SAMPLES_OLD_TEXT, 175: SAMPLES_OLD_TEXT,
+                   176: SAMPLES_NEW_TEXT, 178: SAMPLES_NEW_TEXT},
+         decoded={157: SAMPLES_OLD, 175: SAMPLES_OLD}),
+    Case(I.TickReqParams(reqId=5, minTick=0.01, bboExchange="9c0001", snapshotPermissions=3),
+         both(w("81", "5", "0.01", "9c0001", "3"))),
+    Case(I.HeadTimestamp(reqId=4, headTimestamp="19801212 14:30:00"),
+         both(w("88", "4", "19801212 14:30:00"))),
+    Case(I.HistoricalDataUpdate(reqId=3, bar=BarData("20231020 15:00:00", 1.25, 3.5, 0.75, 2.5,
+                                                     Decimal("900"), Decimal("2.125"), 17)),
+         both(w("90", "3", "17", "20231020 15:00:00", "1.25", "2.5", "3.5", "0.75", "2.125",
+                "900"))),
+    Case(I.CompletedOrdersEnd(), both(w("102"))),
+    # ---------------------------------------------------------------- outgoing
+    Case(O.ReqMktData(reqId=1001, contract=replace(AAPL, deltaNeutralContract=
+                      DeltaNeutralContract(76792991, 0.5, 171.25)),
+                      genericTickList="233,236", snapshot=False, regulatorySnapshot=True),
+         both(w("1", "11", "1001", *AAPL_F, "1", "76792991", "0.5", "171.25", "233,236", "0",
+                "1", "")), note="deltaNeutralContract present"),
+    Case(O.ReqMktData(reqId=2, contract=SPY_C, genericTickList="100,101", snapshot=True,
+                      mktDataOptions="XYZ=1;"),
+         both(w("1", "11", "2", *SPY_C_F, "0", "100,101", "1", "0", "XYZ=1;")),
+         note="deltaNeutralContract absent"),
+    Case(O.ReqMktData(reqId=3, contract=BAG),
+         both(w("1", "11", "3", *BAG_F, *LEGS_F, "0", "", "0", "0", "")), note="BAG legs"),
+    Case(O.CancelMktData(reqId=1001), both(w("2", "2", "1001"))),
+    Case(O.ReqOpenOrders(), both(w("5", "1"))),
+    Case(O.ReqAccountUpdates(subscribe=False, acctCode="DU5509097"),
+         both(w("6", "2", "0", "DU5509097"))),
+    Case(O.ReqExecutions(reqId=3, execFilter=ExecutionFilter(7, "DU1", "20231020 09:30:00",
+                                                             "AAPL", "STK", "SMART", "BUY")),
+         both(w("7", "3", "3", "7", "DU1", "20231020 09:30:00", "AAPL", "STK", "SMART", "BUY"))),
+    Case(O.ReqIds(numIds=-1), both(w("8", "1", "-1"))),
+    Case(RCD, {157: w(*RCD_PRE), 175: w(*RCD_PRE), 176: w(*RCD_PRE, "e1234567"),
+               178: w(*RCD_PRE, "e1234567")},
+         decoded={v: O.ReqContractDetails(9, replace(RCD.contract, issuerId=""))
+                  for v in (157, 175)}),
+    Case(O.ReqAutoOpenOrders(bAutoBind=False), both(w("15", "1", "0"))),
+    Case(O.ReqAllOpenOrders(), both(w("16", "1"))),
+    Case(HIST, both(w("20", "3", *AAPL_F, "1", "20231020 16:00:00 US/Eastern", "1 hour", "2 D",
+                      "0", "MIDPOINT", "2", "1", ""))),
+    Case(HIST_BAG, both(w("20", "4", *BAG_F, "0", "", "1 day", "1 M", "1", "TRADES", "1",
+                          *LEGS_F, "0", "")), note="BAG legs"),
+    Case(O.CancelHistoricalData(reqId=3), both(w("25", "1", "3"))),
+    Case(O.ReqCurrentTime(), both(w("49", "1"))),
+    Case(O.ReqMarketDataType(marketDataType=4), both(w("59", "1", "4"))),
+    Case(O.ReqPositions(), both(w("61", "1"))),
+    Case(O.ReqAccountSummary(reqId=9, groupName="All", tags="NetLiquidation,BuyingPower"),
+         both(w("62", "1", "9", "All", "NetLiquidation,BuyingPower"))),
+    Case(O.CancelAccountSummary(reqId=9), both(w("63", "1", "9"))),
+    Case(O.CancelPositions(), both(w("64", "1"))),
+    Case(O.StartApi(clientId=7, optionalCapabilities="+cap"), both(w("71", "2", "7", "+cap"))),
+    Case(O.ReqAccountUpdatesMulti(reqId=4, account="DU1", modelCode="M1", ledgerAndNLV=True),
+         both(w("76", "1", "4", "DU1", "M1", "1"))),
+    Case(O.CancelAccountUpdatesMulti(reqId=4), both(w("77", "1", "4"))),
+    Case(O.ReqMatchingSymbols(reqId=11, pattern="IBM"), both(w("81", "11", "IBM"))),
+    Case(O.ReqHeadTimeStamp(reqId=4, contract=SPY_C, useRTH=False, whatToShow="BID",
+                            formatDate=2),
+         both(w("87", "4", *SPY_C_F, "0", "0", "BID", "2"))),
+    Case(O.CancelHeadTimeStamp(reqId=4), both(w("90", "4"))),
+    Case(O.ReqCompletedOrders(apiOnly=True), both(w("99", "1"))),
+]
