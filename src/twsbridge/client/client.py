@@ -170,6 +170,7 @@ class TWSClient:
         if self._transport is not None and not self._transport.closed:
             raise RuntimeError(f"{self!r} is already connected")
         self._router = Router()
+        self.server_version, self.connection_time = 0, ""
         self._seen.clear()
         self._connect_error = None
         self._closed = asyncio.Event()
@@ -198,6 +199,8 @@ class TWSClient:
         finally:
             if ready.done() and not ready.cancelled():
                 ready.exception()  # retrieved: no "never retrieved" warning
+        if transport.closed:  # ready, then closed in the same read
+            raise transport.close_reason or ConnectionLost(f"TWS at {self.where} closed")
         self._connected = True
         log.info("connected to TWS at %s: server version %d, client id %d, accounts %s",
                  self.where, self.server_version, self.client_id, ",".join(self.accounts))
@@ -283,7 +286,7 @@ class TWSClient:
             ready.set_exception(self._connect_error or exc or ConnectionLost(
                 f"connection to TWS at {self.where} closed before the ready state"))
         if exc is not None:
-            log.warning("connection to TWS at %s ended: %s", self.where, exc)
+            log.warning("TWS connection ended: %s", exc)
         self._router.close(exc, self.where)
         self.errors.close(exc)
         self._closed.set()

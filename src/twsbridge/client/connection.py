@@ -238,8 +238,7 @@ class Transport:
                     break
         except asyncio.CancelledError:
             return  # close() is running
-        except ProtocolError as err:
-            log.error("TWS at %s sent an undecodable frame, closing: %s", self.where, err)
+        except ProtocolError as err:  # the stream lost its framing: close (the owner logs)
             exc = err
         except OSError as err:
             exc = ConnectionLost(f"connection to TWS at {self.where} lost: {err}")
