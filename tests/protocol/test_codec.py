@@ -241,13 +241,19 @@ def test_every_kind_has_a_default_of_its_type() -> None:
 @given(st.data())
 def test_inline_decoders_agree_with_functions(data: st.DataObject) -> None:
     """Generated decoders use ``Kind.inline``; it must match ``Kind.decode``."""
-    for kind, strat in [(INT, ints), (LONG, longs), (FLOAT, floats), (INT_MAX, ints)]:
+    kinds = [(INT, ints), (LONG, longs), (FLOAT, floats), (INT_MAX, ints), (DECIMAL, decimals)]
+    for kind, strat in kinds:
         assert kind.inline is not None
         text = kind.encode(data.draw(strat))
-        ns = {
-            "UNSET_INTEGER": codec.UNSET_INTEGER,
-            "UNSET_LONG": codec.UNSET_LONG,
-            "UNSET_DOUBLE": codec.UNSET_DOUBLE,
-            "s": text,
-        }
-        assert eval(kind.inline.format("s"), ns) == kind.decode(text)
+        sentinel = data.draw(st.sampled_from(sorted(DECIMAL_SENTINELS)))
+        for s in (text, sentinel) if kind is DECIMAL else (text,):
+            ns = {
+                "UNSET_INTEGER": codec.UNSET_INTEGER,
+                "UNSET_LONG": codec.UNSET_LONG,
+                "UNSET_DOUBLE": codec.UNSET_DOUBLE,
+                "UNSET_DECIMAL": codec.UNSET_DECIMAL,
+                "DECIMAL_UNSET_TEXTS": codec.DECIMAL_UNSET_TEXTS,
+                "Decimal": Decimal,
+                "s": s,
+            }
+            assert eval(kind.inline.format("s"), ns) == kind.decode(s)

@@ -281,6 +281,25 @@ def test_truncated_contract_details_names_the_first_missing_field(keep: int, mis
     assert e.value.field == missing
 
 
+@pytest.mark.parametrize(
+    ("fields", "missing"),
+    [
+        (("1", "6", "5", "1", "1.5", "300"), "attrMask"),
+        (("9", "1"), "orderId"),
+        (("17", "3", "a", "b", "1", "d", "1", "2", "3", "4", "5", "6"), "barCount"),
+        (("4", "2", "-1", "2104", "farm OK"), "advancedOrderRejectJson"),
+    ],
+)
+def test_one_field_short_is_a_truncation_not_trailing_fields(
+    fields: tuple[str, ...], missing: str
+) -> None:
+    """The "" after the final NUL must not count as the missing last field."""
+    with pytest.raises(ProtocolError, match="frame ends early") as e:
+        decode_message(w(*fields).encode(), 178)
+    assert e.value.field == missing
+    assert e.value.msg_id == fields[0]
+
+
 def test_truncated_before_a_group_count() -> None:
     client = client_at()
     with pytest.raises(ProtocolError) as e:

@@ -27,6 +27,7 @@ from typing import Any
 __all__ = [
     "BOOL",
     "DECIMAL",
+    "DECIMAL_UNSET_TEXTS",
     "ESTR",
     "FLOAT",
     "FLOAT_MAX",
@@ -53,7 +54,8 @@ UNSET_DOUBLE = sys.float_info.max
 UNSET_DECIMAL = Decimal(2**127 - 1)
 INFINITY = math.inf
 
-_DECIMAL_UNSET_TEXTS = frozenset(
+#: Texts of a size field that mean "no value" (Java's sentinels and ``""``).
+DECIMAL_UNSET_TEXTS = frozenset(
     {"", "2147483647", "9223372036854775807", "1.7976931348623157E308", "-9223372036854775808"}
 )
 
@@ -77,7 +79,7 @@ def decode_float(s: str) -> float:
 
 def decode_decimal(s: str) -> Decimal:
     """Decode a size: Java's "no value" sentinels and ``""`` are ``UNSET_DECIMAL``."""
-    if s in _DECIMAL_UNSET_TEXTS:
+    if s in DECIMAL_UNSET_TEXTS:
         return UNSET_DECIMAL
     try:
         return Decimal(s)
@@ -227,5 +229,6 @@ FLOAT = Kind("float", decode_float, encode_float, 0.0, float,
              inline="(float({0}) if {0} else UNSET_DOUBLE)")
 FLOAT_MAX = Kind("float_max", decode_float, encode_float_max, 0.0, float,
                  inline="(float({0}) if {0} else UNSET_DOUBLE)")
-DECIMAL = Kind("decimal", decode_decimal, encode_decimal, UNSET_DECIMAL, Decimal)
+DECIMAL = Kind("decimal", decode_decimal, encode_decimal, UNSET_DECIMAL, Decimal,
+               inline="(UNSET_DECIMAL if {0} in DECIMAL_UNSET_TEXTS else Decimal({0}))")
 BOOL = Kind("bool", decode_bool, encode_bool, False, bool)

@@ -8,6 +8,7 @@ size of the reads, and it accepts frames split at any byte.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 
 from .errors import ProtocolError
@@ -18,6 +19,8 @@ __all__ = ["MAX_FRAME_LENGTH", "FrameReader", "encode_frame", "split_fields"]
 MAX_FRAME_LENGTH = 0xFFFFFF
 
 _COMPACT_AT = 1 << 16
+
+_unpack_length = struct.Struct(">I").unpack_from
 
 
 def encode_frame(payload: bytes) -> bytes:
@@ -103,7 +106,7 @@ class FrameReader:
         end = len(buf)
         if end - pos < 4:
             return None
-        n = int.from_bytes(buf[pos : pos + 4], "big")
+        (n,) = _unpack_length(buf, pos)
         if n == 0 or n > self.max_length:
             self._broken = True
             raise ProtocolError(f"bad frame length {n} (allowed 1..{self.max_length})")
@@ -115,9 +118,27 @@ class FrameReader:
         return bytes(buf[start:stop])
 
     def frames(self) -> Iterator[bytes]:
-        """Yield every complete payload now buffered."""
+        """Yield every complete payload now buffered.
+
+        Frames are consumed one at a time, so a consumer that stops early (an
+        exception) leaves the following frames buffered. This is
+        :meth:`next_frame` in one loop, without a call per frame.
+        """
+        unpack = _unpack_length
         while True:
-            frame = self.next_frame()
-            if frame is None:
+            if self._broken:
+                raise ProtocolError("stream framing was lost earlier")
+            buf = self._buf
+            pos = self._pos
+            end = len(buf)
+            if end - pos < 4:
                 return
-            yield frame
+            (n,) = unpack(buf, pos)
+            if n == 0 or n > self.max_length:
+                self._broken = True
+                raise ProtocolError(f"bad frame length {n} (allowed 1..{self.max_length})")
+            stop = pos + 4 + n
+            if stop > end:
+                return
+            self._pos = stop
+            yield bytes(buf[pos + 4 : stop])

@@ -257,6 +257,10 @@ class _Gen:
             "UNSET_INTEGER": codec.UNSET_INTEGER,
             "UNSET_LONG": codec.UNSET_LONG,
             "UNSET_DOUBLE": codec.UNSET_DOUBLE,
+            "UNSET_DECIMAL": codec.UNSET_DECIMAL,
+            "DECIMAL_UNSET_TEXTS": codec.DECIMAL_UNSET_TEXTS,
+            "Decimal": Decimal,
+            "_new": object.__new__,
             "_cls": cls,
         }
         self.dec: list[str] = []
@@ -272,7 +276,8 @@ class _Gen:
         return name
 
     def decode_expr(self, kind: Kind, src: str) -> str:
-        if kind.inline is not None:
+        # the tracing decoder (errors only) calls the functions, for their error messages
+        if kind.inline is not None and not self.trace:
             return kind.inline.format(src)
         return f"{self.sym(kind.decode, '_d')}({src})"
 
@@ -309,12 +314,12 @@ def _build(cls: type[Message], version: int, *, trace: bool) -> tuple[Decoder, E
     last = "u if u and isinstance(e, IndexError) else t" if trace else "t"
     dec.append(f"        raise _fail(f, i, e, {last}) from None")
     dec.append("    if i != len(f) - 1:")
-    dec.append("        raise _extra(f, i)")
+    dec.append("        raise _extra(f, i, t)")
     dec.append("    return o")
     enc.append("    p.append('')")
     enc.append("    return '\\0'.join(p)")
     g.ns["_fail"] = _failure(cls, version)
-    g.ns["_extra"] = _extra(cls)
+    g.ns["_extra"] = _extra(cls, version)
     src = "\n".join(dec) + "\n\n" + "\n".join(enc) + "\n"
     exec(compile(src, f"<twsbridge codec {cls.__name__} v{version}>", "exec"), g.ns)
     return g.ns["decode"], g.ns["encode"]
@@ -329,11 +334,15 @@ def _flat_decoder(cls: type[Message], version: int) -> Decoder | None:
     by_path = {it.path: (k + 1, it) for k, it in enumerate(items) if isinstance(it, F)}
     if sorted(by_path) != sorted(fields) or len(by_path) != len(items):
         return None
+    if hasattr(cls, "__post_init__"):
+        return None
     g = _Gen(cls, version)
-    args = []
-    for name in fields:
-        k, it = by_path[name]
-        args.append(g.decode_expr(it.kind, f"f[{k}]"))
+    # every slot is set, so the object is built without __init__ (a dataclass
+    # __init__ costs about as much as two int() conversions)
+    sets = "".join(
+        f"        o.{name} = {g.decode_expr(by_path[name][1].kind, f'f[{by_path[name][0]}]')}\n"
+        for name in fields
+    )
     n = len(items) + 2
     g.ns["_slow"] = _build(cls, version, trace=False)[0]
     src = (
@@ -341,7 +350,9 @@ def _flat_decoder(cls: type[Message], version: int) -> Decoder | None:
         f"    if len(f) != {n}:\n"
         "        return _slow(f)\n"
         "    try:\n"
-        f"        return _cls({', '.join(args)})\n"
+        "        o = _new(_cls)\n"
+        f"{sets}"
+        "        return o\n"
         "    except (ValueError, TypeError, ArithmeticError):\n"
         "        return _slow(f)\n"
     )
@@ -387,6 +398,19 @@ def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> No
                 g.dec.append(f"{dpad}    {lst}.append({g.decode_expr(sub.kind, 'f[i]')})")
                 g.dec.append(f"{dpad}    i += 1")
                 g.enc.append(f"{epad}    p.append({g.encode_expr(sub.kind, item)})")
+            elif (flat := None if g.trace else _flat_items(it, g.version)) is not None:
+                # items that are exactly the item type's plain fields: one slice per item,
+                # the object built without __init__ (as the flat decoder does)
+                mark = len(g.dec)
+                _emit(g, it.items, item, dind + 1, eind + 1)  # for the encoder lines
+                del g.dec[mark:]
+                names = [f"_v{n}_{k}" for k in range(len(flat))]
+                g.dec.append(f"{dpad}    {', '.join(names)}, = f[i : i + {len(flat)}]")
+                g.dec.append(f"{dpad}    {item} = _new({g.sym(it.item_type, '_t')})")
+                for sub, v in zip(flat, names, strict=True):
+                    g.dec.append(f"{dpad}    {item}.{sub.path} = {g.decode_expr(sub.kind, v)}")
+                g.dec.append(f"{dpad}    {lst}.append({item})")
+                g.dec.append(f"{dpad}    i += {len(flat)}")
             else:
                 g.dec.append(f"{dpad}    {item} = {g.sym(it.item_type, '_t')}()")
                 _emit(g, it.items, item, dind + 1, eind + 1)
@@ -426,6 +450,21 @@ def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> No
             raise TypeError(f"unknown wire item {it!r}")
 
 
+def _flat_items(group: Group, version: int) -> list[F] | None:
+    """The items of ``group`` when they are all its item type's fields, plain."""
+    items = [it for it in group.items if it.present(version)]
+    item_type = group.item_type
+    if item_type is None or not dataclasses.is_dataclass(item_type):
+        return None
+    if hasattr(item_type, "__post_init__") or not hasattr(item_type, "__slots__"):
+        return None
+    names = [f.name for f in dataclasses.fields(item_type)]
+    flat = [it for it in items if isinstance(it, F) and "." not in it.path]
+    if len(flat) != len(items) or sorted(it.path for it in flat) != sorted(names):
+        return None
+    return flat
+
+
 def _failure(
     cls: type[Message], version: int
 ) -> Callable[[list[str], int, BaseException, str], ProtocolError]:
@@ -444,8 +483,20 @@ def _failure(
     return fail
 
 
-def _extra(cls: type[Message]) -> Callable[[list[str], int], ProtocolError]:
-    def extra(f: list[str], i: int) -> ProtocolError:
+def _extra(cls: type[Message], version: int) -> Callable[[list[str], int, str], ProtocolError]:
+    def extra(f: list[str], i: int, t: str) -> ProtocolError:
+        if i >= len(f):  # the "" after the final NUL was read as the last field: one short
+            if not t:
+                try:
+                    _build(cls, version, trace=True)[0](f)
+                except ProtocolError as traced:
+                    return traced
+            return ProtocolError(
+                f"{cls.NAME}: frame ends early ({len(f) - 1} fields)",
+                msg_id=f[0],
+                field=t or f"#{len(f) - 1}",
+                fields=f,
+            )
         return ProtocolError(
             f"{cls.NAME}: {len(f) - 1 - i} unexpected trailing field(s)",
             msg_id=f[0],
