@@ -101,11 +101,19 @@ def serve(
         int | None, typer.Option("--sim-port", help="Port of the embedded simulator (0 = any).")
     ] = None,
     log_level: Annotated[str | None, typer.Option("--log-level", help="info, debug ...")] = None,
+    journal_url: Annotated[
+        str | None,
+        typer.Option(
+            "--journal-url",
+            help="Order journal: a SQLite file (path or sqlite:///FILE) or "
+            "postgresql://USER@HOST/DB; default journal.sqlite3 in the user's data directory.",
+        ),
+    ] = None,
 ) -> None:
     """Run the REST service (OpenAPI docs at /docs).
 
     Unset options fall back to TWSBRIDGE_HOST, TWSBRIDGE_PORT, TWSBRIDGE_GATEWAY,
-    TWSBRIDGE_CLIENT_ID ... and then to the defaults shown.
+    TWSBRIDGE_CLIENT_ID, TWSBRIDGE_JOURNAL_URL ... and then to the defaults shown.
     """
     from twsbridge.service import ServiceSettings, run_service
 
@@ -116,8 +124,15 @@ def serve(
         "client_id": client_id,
         "sim_port": sim_port,
         "log_level": log_level,
+        "journal_url": journal_url,
     }
-    settings = ServiceSettings(**{k: v for k, v in overrides.items() if v is not None})
+    from pydantic import ValidationError
+
+    try:
+        settings = ServiceSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        _fail(f"error: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from None
     run_service(settings)
 
 

@@ -187,11 +187,11 @@ async def test_current_time_is_the_simulated_clock(sim: SimServer, ib: TWSClient
 async def test_cancelled_wait_forgets_the_request(ib: TWSClient) -> None:
     task = asyncio.create_task(ib.reqHistoricalData(AMD, durationStr="5 D"))
     await asyncio.sleep(0)
-    assert len(ib._router) == 1  # sent, waiting
+    assert len(ib._core.router) == 1  # sent, waiting
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert len(ib._router) == 0
+    assert len(ib._core.router) == 0
     assert await ib.reqCurrentTime() > 0
 
 

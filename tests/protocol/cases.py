@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from twsbridge.protocol import UNSET_DECIMAL
+from twsbridge.protocol import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER
 from twsbridge.protocol.catalogue import incoming as I
 from twsbridge.protocol.catalogue import outgoing as O
 from twsbridge.protocol.models import (
@@ -27,6 +27,15 @@ from twsbridge.protocol.models import (
     DeltaNeutralContract,
     ExecutionFilter,
     TagValue,
+)
+from twsbridge.protocol.order_models import (
+    CommissionReport,
+    Execution,
+    Order,
+    OrderState,
+    PercentChangeCondition,
+    PriceCondition,
+    TimeCondition,
 )
 from twsbridge.protocol.spec import Message
 
@@ -158,6 +167,100 @@ BARS_TEXT = w("17", "3", "20231020 09:30:00", "20231021 09:30:00", "2",
               "1697808600", "1.0", "2.0", "0.5", "1.5", "-1", "-1", "-1")
 
 
+# ------------------------------------------------------------ orders
+
+JMAX = "1.7976931348623157E308"  # an unset double as TWS (Java) sends it
+PYMAX = "1.7976931348623157e+308"  # ... and as IB's Python client sends it
+
+PLACE = O.PlaceOrder(orderId=7, contract=AAPL, order=Order(
+    action="BUY", totalQuantity=Decimal(100), orderType="LMT", lmtPrice=171.25, tif="GTC",
+    account="DU1", orderRef="ref-1", transmit=False, parentId=41, outsideRth=True,
+    faProfile="prof1", algoStrategy="Adaptive",
+    algoParams=[TagValue("adaptivePriority", "Normal")], orderMiscOptions=[TagValue("a", "b")],
+    conditions=[
+        PriceCondition(isMore=True, conId=265598, exchange="SMART", price=170.5, triggerMethod=2),
+        TimeCondition(isConjunctionConnection=False, isMore=False,
+                      time="20231020 15:00:00 US/Eastern"),
+    ],
+    conditionsCancelOrder=True, usePriceMgmtAlgo=True, duration=60, postToAts=1,
+    autoCancelParent=True, advancedErrorOverride="8229", manualOrderTime="20231020 10:00:00",
+))
+PLACE_HEAD = ["3", "7", *AAPL_F, "", "", "BUY", "100", "LMT", "171.25", "", "GTC", "", "DU1", "",
+              "0", "ref-1", "0", "41", "0", "0", "0", "0", "1", "0",
+              "", "0.0", "", "", "", "", ""]  # sharesAllocation, discretionaryAmt ... faPercentage
+PLACE_MID = [
+    "", "0", "", "-1", "0", "", "", "0", "", "",  # modelCode ... percentOffset
+    "0", "0", "", "0", "", "", "", "", "", "0",  # eTradeOnly ... overridePercentageConstraints
+    "", "", "", "", "0", "", "", "", "", "", "", "", "", "",  # volatility ... activeStopTime
+    "", "0", "", "", "0", "0",  # hedgeType ... deltaNeutralContract flag
+    "Adaptive", "1", "adaptivePriority", "Normal", "", "0", "a=b;", "0", "0", "0",
+    "2", "1", "a", "1", "170.5", "265598", "SMART", "2",
+    "3", "o", "0", "20231020 15:00:00 US/Eastern", "0", "1",  # conditionsIgnoreRth, CancelOrder
+    "", PYMAX, PYMAX, PYMAX, PYMAX, PYMAX, "0",  # adjustedOrderType ... adjustableTrailingUnit
+    "", "", "", PYMAX, "", "", "", "", "0", "0", "0", "1",  # extOperator ... usePriceMgmtAlgo
+]
+PLACE_NEW = ["60", "1", "1", "8229", "20231020 10:00:00"]  # duration (158) ... (169)
+PLACE_OLD = replace(PLACE, order=replace(
+    PLACE.order, duration=UNSET_INTEGER, postToAts=UNSET_INTEGER, autoCancelParent=False,
+    advancedErrorOverride="", manualOrderTime=""))
+
+AAPL_OO = ["265598", "AAPL", "STK", "", "0", "", "", "SMART", "USD", "AAPL", "NMS"]
+OPEN = I.OpenOrder(orderId=12, contract=replace(AAPL, primaryExchange=""), order=Order(
+    action="SELL", totalQuantity=Decimal(50), orderType="LMT", lmtPrice=172.5, tif="DAY",
+    ocaGroup="oca1", account="DU1", orderRef="ref", clientId=3, permId=1376327563,
+    faProfile="prof1", clearingIntent="IB", algoStrategy="Adaptive",
+    algoParams=[TagValue("adaptivePriority", "Urgent")],
+    conditions=[PercentChangeCondition(isMore=True, conId=265598, exchange="SMART",
+                                       changePercent=5.5)],
+    conditionsCancelOrder=True, duration=30, autoCancelParent=True,
+), orderState=OrderState(status="Submitted"))
+OPEN_HEAD = ["5", "12", *AAPL_OO, "SELL", "50", "LMT", "172.5", "", "DAY", "oca1", "DU1", "",
+             "0", "ref", "3", "1376327563", "0", "0", "0", "", "", "", "", ""]
+OPEN_MID = [
+    "", "", "", "", "", "0", "", "-1", "0",  # modelCode ... auctionStrategy
+    "", "", "", "", "", "0", "0", "0", "0", "", "0",  # startingPrice ... ocaType
+    "0", "0", "", "0", "0",  # eTradeOnly, firmQuoteOnly, nbboPriceCap, parentId, triggerMethod
+    "", "", "", "", "0", "", "", "", "", "",  # volatility ... basisPointsType
+    "", "0", "0", "0", "2147483647", "2147483647", "", "", "0",  # combo ... optOutSmartRouting
+    "", "IB", "0", "0", "Adaptive", "1", "adaptivePriority", "Urgent", "0",  # ... solicited
+    "0", "Submitted", "", "", "", "", "", "", "", "", "", "", "", "", "", "",  # what-if state
+    "0", "0", "1", "7", "a", "1", "5.5", "265598", "SMART", "0", "1",  # ... conditions
+    "", JMAX, JMAX, JMAX, JMAX, JMAX, JMAX, "0", "", "", "",  # adjusted ... softDollarTier
+    "", "0", "0", "0", "",  # cashQty ... usePriceMgmtAlgo
+]
+OPEN_NEW = ["30", "", "1", "", "", "", "", ""]  # duration, postToAts, autoCancelParent, peg (170)
+
+COMPLETED = I.CompletedOrder(contract=replace(AAPL, primaryExchange=""), order=Order(
+    action="BUY", totalQuantity=Decimal(10), orderType="MKT", tif="DAY", account="DU1",
+    permId=99, filledQuantity=Decimal(10),
+), orderState=OrderState(status="Filled", completedTime="20231020 10:00:01 America/New_York",
+                         completedStatus="Filled Size: 10"))
+COMPLETED_F = [
+    "101", *AAPL_OO, "BUY", "10", "MKT", "", "", "DAY", "", "DU1", "", "0", "", "99",
+    "0", "0", "0", "", "", "", "", "", "", "", "", "", "", "0", "", "-1",  # ... exemptCode
+    "", "", "", "", "", "0", "0", "0", "", "0", "0",  # startingPrice ... triggerMethod
+    "", "", "", "", "0", "", "", "",  # volatility ... trailingPercent
+    "", "0", "0", "0", "2147483647", "2147483647", "", "",  # combo, scale, hedge
+    "", "", "0", "0", "", "0", "Filled", "0", "0", "0", JMAX, JMAX,  # ... lmtPriceOffset
+    "", "0", "0", "", "10", "0", "0", "", "0", "0", "",  # cashQty ... parentPermId
+    "20231020 10:00:01 America/New_York", "Filled Size: 10",
+]
+COMPLETED_NEW = [*COMPLETED_F[:31], *COMPLETED_F[32:]]  # without faProfile (177+)
+
+EXEC = I.ExecDetails(reqId=7, contract=replace(AAPL, exchange="ISLAND", primaryExchange=""),
+                     execution=Execution(
+    execId="0000e0d5.6576fd38.01.01", time="20231020 10:00:01 US/Eastern", acctNumber="DU1",
+    exchange="ISLAND", side="BOT", shares=Decimal(10), price=171.25, permId=1376327563,
+    clientId=3, orderId=12, liquidation=0, cumQty=Decimal(10), avgPrice=171.25, orderRef="ref",
+    lastLiquidity=2, pendingPriceRevision=True,
+))
+EXEC_F = ["11", "7", "12", "265598", "AAPL", "STK", "", "0.0", "", "", "ISLAND", "USD", "AAPL",
+          "NMS", "0000e0d5.6576fd38.01.01", "20231020 10:00:01 US/Eastern", "DU1", "ISLAND",
+          "BOT", "10", "171.25", "1376327563", "3", "0", "10", "171.25", "ref", "", "0.0", "", "2"]
+
+CANCEL = O.CancelOrder(orderId=12, manualOrderCancelTime="20231020 10:00:00")
+
+
 # ------------------------------------------------------------ the table
 
 CASES: list[Case] = [
@@ -233,6 +336,30 @@ CASES: list[Case] = [
          both(w("90", "3", "17", "20231020 15:00:00", "1.25", "2.5", "3.5", "0.75", "2.125",
                 "900"))),
     Case(I.CompletedOrdersEnd(), both(w("102"))),
+    Case(I.OrderStatus(orderId=12, status="Filled", filled=Decimal(10), remaining=Decimal(0),
+                       avgFillPrice=172.0, permId=1376327563, parentId=0, lastFillPrice=171.25,
+                       clientId=3, whyHeld="", mktCapPrice=0.0),
+         both(w("3", "12", "Filled", "10", "0", "172", "1376327563", "0", "171.25", "3", "",
+                "0")), note="whole prices without a fraction, as TWS sends them"),
+    Case(OPEN, {157: w(*OPEN_HEAD, "prof1", *OPEN_MID),
+                176: w(*OPEN_HEAD, "prof1", *OPEN_MID, *OPEN_NEW),
+                178: w(*OPEN_HEAD, *OPEN_MID, *OPEN_NEW)},
+         decoded={157: replace(OPEN, order=replace(OPEN.order, duration=UNSET_INTEGER,
+                                                   autoCancelParent=False)),
+                  178: replace(OPEN, order=replace(OPEN.order, faProfile=""))}),
+    Case(EXEC, {157: w(*EXEC_F), 177: w(*EXEC_F), 178: w(*EXEC_F, "1")},
+         decoded={v: replace(EXEC, execution=replace(EXEC.execution, pendingPriceRevision=False))
+                  for v in (157, 177)}),
+    Case(I.CommissionReportMessage(CommissionReport(
+        execId="0000e0d5.6576fd38.01.01", commission=1.0, currency="USD",
+        realizedPNL=UNSET_DOUBLE, yield_=UNSET_DOUBLE, yieldRedemptionDate=UNSET_INTEGER)),
+         both(w("59", "1", "0000e0d5.6576fd38.01.01", "1.0", "USD", JMAX, JMAX, ""))),
+    Case(I.PnL(reqId=4, dailyPnL=12.5, unrealizedPnL=-3.25, realizedPnL=UNSET_DOUBLE),
+         both(w("94", "4", "12.5", "-3.25", JMAX))),
+    Case(I.PnLSingle(reqId=5, pos=Decimal(100), dailyPnL=12.5, unrealizedPnL=-3.25,
+                     realizedPnL=UNSET_DOUBLE, value=17150.0),
+         both(w("95", "5", "100", "12.5", "-3.25", JMAX, "17150.0"))),
+    Case(COMPLETED, {157: w(*COMPLETED_F), 178: w(*COMPLETED_NEW, "", "", "", "", "")}),
     # ---------------------------------------------------------------- outgoing
     Case(O.ReqMktData(reqId=1001, contract=replace(AAPL, deltaNeutralContract=
                       DeltaNeutralContract(76792991, 0.5, 171.25)),
@@ -281,4 +408,18 @@ CASES: list[Case] = [
          both(w("87", "4", *SPY_C_F, "0", "0", "BID", "2"))),
     Case(O.CancelHeadTimeStamp(reqId=4), both(w("90", "4"))),
     Case(O.ReqCompletedOrders(apiOnly=True), both(w("99", "1"))),
+    Case(PLACE, {157: w(*PLACE_HEAD, "prof1", *PLACE_MID),
+                 176: w(*PLACE_HEAD, "prof1", *PLACE_MID, *PLACE_NEW),
+                 178: w(*PLACE_HEAD, *PLACE_MID, *PLACE_NEW)},
+         decoded={157: PLACE_OLD, 178: replace(PLACE, order=replace(PLACE.order, faProfile=""))}),
+    Case(CANCEL, {157: w("4", "1", "12"), 168: w("4", "1", "12"),
+                  169: w("4", "1", "12", "20231020 10:00:00"),
+                  178: w("4", "1", "12", "20231020 10:00:00")},
+         decoded={v: O.CancelOrder(orderId=12) for v in (157, 168)}),
+    Case(O.ReqGlobalCancel(), both(w("58", "1"))),
+    Case(O.ReqPnL(reqId=4, account="DU1", modelCode=""), both(w("92", "4", "DU1", ""))),
+    Case(O.CancelPnL(reqId=4), both(w("93", "4"))),
+    Case(O.ReqPnLSingle(reqId=5, account="DU1", modelCode="M1", conId=265598),
+         both(w("94", "5", "DU1", "M1", "265598"))),
+    Case(O.CancelPnLSingle(reqId=5), both(w("95", "5"))),
 ]

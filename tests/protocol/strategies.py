@@ -3,20 +3,22 @@
 ``messages(cls, version)`` walks the class's WIRE declaration the way the
 compiler does: it fills only the items present at ``version`` (so the object
 survives an encode/decode round trip), evaluates ``When`` predicates on what
-it has generated so far, draws ``Flag`` objects present or absent and
-``Group`` lists of 0..3 items.
+it has generated so far, draws ``Flag`` objects present or absent, ``Group``
+lists of 0..3 items and ``PolyGroup`` lists of 0..3 items of drawn types.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
 
 from twsbridge.protocol import codec
+from twsbridge.protocol.catalogue import _order_wire as ow
 from twsbridge.protocol.codec import Kind
-from twsbridge.protocol.spec import F, Flag, Group, Message, When, _Item
+from twsbridge.protocol.models import TagValue
+from twsbridge.protocol.spec import F, Flag, Group, Message, PolyGroup, When, _Item
 
 #: Texts a decimal field must not encode to: TWS's "no value" sentinels.
 DECIMAL_SENTINELS = frozenset(
@@ -47,7 +49,23 @@ decimals = (
 bools = st.booleans()
 
 #: Security types, BAG often enough to exercise combo legs.
-sec_types = st.sampled_from(["STK", "OPT", "FUT", "CASH", "BAG", "BAG", ""]) | texts
+SEC_TYPES = ["STK", "OPT", "FUT", "CASH", "BAG", "BAG", ""]
+#: Order types, the pegged ones often enough to exercise their fields.
+ORDER_TYPES = ["MKT", "LMT", "PEG BENCH", "PEGBENCH", "PEG BEST", "PEGBEST", "PEG MID", "PEGMID"]
+#: Exchanges, IBKRATS often enough to exercise minTradeQty.
+EXCHANGES = ["SMART", "IBKRATS", "IBKRATS", ""]
+sec_types = st.sampled_from(SEC_TYPES) | texts
+order_types = st.sampled_from(ORDER_TYPES) | texts
+exchanges = st.sampled_from(EXCHANGES) | texts
+#: TagValue lists that travel as one "tag=value;" text (orderMiscOptions).
+tag_lists = st.lists(
+    st.builds(
+        TagValue,
+        st.text(st.characters(blacklist_characters="\0=;", blacklist_categories=("Cs",))),
+        st.text(st.characters(blacklist_characters="\0;", blacklist_categories=("Cs",))),
+    ),
+    max_size=3,
+)
 
 VALUES: dict[str, st.SearchStrategy[Any]] = {
     codec.STR.name: texts,
@@ -59,6 +77,11 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     codec.FLOAT_MAX.name: floats,
     codec.DECIMAL.name: decimals,
     codec.BOOL.name: bools,
+    ow.FLOAT_RAW.name: floats,
+    ow.FLOAT_TRIM.name: floats,
+    ow.CONJ.name: bools,
+    ow.OPT_BOOL.name: st.none() | bools,
+    ow.TAGS.name: tag_lists,
 }
 
 
@@ -66,6 +89,10 @@ def values(kind: Kind, path: str = "") -> st.SearchStrategy[Any]:
     """Values of one field kind (``path`` picks sharper strategies for some fields)."""
     if path.endswith("secType"):
         return sec_types
+    if path.endswith("orderType"):
+        return order_types
+    if path.endswith("exchange"):
+        return exchanges
     return VALUES[kind.name]
 
 
@@ -77,41 +104,86 @@ def set_path(obj: Any, path: str, value: Any) -> None:
     setattr(obj, last, value)
 
 
-def _fill(draw: Any, obj: Any, items: Sequence[_Item], version: int) -> None:
+Pick = Callable[[Kind, str], st.SearchStrategy[Any]]
+
+
+def _fill(draw: Any, obj: Any, items: Sequence[_Item], version: int, pick: Pick) -> None:
     for it in items:
         if not it.present(version):
             continue
         if isinstance(it, F):
-            set_path(obj, it.path, draw(values(it.kind, it.path)))
+            set_path(obj, it.path, draw(pick(it.kind, it.path)))
         elif isinstance(it, Group):
             n = draw(st.integers(0, 3))
             lst: list[Any] = []
             for _ in range(n):
                 if it.item_type is None:
                     (sub,) = it.items
-                    lst.append(draw(values(sub.kind)))
+                    lst.append(draw(pick(sub.kind, "")))
                 else:
                     item = it.item_type()
-                    _fill(draw, item, it.items, version)
+                    _fill(draw, item, it.items, version, pick)
                     lst.append(item)
             set_path(obj, it.path, lst)
         elif isinstance(it, Flag):
             if draw(st.booleans()):
                 item = it.item_type()
-                _fill(draw, item, it.items, version)
+                _fill(draw, item, it.items, version, pick)
                 set_path(obj, it.path, item)
             else:
                 set_path(obj, it.path, None)
+        elif isinstance(it, PolyGroup):
+            members: list[Any] = []
+            for _ in range(draw(st.integers(0, 3))):
+                tag = draw(st.sampled_from(sorted(it.variants)))
+                item_type, sub_items = it.variants[tag]
+                item = item_type()
+                setattr(item, it.tag, tag)
+                _fill(draw, item, sub_items, version, pick)
+                members.append(item)
+            set_path(obj, it.path, members)
         elif isinstance(it, When):
             if it.predicate(obj):
-                _fill(draw, obj, it.items, version)
+                _fill(draw, obj, it.items, version, pick)
         else:  # pragma: no cover
             raise TypeError(it)
 
 
+#: Values IB's Python client sends as TWS does: printable ASCII text (it refuses other
+#: text), finite floats (it sends an infinity as "inf"), sizes in plain notation.
+ascii_texts = st.text(st.characters(min_codepoint=32, max_codepoint=126))
+ASCII_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    **VALUES,
+    codec.STR.name: ascii_texts,
+    codec.ESTR.name: ascii_texts,
+    codec.DECIMAL.name: st.decimals(allow_nan=False, allow_infinity=False, places=4,
+                                    min_value=-(10**12), max_value=10**12),
+    ow.TAGS.name: st.lists(st.builds(
+        TagValue,
+        st.text(st.characters(min_codepoint=32, max_codepoint=126, blacklist_characters="=;")),
+        st.text(st.characters(min_codepoint=32, max_codepoint=126, blacklist_characters=";")),
+    ), max_size=3),
+    **{
+        k.name: st.floats(allow_nan=False, allow_infinity=False)
+        | st.sampled_from([codec.UNSET_DOUBLE, 0.0, -0.0, 1e-5, 1e22, 101.5])
+        for k in (codec.FLOAT, codec.FLOAT_MAX, ow.FLOAT_RAW, ow.FLOAT_TRIM)
+    },
+}
+
+
+def ascii_values(kind: Kind, path: str = "") -> st.SearchStrategy[Any]:
+    """Like :func:`values`, within what IB's Python client can send."""
+    for end, named in (("secType", SEC_TYPES), ("orderType", ORDER_TYPES),
+                       ("exchange", EXCHANGES)):
+        if path.endswith(end):
+            return st.sampled_from(named) | ascii_texts
+    return ASCII_VALUES[kind.name]
+
+
 @st.composite
-def messages(draw: Any, cls: type[Message], version: int) -> Message:
-    """A random instance of ``cls`` whose every wire field at ``version`` is drawn."""
+def messages(draw: Any, cls: type[Message], version: int, pick: Pick = values) -> Message:
+    """A random instance of ``cls`` whose every wire field at ``version`` is drawn
+    (``pick``: the strategy of each field, :func:`values` or :func:`ascii_values`)."""
     obj = cls()
-    _fill(draw, obj, cls.WIRE, version)
+    _fill(draw, obj, cls.WIRE, version, pick)
     return obj

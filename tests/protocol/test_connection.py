@@ -349,9 +349,9 @@ def test_events_before_a_bad_frame_stay_queued_and_the_stream_goes_on() -> None:
 
 def test_unknown_id_is_kept_whole() -> None:
     client = client_at()
-    payload = w("5", "219", "12087792", "EUR", "", "Zürich")
+    payload = w("21", "219", "12087792", "EUR", "", "Zürich")
     events = pump(encode_frame(payload.encode()) + encode_frame(w("9", "1", "3").encode()), client)
-    assert events == [Unknown("5", ["219", "12087792", "EUR", "", "Zürich"], IN),
+    assert events == [Unknown("21", ["219", "12087792", "EUR", "", "Zürich"], IN),
                       I.NextValidId(orderId=3)]
     assert isinstance(events[0], Unknown)
     assert events[0].encode() == payload

@@ -17,6 +17,8 @@ import pytest
 
 from twsbridge.protocol import (
     IN,
+    UNSET_DOUBLE,
+    UNSET_INTEGER,
     ClientConnection,
     ServerHello,
     State,
@@ -80,20 +82,39 @@ def test_every_frame_decodes_and_reencodes_identically(key: str, n: int, frame: 
     assert encode_message(msg, VERSION) == frame
 
 
-def test_open_orders_stay_unknown_with_every_field() -> None:
+def test_open_orders_decode_and_reencode_to_the_same_bytes() -> None:
     for key in ("3_219", "3_220"):
         frame = SESSION[key][-1]
         msg = decode_message(payload(frame), VERSION, IN)
-        assert isinstance(msg, Unknown)
-        assert msg.msgId == "5"
-        assert msg.ID == 5
-        assert msg.fields == payload(frame).decode().split("\0")[1:-1]
-        assert len(msg.fields) > 100
-        assert encode_frame(msg.encode().encode()) == frame
+        assert isinstance(msg, I.OpenOrder)
+        assert encode_message(msg, VERSION) == frame
+        assert msg.orderId == 219
+        c = msg.contract
+        assert (c.conId, c.symbol, c.secType, c.exchange, c.currency, c.localSymbol) == (
+            12087792, "EUR", "CASH", "IDEALPRO", "USD", "EUR.USD")
+        assert (c.strike, c.right) == (0.0, "?")
+        o = msg.order
+        assert (o.action, o.totalQuantity, o.orderType) == ("BUY", Decimal(100), "MKT")
+        assert o.tif == "DAY"
+        assert (o.lmtPrice, o.auxPrice, o.account, o.permId) == (0.0, 0.0, "DU5509097", 665616366)
+        assert o.whatIf and o.ocaType == 3 and o.clearingIntent == "IB"
+        assert o.deltaNeutralOrderType == "None" and o.deltaNeutralOpenClose == "?"
+        assert o.adjustedOrderType == "None" and o.dontUseAutoPriceForHedge
+        assert o.displaySize == UNSET_INTEGER and o.scaleInitLevelSize == UNSET_INTEGER
+        assert o.usePriceMgmtAlgo is False and o.cashQty == 0.0
+        assert msg.sharesAllocation == "665616366.0/DU5509097/100"
+        assert msg.orderState.status == "PreSubmitted"
     what_if = decode_message(payload(SESSION["3_219"][0]), VERSION, IN)
-    assert isinstance(what_if, Unknown)
-    assert what_if.fields[:4] == ["219", "12087792", "EUR", "CASH"]
-    assert "PreSubmitted" in what_if.fields
+    assert isinstance(what_if, I.OpenOrder)
+    assert what_if.orderState.initMarginBefore == "1.7976931348623157E308"
+    assert what_if.orderState.commission == UNSET_DOUBLE
+    assert what_if.orderState.warningText.startswith("Important Note: Your order size")
+    preview = decode_message(payload(SESSION["3_220"][-1]), VERSION, IN)
+    assert isinstance(preview, I.OpenOrder)
+    state = preview.orderState
+    assert (state.equityWithLoanBefore, state.initMarginChange) == ("1038472.36", "2.61")
+    assert (state.minCommission, state.maxCommission) == (1.64424, 2.0553)
+    assert state.commissionCurrency == "GBP"
 
 
 def test_start_api_answers() -> None:
@@ -185,7 +206,8 @@ def test_server_hello_through_a_client_connection() -> None:
     assert len(events) == 497
     assert events[0] == I.ManagedAccounts(accountsList="DU5509097")
     assert events[-1] == I.AccountSummaryEnd(reqId=221)
-    assert sum(isinstance(e, Unknown) for e in events) == 2
+    assert not any(isinstance(e, Unknown) for e in events)
+    assert sum(isinstance(e, I.OpenOrder) for e in events) == 2
     assert [e.orderId for e in events if isinstance(e, I.NextValidId)] == [217]
     balance = [e for e in events if isinstance(e, I.UpdateAccountValue) and e.key == "CashBalance"]
     assert Decimal(balance[0].val) == Decimal("1038472.36")

@@ -1,15 +1,18 @@
-"""Fixtures: the real service under uvicorn on 127.0.0.1:0, embedded simulator behind it."""
+"""Fixtures: the real service under uvicorn on 127.0.0.1:0, embedded simulator behind it;
+journal databases (SQLite in tmp_path, throw-away PostgreSQL)."""
 
 from __future__ import annotations
 
 import gzip
 from collections.abc import AsyncIterator, Iterator
 from importlib import resources
+from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
 
+from .databases import throwaway_pg_database
 from .support import running_service, sim_settings
 
 
@@ -40,3 +43,13 @@ def real_closes() -> dict[tuple[str, str], float]:
             closes[(row[i_ticker], row[i_date].replace("-", ""))] = float(row[i_close])
     assert len(closes) > 10_000
     return closes
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh journal database: a SQLite file, or a throw-away PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'journal.sqlite3'}"
+        return
+    with throwaway_pg_database() as url:
+        yield url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -38,8 +39,14 @@ def running_service(settings: ServiceSettings) -> Iterator[str]:
         assert not thread.is_alive(), "the service did not shut down within 30 s"
 
 
+def temp_journal_url() -> str:
+    """A SQLite journal in a fresh temporary directory (never the user's data directory)."""
+    return f"sqlite:///{tempfile.mkdtemp(prefix='twsbridge-journal-')}/journal.sqlite3"
+
+
 def sim_settings(**overrides: object) -> ServiceSettings:
-    """Settings for the embedded simulator, independent of TWSBRIDGE_* in the environment."""
+    """Settings for the embedded simulator, independent of TWSBRIDGE_* in the environment;
+    the journal is a throw-away SQLite file unless ``journal_url`` is given."""
     values: dict[str, object] = {
         "host": "127.0.0.1",
         "port": 0,
@@ -51,6 +58,9 @@ def sim_settings(**overrides: object) -> ServiceSettings:
         "connect_timeout": 20.0,
         "request_timeout": 30.0,
         "log_level": "warning",
+        "journal_url": None,
     }
     values.update(overrides)
+    if values["journal_url"] is None:
+        values["journal_url"] = temp_journal_url()
     return ServiceSettings(**values)  # type: ignore[arg-type]

@@ -82,6 +82,7 @@ def test_serve_subprocess(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWSBRIDGE_")}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")  # the default journal lands here
     log = tmp_path / "serve.log"
     with log.open("w") as log_fh:
         proc = subprocess.Popen(
@@ -114,5 +115,6 @@ def test_serve_subprocess(tmp_path: Path) -> None:
                 proc.kill()
                 proc.wait(timeout=10)
     text = log.read_text()
+    assert (tmp_path / "data" / "twsbridge" / "journal.sqlite3").exists(), text
     assert "SIMULATED gateway" in text
     assert "--gateway HOST:PORT" in text

@@ -10,7 +10,7 @@ import httpx
 from twsbridge.service import ServiceSettings
 from twsbridge.sim import SimServer, Simulator
 
-from .support import running_service, sim_settings
+from .support import running_service, sim_settings, temp_journal_url
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -27,6 +27,7 @@ async def test_gateway_down_then_up() -> None:
     settings = ServiceSettings(
         host="127.0.0.1", port=0, gateway=f"127.0.0.1:{port}", client_id=17,
         connect_timeout=5.0, request_timeout=20.0, log_level="warning",
+        journal_url=temp_journal_url(),
     )
     with running_service(settings) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30.0) as http:

@@ -269,9 +269,9 @@ def test_auto_open_orders_needs_client_zero(wire: Wire) -> None:
 
 
 def test_unimplemented_request_gets_a_named_error(wire: Wire) -> None:
-    (err,) = wire.send(Unknown("92", ["42", "DU1234567", ""], "out"))  # reqPnL
+    (err,) = wire.send(Unknown("50", ["3", "42", "8314"], "out"))  # reqRealTimeBars
     assert (err.reqId, err.errorCode) == (42, 503)
-    assert "reqPnL" in err.errorString
+    assert "reqRealTimeBars" in err.errorString
     assert not wire.session.closed
 
 

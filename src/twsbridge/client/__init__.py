@@ -1,10 +1,15 @@
 """twsbridge.client: an asyncio client of the TWS API over the sans-I/O core.
 
-``TWSClient`` connects, sends requests and awaits their answers; handlers
-(``register``/``registerAll``) see every message as IbPy showed it. The
-modules: ``connection`` (socket, handshake, reader, paced writer),
-``requests`` (the request patterns), ``client`` (the public methods),
-``ticker`` (market data), ``callbacks`` (handlers), ``errors`` and ``frames``.
+``TWSClient`` connects, sends requests and awaits their answers, places
+orders and tracks them as ``Trade`` objects; handlers (``register``/
+``registerAll``) see every message as IbPy showed it, intercept hooks see
+order messages before anything acts on them. The modules: ``connection``
+(socket, handshake, reader, paced writer), ``core`` (the connection and the
+message pipeline), ``requests`` (the request patterns), ``ids`` (order and
+request ids), ``client`` (the public facade), ``market`` (contracts, market
+data, history), ``trading``/``orders``/``trade`` (orders, the order book,
+trades), ``account`` (positions, account values, P&L), ``ticker`` (market
+data), ``callbacks`` (handlers), ``errors`` and ``frames``.
 """
 
 from twsbridge.protocol import (
@@ -12,15 +17,19 @@ from twsbridge.protocol import (
     Contract,
     ContractDescription,
     ContractDetails,
+    ExecutionFilter,
     ProtocolError,
 )
+from twsbridge.protocol.order_models import CommissionReport, Execution, Order, OrderState
 
+from .account import ALL_TAGS, AccountSnapshot, AccountValue, PortfolioItem
 from .callbacks import Dispatcher, Handler
-from .client import TWSClient
+from .client import INTERCEPTED, TWSClient
 from .connection import TokenBucket
 from .errors import (
     ConnectionLost,
     HandlerError,
+    InterceptError,
     NotConnected,
     TWSConnectError,
     TWSError,
@@ -28,25 +37,48 @@ from .errors import (
     is_notice,
 )
 from .frames import bars_to_dataframe, parse_bar_date
-from .requests import ErrorStream, HistoricalDataStream, MarketDataSubscription, Request
+from .ids import IdAllocator
+from .requests import (
+    ErrorStream,
+    HistoricalDataStream,
+    MarketDataSubscription,
+    Request,
+    Subscription,
+)
 from .ticker import TICK_TYPE_NAMES, Tick, Ticker, tick_type_name
+from .trade import DONE_STATES, Fill, Trade, TradeLogEntry
 
 __all__ = [
+    "ALL_TAGS",
+    "DONE_STATES",
+    "INTERCEPTED",
     "TICK_TYPE_NAMES",
+    "AccountSnapshot",
+    "AccountValue",
     "BarData",
+    "CommissionReport",
     "ConnectionLost",
     "Contract",
     "ContractDescription",
     "ContractDetails",
     "Dispatcher",
     "ErrorStream",
+    "Execution",
+    "ExecutionFilter",
+    "Fill",
     "Handler",
     "HandlerError",
     "HistoricalDataStream",
+    "IdAllocator",
+    "InterceptError",
     "MarketDataSubscription",
     "NotConnected",
+    "Order",
+    "OrderState",
+    "PortfolioItem",
     "ProtocolError",
     "Request",
+    "Subscription",
     "TWSClient",
     "TWSConnectError",
     "TWSError",
@@ -54,6 +86,8 @@ __all__ = [
     "Tick",
     "Ticker",
     "TokenBucket",
+    "Trade",
+    "TradeLogEntry",
     "bars_to_dataframe",
     "is_notice",
     "parse_bar_date",

@@ -27,7 +27,7 @@ from twsbridge.protocol import IN, Message, Unknown, registry
 
 from .errors import HandlerError
 
-__all__ = ["Dispatcher", "Handler", "Name", "known_names"]
+__all__ = ["Dispatcher", "Handler", "Name", "known_names", "message_name"]
 
 log = logging.getLogger("twsbridge.client")
 
@@ -43,7 +43,12 @@ def known_names() -> frozenset[str]:
     return frozenset(cls.NAME for cls in registry(IN).values()) | {Unknown.NAME}
 
 
-def _name_of(name: Name) -> str:
+def message_name(name: Name) -> str:
+    """The ``NAME`` of a message name or class.
+
+    Raises:
+        ValueError: no incoming message carries it.
+    """
     text = name if isinstance(name, str) else getattr(name, "NAME", None)
     if not isinstance(text, str) or text not in known_names():
         raise ValueError(
@@ -76,7 +81,7 @@ class Dispatcher:
         """
         if not names:
             raise ValueError("register() needs at least one message name; see registerAll()")
-        for text in [_name_of(n) for n in names]:
+        for text in [message_name(n) for n in names]:
             if (handler, text) not in self._entries:
                 self._entries.append((handler, text))
         self._cache.clear()
@@ -87,7 +92,7 @@ class Dispatcher:
         Returns True when something was unregistered. ``registerAll``
         registrations are left alone (see :meth:`unregisterAll`).
         """
-        texts = {_name_of(n) for n in names}
+        texts = {message_name(n) for n in names}
         before = len(self._entries)
         self._entries = [
             (h, n) for h, n in self._entries

@@ -5,75 +5,81 @@ Usage::
     async with TWSClient("127.0.0.1", 7497, client_id=1) as ib:
         [details] = await ib.reqContractDetails(Contract(conId=4391))
         bars = await ib.reqHistoricalData(details.contract, durationStr="5 D")
-        async with ib.reqMktData(details.contract) as sub:
-            async for tick in sub:
-                print(tick.name, tick.value, sub.ticker.bid)
+        trade = ib.placeOrder(details.contract, Order(action="BUY", orderType="MKT",
+                                                      totalQuantity=Decimal(100)))
+        await trade.done(timeout=30)
+        print(trade.status, trade.avgFillPrice, [f.commissionReport for f in trade.fills])
 
 Every request method sends one TWS request and awaits its answer; nothing is
 logged in place of being raised. How each kind of TWS error reaches you is
 described in :mod:`twsbridge.client.errors`; in short: errors of a request
-raise from it, notices go to ``notices``, other errors to ``errors``, and
-every error frame to handlers registered for ``'error'``.
+raise from it, errors of an order go to its Trade's log (a rejection raises
+from ``trade.done()``), notices go to ``notices``, other errors to ``errors``,
+and every error frame to handlers registered for ``'error'``.
+
+TWSClient is a facade: the connection and message pipeline live in
+:class:`~twsbridge.client.core.ClientCore`, the requests in components
+(:mod:`.market`, :mod:`.trading` with the order book of :mod:`.orders`,
+:mod:`.account`). Every method that sends raises ``NotConnected`` or
+``ConnectionLost`` without a connection and ``HandlerError`` when a handler
+raised since the last call; these are not repeated below.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections import deque
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Generic, TypeVar, overload
 
 from twsbridge.protocol import (
     BarData,
     Contract,
     ContractDescription,
     ContractDetails,
+    ExecutionFilter,
     Message,
-    Unknown,
     incoming,
     outgoing,
 )
+from twsbridge.protocol.order_models import Order, OrderState
 
-from .callbacks import Dispatcher, Handler, Name
-from .connection import TokenBucket, Transport
-from .errors import ConnectionLost, NotConnected, TWSError, TWSTimeoutError
-from .requests import (
-    MARKET_DATA,
-    ErrorStream,
-    HistoricalDataStream,
-    MarketDataSubscription,
-    Request,
-    Router,
-    bars_of,
-)
-from .ticker import TickBook, Ticker
+from .account import ALL_TAGS, Account, AccountSnapshot, AccountValue, PortfolioItem
+from .callbacks import Handler, Name
+from .core import ClientCore, Hook
+from .errors import TWSError
+from .market import MarketData
+from .requests import ErrorStream, HistoricalDataStream, MarketDataSubscription, Subscription
+from .ticker import Ticker
+from .trade import Fill, Trade
+from .trading import Trading
 
-__all__ = ["TWSClient"]
-
-log = logging.getLogger("twsbridge.client")
+__all__ = ["INTERCEPTED", "TWSClient"]
 
 T = TypeVar("T")
-R = TypeVar("R", bound=Request[Any])
 
-#: Error code of "client id already in use": TWS sends it, then closes.
-CLIENT_ID_IN_USE = 326
-
-
-def _details(msg: Message) -> list[ContractDetails]:
-    return [msg.contractDetails] if isinstance(msg, incoming.ContractData) else []
+#: The messages ``intercept`` hooks see by default: every order message.
+INTERCEPTED: tuple[str, ...] = (
+    "openOrder", "orderStatus", "execDetails", "commissionReport", "completedOrder")
 
 
-def _descriptions(msg: Message) -> list[ContractDescription]:
-    return list(msg.contractDescriptions) if isinstance(msg, incoming.SymbolSamples) else []
+class _Core(Generic[T]):
+    """An attribute of TWSClient kept by its ClientCore (read and written there)."""
 
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
-def _time(msg: Message) -> list[int]:
-    return [msg.time] if isinstance(msg, incoming.CurrentTime) else []
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Core[T]: ...
+    @overload
+    def __get__(self, obj: TWSClient, owner: type) -> T: ...
+    def __get__(self, obj: TWSClient | None, owner: type) -> T | _Core[T]:
+        if obj is None:
+            return self
+        value: T = getattr(obj._core, self.name)
+        return value
 
-
-def _head(msg: Message) -> list[str]:
-    return [msg.headTimestamp] if isinstance(msg, incoming.HeadTimestamp) else []
+    def __set__(self, obj: TWSClient, value: T) -> None:
+        setattr(obj._core, self.name, value)
 
 
 class TWSClient:
@@ -96,9 +102,32 @@ class TWSClient:
         notices: the last 200 informational errors (farm status …), as TWSError.
         errors: async-iterable of unsolicited errors (see :class:`ErrorStream`).
 
-    Handlers (:meth:`register`) may be added before :meth:`connect`, so none of
-    the messages TWS sends right after startApi is missed.
+    Ids: order ids and request ids come from one sequence (:mod:`.ids`) that
+    starts at nextValidId, only grows, and is kept across reconnects of this
+    object, so no id is used twice and an error frame's id names one thing.
+
+    Trades (:meth:`placeOrder`, :meth:`trades`) and the account values of
+    :meth:`reqAccountUpdates` are kept across reconnects. Handlers
+    (:meth:`register`) and hooks (:meth:`intercept`) may be added before
+    :meth:`connect`, so none of the messages TWS sends after startApi is missed.
     """
+
+    host: _Core[str] = _Core()
+    port: _Core[int] = _Core()
+    client_id: _Core[int] = _Core()
+    timeout: _Core[float] = _Core()
+    connect_options: _Core[str] = _Core()
+    optional_capabilities: _Core[str] = _Core()
+    max_rate: _Core[float] = _Core()
+    server_version: _Core[int] = _Core()
+    connection_time: _Core[str] = _Core()
+    accounts: _Core[list[str]] = _Core()
+    next_order_id: _Core[int] = _Core()
+    notices: _Core[deque[TWSError]] = _Core()
+    errors: _Core[ErrorStream] = _Core()
+    where: _Core[str] = _Core()
+    is_connected: _Core[bool] = _Core()
+    close_reason: _Core[BaseException | None] = _Core()
 
     def __init__(
         self,
@@ -111,47 +140,16 @@ class TWSClient:
         optional_capabilities: str = "",
         max_rate: float = 50.0,
     ) -> None:
-        self.host = host
-        self.port = port
-        self.client_id = client_id
-        self.timeout = timeout
-        self.connect_options = connect_options
-        self.optional_capabilities = optional_capabilities
-        self.max_rate = max_rate
-        self.server_version = 0
-        self.connection_time = ""
-        self.accounts: list[str] = []
-        self.next_order_id = 0
-        self.notices: deque[TWSError] = deque(maxlen=200)
-        self.errors = ErrorStream()
-        self._dispatcher = Dispatcher()
-        self._router = Router()
-        self._transport: Transport | None = None
-        self._ready: asyncio.Future[None] | None = None
-        self._connected = False
-        self._seen: set[str] = set()
-        self._connect_error: TWSError | None = None
-        self._closed = asyncio.Event()
+        self._core = ClientCore(
+            host, port, client_id, timeout=timeout, connect_options=connect_options,
+            optional_capabilities=optional_capabilities, max_rate=max_rate)
+        self._market = MarketData(self._core)
+        self._trading = Trading(self._core)
+        self._account = Account(self._core)
 
     def __repr__(self) -> str:
-        state = "connected" if self._connected else "not connected"
+        state = "connected" if self.is_connected else "not connected"
         return f"<TWSClient {self.where} client_id={self.client_id} {state}>"
-
-    @property
-    def where(self) -> str:
-        """``host:port``."""
-        return f"{self.host}:{self.port}"
-
-    @property
-    def is_connected(self) -> bool:
-        """True from the ready state until the connection ends."""
-        return self._connected
-
-    @property
-    def close_reason(self) -> BaseException | None:
-        """Why the last connection ended: None when it is open or was closed by
-        :meth:`disconnect`, else the ConnectionLost or ProtocolError."""
-        return self._transport.close_reason if self._transport is not None else None
 
     # connection -------------------------------------------------------------
 
@@ -167,66 +165,27 @@ class TWSClient:
             ProtocolError: TWS sent something the decoder rejects.
             RuntimeError: already connected.
         """
-        if self._transport is not None and not self._transport.closed:
-            raise RuntimeError(f"{self!r} is already connected")
-        self._router = Router()
-        self.server_version, self.connection_time = 0, ""
-        self._seen.clear()
-        self._connect_error = None
-        self._closed = asyncio.Event()
-        ready = self._ready = asyncio.get_running_loop().create_future()
-        transport = self._transport = Transport(
-            self.host, self.port, on_message=self._on_message, on_close=self._on_close,
-            connect_options=self.connect_options, bucket=TokenBucket.per_second(self.max_rate),
-        )
-        try:
-            async with asyncio.timeout(self.timeout):
-                hello = await transport.open(self.client_id, self.optional_capabilities)
-                self.server_version = hello.serverVersion
-                self.connection_time = hello.connectionTime
-                await ready
-        except TimeoutError as exc:
-            await transport.close(flush_timeout=0)
-            missing = [n for n in ("nextValidId", "managedAccounts") if n not in self._seen]
-            what = "the server hello" if not self.server_version else " and ".join(missing)
-            raise TWSTimeoutError(
-                f"TWS at {self.where} did not complete the connection within "
-                f"{self.timeout} s (waiting for {what})"
-            ) from exc
-        except BaseException:
-            await transport.close(flush_timeout=0)
-            raise
-        finally:
-            if ready.done() and not ready.cancelled():
-                ready.exception()  # retrieved: no "never retrieved" warning
-        if transport.closed:  # ready, then closed in the same read
-            raise transport.close_reason or ConnectionLost(f"TWS at {self.where} closed")
-        self._connected = True
-        log.info("connected to TWS at %s: server version %d, client id %d, accounts %s",
-                 self.where, self.server_version, self.client_id, ",".join(self.accounts))
+        await self._core.connect()
 
     async def disconnect(self) -> None:
         """Close the connection. Waiting requests fail with ConnectionLost,
-        subscriptions and ``errors`` loops end, coroutine handlers still
-        running are cancelled. Does nothing when not connected.
+        subscriptions, ``errors`` loops and ``Trade.updates()`` end, waiting
+        ``Trade.done()`` raise ConnectionLost, coroutine handlers still running
+        are cancelled. Does nothing when not connected.
 
         Raises:
             HandlerError: a handler raised since the last API call.
         """
-        await self._close()
-        failure = self._dispatcher.pop_failure()
+        await self._core.close()
+        failure = self._core.dispatcher.pop_failure()
         if failure is not None:
             raise failure
 
-    async def _close(self) -> None:
-        if self._transport is not None:
-            await self._transport.close()
-        self._dispatcher.cancel_tasks()
-
     async def wait_closed(self) -> BaseException | None:
-        """Wait until the current connection ends; its :attr:`close_reason`."""
-        await self._closed.wait()
-        return self.close_reason
+        """Wait until the current connection ends; its :attr:`close_reason`
+        (None after :meth:`disconnect`, else a ConnectionLost, ProtocolError
+        or InterceptError)."""
+        return await self._core.wait_closed()
 
     async def __aenter__(self) -> TWSClient:
         await self.connect()
@@ -239,126 +198,58 @@ class TWSClient:
         if exc_type is None:
             await self.disconnect()
         else:
-            await self._close()
+            await self._core.close()
 
-    # incoming messages ------------------------------------------------------------
-
-    def _on_message(self, msg: Message | Unknown) -> None:
-        if isinstance(msg, incoming.ErrorMessage):
-            self._on_error(msg)
-        elif isinstance(msg, Message):
-            if isinstance(msg, incoming.ManagedAccounts):
-                self.accounts = [a for a in msg.accountsList.split(",") if a]
-                self._mark_seen("managedAccounts")
-            elif isinstance(msg, incoming.NextValidId):
-                self.next_order_id = msg.orderId
-                self._mark_seen("nextValidId")
-            self._router.route(msg)
-        self._dispatcher.dispatch(msg)
-
-    def _mark_seen(self, name: str) -> None:
-        self._seen.add(name)
-        ready = self._ready
-        if len(self._seen) == 2 and ready is not None and not ready.done():
-            ready.set_result(None)
-
-    def _on_error(self, msg: incoming.ErrorMessage) -> None:
-        err = TWSError(msg.errorCode, msg.errorString, msg.reqId, msg.advancedOrderRejectJson)
-        if err.is_notice:
-            self.notices.append(err)
-            log.info("%s", err)
-            return
-        if self._router.route_error(err):
-            return  # raised to the request's caller
-        ready = self._ready
-        if ready is not None and not ready.done():
-            self._connect_error = err
-            if err.code == CLIENT_ID_IN_USE:
-                ready.set_exception(err)  # raised from connect()
-                return
-        log.warning("%s", err)
-        self.errors.publish(err)
-
-    def _on_close(self, exc: BaseException | None) -> None:
-        self._connected = False
-        ready = self._ready
-        if ready is not None and not ready.done():
-            ready.set_exception(self._connect_error or exc or ConnectionLost(
-                f"connection to TWS at {self.where} closed before the ready state"))
-        if exc is not None:
-            log.warning("TWS connection ended: %s", exc)
-        self._router.close(exc, self.where)
-        self.errors.close(exc)
-        self._closed.set()
-
-    # handlers ---------------------------------------------------------------------
+    # handlers and hooks -------------------------------------------------------------
 
     def register(self, handler: Handler, *names: Name) -> None:
         """Call ``handler(msg)`` for each message whose ``NAME`` is in ``names``
-        (``'nextValidId'``, ``'error'``, ``'tickPrice'``, ``'unknown'`` …).
+        (``'nextValidId'``, ``'error'``, ``'tickPrice'``, ``'unknown'`` …), after
+        the client's own state, trades and requests took it.
 
         Raises:
             ValueError: a name no incoming message carries.
         """
-        self._dispatcher.register(handler, *names)
+        self._core.dispatcher.register(handler, *names)
 
     def unregister(self, handler: Handler, *names: Name) -> bool:
         """Stop calling ``handler`` for ``names`` (all names when none given);
         True when something was unregistered."""
-        return self._dispatcher.unregister(handler, *names)
+        return self._core.dispatcher.unregister(handler, *names)
 
     def registerAll(self, handler: Handler) -> None:
         """Call ``handler(msg)`` for every message, ``Unknown`` frames included."""
-        self._dispatcher.registerAll(handler)
+        self._core.dispatcher.registerAll(handler)
 
     def unregisterAll(self, handler: Handler) -> bool:
         """Undo :meth:`registerAll`; True when ``handler`` was registered."""
-        return self._dispatcher.unregisterAll(handler)
+        return self._core.dispatcher.unregisterAll(handler)
 
-    # request plumbing -------------------------------------------------------------
-
-    def _live(self) -> Transport:
-        failure = self._dispatcher.pop_failure()
-        if failure is not None:
-            raise failure
-        transport = self._transport
-        if transport is None or not self._connected:
-            reason = transport.close_reason if transport is not None else None
-            if reason is not None:
-                raise ConnectionLost(f"not connected to TWS at {self.where}: {reason}") from reason
-            raise NotConnected(f"not connected to TWS at {self.where}; call connect() first")
-        return transport
-
-    def _next_id(self) -> int:
-        self._live()
-        return self._router.next_id()
-
-    def _start(self, req: R, msg: Message) -> R:
-        transport = self._live()
-        req.bind(transport.send, self._router.discard)
-        self._router.add(req)
-        try:
-            transport.send(msg)
-        except BaseException:
-            self._router.discard(req)
-            raise
-        return req
-
-    async def _call(self, req: Request[T], msg: Message) -> list[T]:
-        return await self._start(req, msg).wait()
-
-    def send(self, msg: Message) -> None:
-        """Send any catalogued outgoing message, fire-and-forget; its answers
-        reach handlers only.
+    def intercept(self, fn: Hook, *names: Name) -> None:
+        """A journal hook: ``fn(msg)`` runs for every incoming message named in
+        ``names`` (default :data:`INTERCEPTED`: openOrder, orderStatus,
+        execDetails, commissionReport, completedOrder) BEFORE any trade update,
+        waiter, subscription or handler sees it, in arrival order. If ``fn``
+        returns an awaitable (a coroutine function), the client awaits it before
+        it handles this or any later message. An exception from ``fn`` closes
+        the connection: waiters fail with :class:`InterceptError` (the hook's
+        exception chained), so nothing is acted on that was not journalled.
 
         Raises:
-            NotConnected, ConnectionLost: no connection.
-            HandlerError: a handler raised since the last API call.
+            ValueError: a name no incoming message carries.
+        """
+        self._core.intercept(fn, names or INTERCEPTED)
+
+    def send(self, msg: Message) -> None:
+        """Send any catalogued outgoing message, fire-and-forget (paced); its
+        answers reach handlers, and order messages update trades.
+
+        Raises:
             ProtocolError: ``msg`` is not an outgoing message.
         """
-        self._live().send(msg)
+        self._core.send(msg)
 
-    # requests -----------------------------------------------------------------------
+    # contracts and market data ----------------------------------------------------
 
     async def reqContractDetails(self, contract: Contract) -> list[ContractDetails]:
         """Every contract matching ``contract`` (reqContractDetails, message 9;
@@ -366,25 +257,17 @@ class TWSClient:
 
         Raises:
             TWSError: code 200 when nothing matches, others as TWS reports them.
-            ConnectionLost, NotConnected, HandlerError: see the module doc.
         """
-        reqId = self._next_id()
-        req = Request("reqContractDetails", reqId,
-                      (incoming.ContractData, incoming.ContractDataEnd),
-                      (incoming.ContractDataEnd,), convert=_details)
-        return await self._call(req, outgoing.ReqContractDetails(reqId=reqId, contract=contract))
+        return await self._market.reqContractDetails(contract)
 
     async def reqMatchingSymbols(self, pattern: str) -> list[ContractDescription]:
         """Contracts whose symbol or name starts with ``pattern``
         (reqMatchingSymbols, message 81; answer symbolSamples 79).
 
         Raises:
-            TWSError, ConnectionLost, NotConnected, HandlerError.
+            TWSError: as TWS reports it.
         """
-        reqId = self._next_id()
-        req = Request("reqMatchingSymbols", reqId, (incoming.SymbolSamples,),
-                      (incoming.SymbolSamples,), convert=_descriptions)
-        return await self._call(req, outgoing.ReqMatchingSymbols(reqId=reqId, pattern=pattern))
+        return await self._market.reqMatchingSymbols(pattern)
 
     async def reqMktDataSnapshot(
         self, contract: Contract, genericTickList: str = "", regulatorySnapshot: bool = False
@@ -394,17 +277,9 @@ class TWSClient:
 
         Raises:
             TWSError: e.g. 354 not subscribed, 200 unknown contract.
-            ConnectionLost, NotConnected, HandlerError.
         """
-        reqId = self._next_id()
-        book = TickBook(reqId, contract)
-        end = (incoming.TickSnapshotEnd,)
-        req = Request("reqMktData", reqId, (*MARKET_DATA, *end), end, convert=book.update,
-                      cancel=outgoing.CancelMktData(reqId=reqId))
-        await self._call(req, outgoing.ReqMktData(
-            reqId=reqId, contract=contract, genericTickList=genericTickList, snapshot=True,
-            regulatorySnapshot=regulatorySnapshot))
-        return book.ticker
+        return await self._market.reqMktDataSnapshot(contract, genericTickList,
+                                                     regulatorySnapshot)
 
     def reqMktData(self, contract: Contract, genericTickList: str = "") -> MarketDataSubscription:
         """Subscribe to streaming market data (reqMktData, message 1); sent at once.
@@ -412,14 +287,8 @@ class TWSClient:
         Returns a :class:`MarketDataSubscription`: ``async for tick in sub``,
         ``sub.ticker``, ``await sub.cancel()`` (cancelMktData, 2); ``async with``
         cancels on exit. An error for it (e.g. 354) raises from the iterator.
-
-        Raises:
-            NotConnected, ConnectionLost, HandlerError.
         """
-        reqId = self._next_id()
-        msg = outgoing.ReqMktData(reqId=reqId, contract=contract, genericTickList=genericTickList)
-        sub = MarketDataSubscription(reqId, contract, msg, outgoing.CancelMktData(reqId=reqId))
-        return self._start(sub, msg)
+        return self._market.reqMktData(contract, genericTickList)
 
     async def reqHistoricalData(
         self, contract: Contract, endDateTime: str = "", durationStr: str = "1 D",
@@ -434,39 +303,20 @@ class TWSClient:
 
         Raises:
             TWSError: e.g. 162 "Historical Market Data Service error message".
-            ConnectionLost, NotConnected, HandlerError.
         """
-        reqId = self._next_id()
-        req: Request[BarData] = Request(
-            "reqHistoricalData", reqId, (incoming.HistoricalData,), (incoming.HistoricalData,),
-            convert=bars_of, cancel=outgoing.CancelHistoricalData(reqId=reqId))
-        return await self._call(req, outgoing.ReqHistoricalData(
-            reqId=reqId, contract=contract, endDateTime=endDateTime, durationStr=durationStr,
-            barSizeSetting=barSizeSetting, whatToShow=whatToShow, useRTH=useRTH,
-            formatDate=formatDate, keepUpToDate=False))
+        return await self._market.reqHistoricalData(
+            contract, endDateTime, durationStr, barSizeSetting, whatToShow, useRTH, formatDate)
 
     def reqHistoricalDataStream(
         self, contract: Contract, durationStr: str = "1 D", barSizeSetting: str = "1 hour",
         whatToShow: str = "TRADES", useRTH: bool = True, formatDate: int = 1,
     ) -> HistoricalDataStream:
         """Historical bars kept up to date (reqHistoricalData with keepUpToDate=1,
-        message 20); sent at once.
-
-        ``async for bar in stream`` yields the history bars (historicalData, 17),
-        then the current bar each time TWS updates it (historicalDataUpdate, 90);
-        ``await stream.cancel()`` sends cancelHistoricalData (25).
-
-        Raises:
-            NotConnected, ConnectionLost, HandlerError.
-        """
-        reqId = self._next_id()
-        stream = HistoricalDataStream(
-            "reqHistoricalData", reqId, (incoming.HistoricalData, incoming.HistoricalDataUpdate),
-            convert=bars_of, cancel=outgoing.CancelHistoricalData(reqId=reqId), maxlen=100_000)
-        return self._start(stream, outgoing.ReqHistoricalData(
-            reqId=reqId, contract=contract, endDateTime="", durationStr=durationStr,
-            barSizeSetting=barSizeSetting, whatToShow=whatToShow, useRTH=useRTH,
-            formatDate=formatDate, keepUpToDate=True))
+        message 20); sent at once. ``async for bar in stream`` yields the history
+        (historicalData, 17), then the current bar at each update
+        (historicalDataUpdate, 90); ``await stream.cancel()`` sends 25."""
+        return self._market.reqHistoricalDataStream(
+            contract, durationStr, barSizeSetting, whatToShow, useRTH, formatDate)
 
     async def reqHeadTimeStamp(
         self, contract: Contract, whatToShow: str = "TRADES", useRTH: bool = True,
@@ -477,30 +327,13 @@ class TWSClient:
         for formatDate 1, epoch seconds for 2. Cancelled at TWS afterwards (90).
 
         Raises:
-            TWSError, ConnectionLost, NotConnected, HandlerError.
+            TWSError: as TWS reports it.
         """
-        reqId = self._next_id()
-        req = Request("reqHeadTimeStamp", reqId, (incoming.HeadTimestamp,),
-                      (incoming.HeadTimestamp,), convert=_head,
-                      cancel=outgoing.CancelHeadTimeStamp(reqId=reqId))
-        [stamp] = await self._call(req, outgoing.ReqHeadTimeStamp(
-            reqId=reqId, contract=contract, whatToShow=whatToShow, useRTH=useRTH,
-            formatDate=formatDate))
-        if self._connected and self._transport is not None:
-            self._transport.send(outgoing.CancelHeadTimeStamp(reqId=reqId))
-        return stamp
+        return await self._market.reqHeadTimeStamp(contract, whatToShow, useRTH, formatDate)
 
     async def reqCurrentTime(self) -> int:
-        """TWS's clock in epoch seconds (reqCurrentTime, message 49; answer
-        currentTime 49).
-
-        Raises:
-            ConnectionLost, NotConnected, HandlerError.
-        """
-        req = Request("reqCurrentTime", None, (incoming.CurrentTime,), (incoming.CurrentTime,),
-                      convert=_time)
-        [now] = await self._call(req, outgoing.ReqCurrentTime())
-        return now
+        """TWS's clock in epoch seconds (reqCurrentTime, message 49; answer 49)."""
+        return await self._market.reqCurrentTime()
 
     async def reqMarketDataType(self, marketDataType: int) -> None:
         """Switch the market data type of later reqMktData (reqMarketDataType,
@@ -509,8 +342,137 @@ class TWSClient:
 
         Raises:
             ValueError: ``marketDataType`` not in 1-4.
-            NotConnected, ConnectionLost, HandlerError.
         """
         if marketDataType not in (1, 2, 3, 4):
             raise ValueError(f"marketDataType must be 1-4, not {marketDataType!r}")
         self.send(outgoing.ReqMarketDataType(marketDataType=marketDataType))
+
+    # orders ------------------------------------------------------------------------
+
+    def placeOrder(self, contract: Contract, order: Order) -> Trade:
+        """Send ``order`` (placeOrder, message 3) at once (paced); its :class:`Trade`.
+
+        An ``order.orderId`` of 0 is set from the id sequence. Sending an order
+        whose orderId is a live trade of this client MODIFIES that order and
+        returns the same Trade. The answers (openOrder 5, orderStatus 3,
+        execDetails 11, commissionReport 59, errors 4) update the Trade;
+        ``await trade.done()`` waits for the end and raises TWS's rejection.
+
+        Raises:
+            ProtocolError: a field cannot be encoded.
+        """
+        return self._trading.placeOrder(contract, order)
+
+    async def whatIfOrder(self, contract: Contract, order: Order) -> OrderState:
+        """TWS's preview of ``order`` (a copy with whatIf=True and a fresh orderId,
+        placeOrder 3; answer openOrder 5): margin before/change/after as text,
+        ``commission``/``minCommission``/``maxCommission`` in
+        ``commissionCurrency``. ``order`` is not changed, nothing is placed.
+
+        Raises:
+            TWSError: TWS rejected the order (e.g. 200, 201, 110).
+        """
+        return await self._trading.whatIfOrder(contract, order)
+
+    def cancelOrder(self, order: Order | int, manualOrderCancelTime: str = "") -> Trade | None:
+        """Ask TWS to cancel an order (cancelOrder, message 4), given as Order or
+        orderId; the Trade (None when unknown). TWS answers orderStatus
+        PendingCancel/Cancelled (and error 202); its Cancelled is not a rejection."""
+        return self._trading.cancelOrder(order, manualOrderCancelTime)
+
+    def reqGlobalCancel(self) -> None:
+        """Cancel every open order of the account, whoever placed it
+        (reqGlobalCancel, message 58)."""
+        self._trading.reqGlobalCancel()
+
+    def trades(self) -> list[Trade]:
+        """Every Trade this client object knows (placed, or seen in openOrder/
+        completedOrder), oldest first."""
+        return self._trading.book.trades()
+
+    def openTrades(self) -> list[Trade]:
+        """The Trades not done (:meth:`Trade.is_done`)."""
+        return self._trading.book.open_trades()
+
+    async def reqIds(self) -> int:
+        """Ask TWS for the next valid order id (reqIds, message 8; answer
+        nextValidId 9) and raise the id sequence to it; the id the sequence
+        hands out next (≥ TWS's nextValidId)."""
+        return await self._trading.reqIds()
+
+    async def reqOpenOrders(self) -> list[Trade]:
+        """This client's open orders (reqOpenOrders, message 5; answers openOrder
+        5 and orderStatus 3 until openOrderEnd 53) as Trades, updated."""
+        return await self._trading.reqOpenOrders()
+
+    async def reqAllOpenOrders(self) -> list[Trade]:
+        """The open orders of every client and of TWS (reqAllOpenOrders, message
+        16; until openOrderEnd 53) as Trades; other clients' orders become Trades."""
+        return await self._trading.reqAllOpenOrders()
+
+    async def reqCompletedOrders(self, apiOnly: bool = False) -> list[Trade]:
+        """Orders done today (reqCompletedOrders, message 99; answers
+        completedOrder 101 until completedOrdersEnd 102) as Trades; ``apiOnly``
+        leaves out orders placed in TWS."""
+        return await self._trading.reqCompletedOrders(apiOnly)
+
+    async def reqExecutions(self, execFilter: ExecutionFilter | None = None) -> list[Fill]:
+        """Today's executions matching ``execFilter`` (reqExecutions, message 7;
+        execDetails 11 until execDetailsEnd 55) as Fills with their commission
+        reports (59); reports that come after the end are waited for up to
+        :data:`~twsbridge.client.trading.COMMISSION_WAIT` seconds, then
+        ``commissionReport`` stays None. Known trades get the fills too."""
+        return await self._trading.reqExecutions(execFilter)
+
+    # account ------------------------------------------------------------------------
+
+    async def reqPositions(self) -> list[incoming.Position]:
+        """Every position of every account (reqPositions, message 61; answers
+        position 61 until positionEnd 62; cancelPositions 64 afterwards):
+        ``account``, ``contract``, ``position`` (Decimal), ``avgCost``."""
+        return await self._account.reqPositions()
+
+    async def reqAccountSummary(
+        self, groupName: str = "All", tags: str = ALL_TAGS
+    ) -> list[AccountValue]:
+        """Account values of ``tags`` (comma-separated; default every tag) for
+        the accounts of ``groupName`` (reqAccountSummary, message 62; answers
+        accountSummary 63 until accountSummaryEnd 64; cancelled afterwards, 63).
+
+        Raises:
+            TWSError: e.g. 322 too many account summary requests.
+        """
+        return await self._account.reqAccountSummary(groupName, tags)
+
+    async def reqAccountUpdates(self, account: str = "") -> AccountSnapshot:
+        """Subscribe to ``account``'s values and portfolio (reqAccountUpdates,
+        message 6; updateAccountValue 6, updatePortfolio 7, updateAccountTime 8
+        until accountDownloadEnd 54); the first download. The subscription keeps
+        :meth:`accountValues` and :meth:`portfolio` current until disconnect.
+
+        Raises:
+            ValueError: ``account`` is not one of :attr:`accounts`.
+        """
+        return await self._account.reqAccountUpdates(account)
+
+    def accountValues(self, account: str = "") -> list[AccountValue]:
+        """The latest values of the reqAccountUpdates subscription (all accounts
+        when ``account`` is "")."""
+        return self._account.accountValues(account)
+
+    def portfolio(self, account: str = "") -> list[PortfolioItem]:
+        """The latest non-zero positions of the reqAccountUpdates subscription."""
+        return self._account.portfolio(account)
+
+    def reqPnL(self, account: str, modelCode: str = "") -> Subscription[incoming.PnL]:
+        """Stream the account's daily, unrealized and realized P&L (reqPnL,
+        message 92; pnl 94, about once a second); sent at once. ``async for``
+        the ``incoming.PnL`` messages; ``await sub.cancel()`` sends cancelPnL (93)."""
+        return self._account.reqPnL(account, modelCode)
+
+    def reqPnLSingle(self, account: str, modelCode: str,
+                     conId: int) -> Subscription[incoming.PnLSingle]:
+        """Stream the P&L of one position (reqPnLSingle, message 94; pnlSingle 95:
+        ``pos``, ``dailyPnL``, ``unrealizedPnL``, ``realizedPnL``, ``value``);
+        ``await sub.cancel()`` sends cancelPnLSingle (95)."""
+        return self._account.reqPnLSingle(account, modelCode, conId)

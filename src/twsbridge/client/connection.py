@@ -5,7 +5,9 @@ handshake of :class:`~twsbridge.protocol.ClientConnection` (hello, server
 version, startApi), then runs two tasks:
 
 * a reader that feeds every chunk to the protocol and hands each decoded
-  ``Message``/``Unknown`` to ``on_message``, in order;
+  ``Message``/``Unknown`` to ``on_message``, in order; when ``on_message``
+  returns an awaitable (an async intercept hook runs), the reader awaits it
+  before it hands over the next message;
 * a writer that sends queued frames no faster than a :class:`TokenBucket`
   allows (TWS disconnects clients that exceed 50 messages per second).
 
@@ -13,7 +15,8 @@ The connection ends exactly once, and ``on_close(exc)`` then says why: None
 after :meth:`Transport.close`, a :class:`~twsbridge.client.errors.ConnectionLost`
 when TWS closed the socket or the network failed, the
 :class:`~twsbridge.protocol.ProtocolError` when TWS sent a frame the decoder
-rejects (the socket is closed: a stream that lost its framing cannot go on).
+rejects (the socket is closed: a stream that lost its framing cannot go on),
+or the exception ``on_message`` raised.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from twsbridge.protocol import (
     ClientConnection,
@@ -85,8 +88,9 @@ class Transport:
 
     Args:
         on_message: called with each decoded message, in arrival order; it
-            must not block. An exception from it ends the connection and is
-            passed to ``on_close`` (a bug must not be swallowed).
+            must not block. It may return an awaitable, which the reader awaits
+            before the next message. An exception from it ends the connection
+            and is passed to ``on_close`` (a bug must not be swallowed).
         on_close: called once when the connection ends (see the module doc).
         connect_options: appended to the version range of the hello
             (``"+PACEAPI"`` asks TWS to pace instead of disconnecting).
@@ -98,7 +102,7 @@ class Transport:
         host: str,
         port: int,
         *,
-        on_message: Callable[[Message | Unknown], None],
+        on_message: Callable[[Message | Unknown], Awaitable[None] | None],
         on_close: Callable[[BaseException | None], None],
         connect_options: str = "",
         min_version: int | None = None,
@@ -223,15 +227,17 @@ class Transport:
         assert self._reader is not None
         exc: BaseException
         try:
-            for msg in self._early:
-                self._on_message(msg)
-            self._early.clear()
+            early, self._early = self._early, []
+            for msg in early:
+                pending = self._on_message(msg)
+                if pending is not None:
+                    await pending
             while True:
                 data = await self._reader.read(_CHUNK)
                 try:
                     self.protocol.receive_data(data)
                 finally:
-                    self._deliver()  # frames decoded before a bad one still count
+                    await self._deliver()  # frames decoded before a bad one still count
                 if not data:
                     exc = ConnectionLost(f"connection to TWS at {self.where} lost: "
                                          "TWS closed the connection")
@@ -248,10 +254,12 @@ class Transport:
             exc = err
         self._shutdown(exc)
 
-    def _deliver(self) -> None:
+    async def _deliver(self) -> None:
         for event in self.protocol.events():
             if isinstance(event, (Message, Unknown)):
-                self._on_message(event)
+                pending = self._on_message(event)
+                if pending is not None:
+                    await pending
 
     def _shutdown(self, exc: BaseException | None) -> None:
         """End the connection once: stop the tasks, close the socket, tell the owner."""

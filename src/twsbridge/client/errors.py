@@ -2,12 +2,17 @@
 
 TWS reports every problem, and many things that are not problems, with one
 message: error (id 4) carrying ``reqId``, ``errorCode`` and ``errorString``.
-The client sorts each one into exactly one of three kinds (:func:`classify`):
+The client sorts each one into four kinds (an order's notice is both):
 
 * **notice** - farm-status messages (2104, 2106, 2107, 2108, 2119, 2158), the
   2100-2199 warnings and the few informational codes in :data:`NOTICE_CODES`.
   They never fail anything; they reach handlers, ``TWSClient.notices`` and the
   ``twsbridge.client`` logger (INFO).
+* **order error** - an error whose id is an order of this client (order ids
+  and request ids come from one sequence, so they never collide): it goes to
+  that order's ``Trade.log``; a rejection (not a notice, not a warning of
+  ``twsbridge.client.orders.ORDER_WARNING_CODES``, not about a cancel) makes
+  ``Trade.done()`` raise it. Order notices (399 …) also reach ``notices``.
 * **request error** - a non-notice whose ``reqId`` is a pending request of this
   client: that request fails with :class:`TWSError` (raised from its ``await``
   or from its async iterator).
@@ -26,6 +31,7 @@ __all__ = [
     "NOTICE_CODES",
     "ConnectionLost",
     "HandlerError",
+    "InterceptError",
     "NotConnected",
     "TWSConnectError",
     "TWSError",
@@ -150,3 +156,13 @@ class HandlerError(Exception):
         self.handler = handler
         self.msg = msg
         self.more = more
+
+
+class InterceptError(HandlerError):
+    """An intercept hook (``TWSClient.intercept``) raised, or its coroutine did.
+
+    Hooks journal messages before the client acts on them, so the client does
+    not go on without the journal: the connection is closed, ``close_reason``
+    is this error, and waiting requests, ``Trade.done()`` and iterators fail
+    with it. The hook's exception is chained as ``__cause__``.
+    """

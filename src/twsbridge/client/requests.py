@@ -34,6 +34,7 @@ from typing import Any, Generic, TypeVar
 from twsbridge.protocol import BarData, Contract, Message, incoming
 
 from .errors import ConnectionLost, TWSError
+from .ids import IdAllocator
 from .ticker import Tick, TickBook, Ticker
 
 __all__ = [
@@ -274,21 +275,21 @@ def bars_of(msg: Message) -> list[BarData]:
 
 
 class Router:
-    """Pending requests of one connection, and the request-id allocator.
+    """Pending requests of one connection, and where their ids come from.
 
-    Request ids start at 1 and grow by one; none is reused within a
-    connection (TWS's convention; order ids come from nextValidId instead).
+    Args:
+        ids: the id sequence shared with order ids (see :mod:`.ids`); a fresh
+            one starting at 1 when not given.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ids: IdAllocator | None = None) -> None:
         self._by_id: dict[int, Request[Any]] = {}
         self._fifo: dict[type[Message], deque[Request[Any]]] = {}
-        self._last_id = 0
+        self.ids = ids if ids is not None else IdAllocator()
 
     def next_id(self) -> int:
-        """A request id never used on this connection."""
-        self._last_id += 1
-        return self._last_id
+        """A request id never used by this router's allocator."""
+        return self.ids.next()
 
     def __len__(self) -> int:
         return len(self._by_id) + sum(len(q) for q in self._fifo.values())

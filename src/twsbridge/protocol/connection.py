@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from .catalogue.generic import Unknown
 from .errors import ProtocolError
-from .framing import FrameReader, encode_frame, split_fields
+from .framing import FrameReader, _unpack_length, encode_frame, split_fields
 from .spec import IN, OUT, Decoder, Encoder, Message, registry
 from .versions import CLIENT_MAX_VERSION, CLIENT_MIN_VERSION, Capabilities
 
@@ -241,25 +241,70 @@ class ClientConnection(_Base):
         return data
 
     def _pump(self) -> None:
-        for payload in self._reader.frames():
-            if self.state is State.HANDSHAKE:
-                fields = split_fields(payload)
+        reader = self._reader
+        while self.state is State.HANDSHAKE:
+            payload = reader.next_frame()
+            if payload is None:
+                return
+            fields = split_fields(payload)
+            try:
+                version = int(fields[0])
+            except ValueError:
+                raise ProtocolError("server hello: bad version", field="serverVersion",
+                                    fields=fields) from None
+            if not self.min_version <= version <= self.max_version:
+                raise ProtocolError(
+                    f"server answered version {version}, outside "
+                    f"{self.min_version}..{self.max_version}",
+                    field="serverVersion",
+                )
+            ctime = fields[1] if len(fields) > 2 else ""
+            self._fix_version(Capabilities(version, ctime))
+            self._events.append(ServerHello(version, ctime))
+        self._decode_buffered()
+
+    def _decode_buffered(self) -> None:
+        """Decode every complete frame buffered, queueing one event per frame.
+
+        This is ``FrameReader.frames`` + ``split_fields`` + :meth:`decode` in one
+        loop with its names bound once: the hot path of a busy connection. A
+        frame that is not plain (not UTF-8, no final NUL, no catalogued id, a
+        decoder error) goes through :meth:`decode`, which raises the precise
+        error. Each frame is consumed before it is decoded, as ``frames()`` does.
+        """
+        reader = self._reader
+        if reader._broken:
+            raise ProtocolError("stream framing was lost earlier")
+        assert self._codecs is not None
+        get = self._codecs.decoders.get
+        append = self._events.append
+        unpack = _unpack_length
+        max_length = reader.max_length
+        buf = reader._buf
+        pos = reader._pos
+        end = len(buf)
+        try:
+            while end - pos >= 4:
+                (n,) = unpack(buf, pos)
+                if n == 0 or n > max_length:
+                    reader._broken = True
+                    raise ProtocolError(f"bad frame length {n} (allowed 1..{max_length})")
+                start = pos + 4
+                stop = start + n
+                if stop > end:
+                    break
+                pos = stop
                 try:
-                    version = int(fields[0])
-                except ValueError:
-                    raise ProtocolError("server hello: bad version", field="serverVersion",
-                                        fields=fields) from None
-                if not self.min_version <= version <= self.max_version:
-                    raise ProtocolError(
-                        f"server answered version {version}, outside "
-                        f"{self.min_version}..{self.max_version}",
-                        field="serverVersion",
-                    )
-                ctime = fields[1] if len(fields) > 2 else ""
-                self._fix_version(Capabilities(version, ctime))
-                self._events.append(ServerHello(version, ctime))
-            else:
-                self._events.append(self.decode(payload))
+                    fields = buf[start:stop].decode().split("\0")
+                except UnicodeDecodeError:
+                    fields = [""]  # decode() below raises the error
+                decoder = get(fields[0])
+                if decoder is None or fields[-1]:
+                    append(self.decode(bytes(buf[start:stop])))
+                else:
+                    append(decoder(fields))
+        finally:
+            reader._pos = pos
 
 
 class ServerConnection(_Base):

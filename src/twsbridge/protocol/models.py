@@ -34,12 +34,21 @@ class TagValue:
 
 @dataclass(slots=True)
 class ComboLeg:
-    """One leg of a BAG contract (TWS doc: ComboLeg)."""
+    """One leg of a BAG contract (TWS doc: ComboLeg).
+
+    ``openClose`` 0 same as parent, 1 open, 2 close, 3 unknown; ``shortSaleSlot``,
+    ``designatedLocation`` and ``exemptCode`` for institutional short sales. Market
+    data requests send only the first four; placeOrder and openOrder all eight.
+    """
 
     conId: int = 0
     ratio: int = 0
     action: str = ""
     exchange: str = ""
+    openClose: int = 0
+    shortSaleSlot: int = 0
+    designatedLocation: str = ""
+    exemptCode: int = -1
 
 
 @dataclass(slots=True)

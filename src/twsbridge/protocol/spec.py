@@ -20,13 +20,15 @@ Wire items:
   is not None, ``"0"`` otherwise.
 * ``When(predicate, items)``: items present only when ``predicate(msg)`` holds
   on what has been decoded so far (for example, combo legs of a BAG contract).
+* ``PolyGroup(path, tag, variants)``: a count, then per item a type id (the
+  item's ``tag`` attribute) choosing the item's class and layout (order conditions).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
@@ -41,6 +43,7 @@ __all__ = [
     "Flag",
     "Group",
     "Message",
+    "PolyGroup",
     "When",
     "message",
 ]
@@ -142,6 +145,29 @@ class When(_Item):
         self.until = until
 
 
+class PolyGroup(_Item):
+    """A counted list of items of several types: the count, then per item its int
+    type id (the item's ``tag`` attribute) and the fields of the layout that id
+    chooses in ``variants`` (``{type id: (item class, items)}``)."""
+
+    __slots__ = ("path", "since", "tag", "until", "variants")
+
+    def __init__(
+        self,
+        path: str,
+        tag: str,
+        variants: Mapping[int, tuple[type, Sequence[_Item]]],
+        *,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> None:
+        self.path = path
+        self.tag = tag
+        self.variants = {k: (t, tuple(items)) for k, (t, items) in variants.items()}
+        self.since = since
+        self.until = until
+
+
 Decoder = Callable[[list[str]], "Message"]
 Encoder = Callable[["Message"], str]
 
@@ -237,7 +263,7 @@ def registry(direction: str) -> dict[int, type[Message]]:
 def _top_names(items: Sequence[_Item]) -> list[str]:
     out: list[str] = []
     for it in items:
-        if isinstance(it, (F, Group, Flag)):
+        if isinstance(it, (F, Group, Flag, PolyGroup)):
             out.append(it.path.split(".")[0])
         elif isinstance(it, When):
             out.extend(_top_names(it.items))
@@ -277,7 +303,16 @@ class _Gen:
 
     def decode_expr(self, kind: Kind, src: str) -> str:
         # the tracing decoder (errors only) calls the functions, for their error messages
-        if kind.inline is not None and not self.trace:
+        if self.trace:
+            return f"{self.sym(kind.decode, '_d')}({src})"
+        if kind.cache is not None and kind.miss is not None:
+            # a cached value, else kind.miss (decodes, then caches): one dict lookup
+            get = f"_g{id(kind.cache)}"
+            miss = f"_m{id(kind.cache)}"
+            self.ns[get] = kind.cache.get
+            self.ns[miss] = kind.miss
+            return f"(_v if (_v := {get}({src})) is not None else {miss}({src}))"
+        if kind.inline is not None:
             return kind.inline.format(src)
         return f"{self.sym(kind.decode, '_d')}({src})"
 
@@ -439,6 +474,8 @@ def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> No
             g.enc.append(f"{epad}else:")
             g.enc.append(f"{epad}    p.append('1')")
             g.enc.extend(body)
+        elif isinstance(it, PolyGroup):
+            _emit_poly(g, it, obj, dind, eind)
         elif isinstance(it, When):
             pred = g.sym(it.predicate, "_p")
             g.dec.append(f"{dpad}if {pred}({obj}):")
@@ -448,6 +485,42 @@ def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> No
             _emit(g, it.items, obj, dind + 1, eind + 1)
         else:  # pragma: no cover - declarations are static
             raise TypeError(f"unknown wire item {it!r}")
+
+
+def _emit_poly(g: _Gen, it: PolyGroup, obj: str, dind: int, eind: int) -> None:
+    dpad = "    " * dind
+    epad = "    " * eind
+    n = g._n = g._n + 1
+    lst, item, cnt, tag = f"_l{n}", f"_it{n}", f"_n{n}", f"_tg{n}"
+    if g.trace:
+        g.dec.append(f"{dpad}u, t = t, {it.path + '.count'!r}")
+    g.dec.append(f"{dpad}{cnt} = int(f[i])")
+    g.dec.append(f"{dpad}i += 1")
+    g.dec.append(f"{dpad}if {cnt} < 0 or {cnt} > len(f): raise ValueError('bad count')")
+    g.dec.append(f"{dpad}{lst} = []")
+    g.dec.append(f"{dpad}for _ in range({cnt}):")
+    if g.trace:
+        g.dec.append(f"{dpad}    u, t = t, {it.path + '.' + it.tag!r}")
+    g.dec.append(f"{dpad}    {tag} = int(f[i])")
+    g.dec.append(f"{dpad}    i += 1")
+    g.enc.append(f"{epad}{lst} = {_target(it.path, obj)}")
+    g.enc.append(f"{epad}p.append(str(len({lst})))")
+    g.enc.append(f"{epad}for {item} in {lst}:")
+    g.enc.append(f"{epad}    {tag} = {item}.{it.tag}")
+    g.enc.append(f"{epad}    p.append(str(int({tag})))")
+    for k, (value, (item_type, items)) in enumerate(it.variants.items()):
+        kw = "if" if k == 0 else "elif"
+        g.dec.append(f"{dpad}    {kw} {tag} == {int(value)}:")
+        g.dec.append(f"{dpad}        {item} = {g.sym(item_type, '_t')}()")
+        g.enc.append(f"{epad}    {kw} {tag} == {int(value)}:")
+        g.enc.append(f"{epad}        pass")
+        _emit(g, items, item, dind + 2, eind + 2)
+    for lines, pad in ((g.dec, dpad), (g.enc, epad)):
+        lines.append(f"{pad}    else:")
+        lines.append(f"{pad}        raise ValueError('unknown {it.path} type ' + str({tag}))")
+    g.dec.append(f"{dpad}    {item}.{it.tag} = {tag}")
+    g.dec.append(f"{dpad}    {lst}.append({item})")
+    g.dec.append(f"{dpad}{_target(it.path, obj)} = {lst}")
 
 
 def _flat_items(group: Group, version: int) -> list[F] | None:

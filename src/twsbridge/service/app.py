@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from .gateway import GatewayManager
+from .journal import Journal
 from .middleware import RequestTimeoutMiddleware
 from .problems import install_problem_handlers
-from .routes import contracts, health, market_data
+from .routes import account, contracts, health, market_data, orders
+from .routes import streaming as streaming_routes
 from .settings import VERSION, ServiceSettings
+from .streaming import stream_hub
 
 __all__ = ["create_app"]
 
+log = logging.getLogger("twsbridge.service")
+
 _COMMON = """
 The Interactive Brokers TWS API over HTTP: contract details, snapshot quotes,
-historical bars and head timestamps, with TWS's own field names (`conId`,
-`secType`, `barSizeSetting` ...). Errors are RFC 9457 `application/problem+json`
+historical bars and head timestamps, orders (placed, previewed, modified,
+cancelled), executions with commissions, positions, account values and P&L,
+with TWS's own field names (`conId`, `secType`, `totalQuantity`, `lmtPrice` ...).
+Every order message TWS sends is committed to the order journal before the
+service acts on it, and the journal is reconciled with TWS after every connect.
+Errors are RFC 9457 `application/problem+json`
 with TWS's error `code` where there is one (`200`: no security definition → 404).
 Sizes are JSON numbers; unknown values are `null`.
 """
@@ -49,13 +59,24 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        manager = GatewayManager(settings)
-        app.state.gateway = manager
-        await manager.start()
+        journal = Journal(settings.journal_url)
         try:
-            yield
+            await journal.open()
+        except Exception as exc:
+            log.error("cannot open the order journal at %s: %s", journal.display_url, exc)
+            raise
+        manager = GatewayManager(settings, journal)
+        app.state.journal = journal
+        app.state.gateway = manager
+        try:
+            await manager.start()
+            try:
+                async with stream_hub(app, manager):
+                    yield
+            finally:
+                await manager.stop()
         finally:
-            await manager.stop()
+            await journal.close()
 
     app = FastAPI(
         title="twsbridge",
@@ -69,4 +90,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(contracts.router)
     app.include_router(market_data.router)
+    app.include_router(orders.router)
+    app.include_router(account.router)
+    app.include_router(streaming_routes.router)
     return app

@@ -8,6 +8,11 @@ and logs a WARNING saying so; with ``gateway="HOST:PORT"`` it connects a
 A lost connection is re-established in the background (with back-off) and on
 demand by the next request; while it is down, routes that need TWS answer 503
 ``application/problem+json`` and ``/health`` answers ``"disconnected"``.
+
+Every client gets the order journal as its intercept hook before it connects
+(so no order message of the session escapes it), and after every connect the
+manager reconciles the journal with TWS and (re)starts the account's reqPnL
+subscription (:class:`~twsbridge.service.pnl.PnLWatch`).
 """
 
 from __future__ import annotations
@@ -25,10 +30,20 @@ from twsbridge.client import TWSClient, TWSError
 from twsbridge.sim import SimServer, Simulator
 from twsbridge.sim.clock import SimClock
 
+from .journal import JOURNALED, Journal, reconcile
+from .pnl import PnLWatch
 from .problems import ProblemError
 from .settings import ServiceSettings
 
-__all__ = ["ClientDep", "GatewayDep", "GatewayManager", "get_client", "get_gateway"]
+__all__ = [
+    "ClientDep",
+    "GatewayDep",
+    "GatewayManager",
+    "JournalDep",
+    "get_client",
+    "get_gateway",
+    "get_journal",
+]
 
 log = logging.getLogger("twsbridge.service")
 
@@ -42,8 +57,11 @@ Mode = Literal["simulator", "gateway"]
 class GatewayManager:
     """Starts the embedded simulator if asked, connects and keeps connected one client."""
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, journal: Journal | None = None) -> None:
         self.settings = settings
+        self.journal = journal
+        self.pnl = PnLWatch()
+        self._on_connect: asyncio.Task[None] | None = None
         self.mode: Mode = "simulator" if settings.simulated else "gateway"
         address = settings.gateway_address
         self.host, self.port = address if address is not None else ("127.0.0.1", 0)
@@ -105,6 +123,8 @@ class GatewayManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watchdog
             self._watchdog = None
+        await self._cancel_on_connect()
+        await self.pnl.stop()
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await self._client.disconnect()
@@ -128,19 +148,27 @@ class GatewayManager:
         assert self._client is not None
         return self._client
 
+    def _new_client(self) -> TWSClient:
+        """The service's one client object, kept across reconnects (its order book,
+        its id sequence and the journal's intercept hooks live on)."""
+        client = TWSClient(
+            self.host,
+            self.port,
+            self.settings.client_id,
+            timeout=self.settings.connect_timeout,
+        )
+        if self.journal is not None:
+            client.intercept(self.journal.record, *JOURNALED)
+            client.intercept(self.journal.error_hook(self.settings.client_id), "error")
+        return client
+
     async def _connect(self) -> None:
         async with self._lock:
             if self._client is not None and self._client.is_connected:
                 return
-            if self._client is not None:
-                with contextlib.suppress(Exception):
-                    await self._client.disconnect()
-            client = TWSClient(
-                self.host,
-                self.port,
-                self.settings.client_id,
-                timeout=self.settings.connect_timeout,
-            )
+            client = self._client if self._client is not None else self._new_client()
+            with contextlib.suppress(Exception):
+                await client.disconnect()  # the dead connection, if any
             try:
                 async with asyncio.timeout(self.settings.connect_timeout):
                     await client.connect()
@@ -151,6 +179,30 @@ class GatewayManager:
                 raise
             self._client = client
             self.last_error = None
+            await self._cancel_on_connect()
+            self._on_connect = asyncio.create_task(
+                self._connected(client), name="twsbridge-on-connect"
+            )
+
+    async def _cancel_on_connect(self) -> None:
+        task, self._on_connect = self._on_connect, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _connected(self, client: TWSClient) -> None:
+        """After every connect: reconcile the journal, (re)start the P&L subscription."""
+        await self.pnl.start(client)
+        if self.journal is not None:
+            await reconcile(client, self.journal)
+
+    async def reconciled(self) -> None:
+        """Wait for the reconciliation after the latest connect (tests, startup)."""
+        task = self._on_connect
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
 
     async def _keep_connected(self) -> None:
         delay = _RETRY_MIN
@@ -159,6 +211,7 @@ class GatewayManager:
             await asyncio.sleep(delay if not self.connected else _RETRY_MIN)
             if self.connected:
                 delay, failures = _RETRY_MIN, 0
+                self._reconcile_if_needed()
                 continue
             try:
                 await self._connect()
@@ -170,6 +223,21 @@ class GatewayManager:
             else:
                 log.warning("reconnected to TWS at %s", self.address)
                 delay, failures = _RETRY_MIN, 0
+
+    def _reconcile_if_needed(self) -> None:
+        """Reconcile again when a journal write failed since the last reconciliation."""
+        journal, client, task = self.journal, self._client, self._on_connect
+        if journal is None or client is None or not journal.needs_reconcile:
+            return
+        if task is None or task.done():
+            log.warning("a journal write failed: reconciling the journal with TWS again")
+            self._on_connect = asyncio.create_task(
+                self._reconcile(client, journal), name="twsbridge-reconcile"
+            )
+
+    @staticmethod
+    async def _reconcile(client: TWSClient, journal: Journal) -> None:
+        await reconcile(client, journal)
 
     async def _announce_simulator(self) -> None:
         client = self._client
@@ -206,3 +274,12 @@ async def get_client(gateway: GatewayDep) -> TWSClient:
 
 
 ClientDep = Annotated[TWSClient, Depends(get_client)]
+
+
+def get_journal(request: Request) -> Journal:
+    """Dependency: the application's order :class:`Journal`."""
+    journal: Journal = request.app.state.journal
+    return journal
+
+
+JournalDep = Annotated[Journal, Depends(get_journal)]

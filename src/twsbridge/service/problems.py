@@ -10,6 +10,8 @@ TWS error codes map to HTTP statuses as follows (see :func:`tws_status`):
 
 ====================================================  ======
 200 no security definition                            404
+10147 (order to cancel not found)                     404
+104, 161, 10148 (order filled / not cancellable)      409
 100, 101, pacing violations                           429
 354, 10089-10091, 10168 (market data not subscribed)  403
 10197 (competing live session)                        409
@@ -53,6 +55,8 @@ _URN = "urn:twsbridge:problem:"
 
 TYPES: dict[str, str] = {
     "contract-not-found": "No such contract",
+    "order-not-found": "No such order",
+    "order-conflict": "The order's state does not allow this",
     "ambiguous-contract": "The description matches more than one contract",
     "tws-rejected": "TWS rejected the request",
     "market-data-permission": "No market data permission",
@@ -67,6 +71,8 @@ TYPES: dict[str, str] = {
 
 _STATUS_OF_TYPE: dict[str, int] = {
     "contract-not-found": 404,
+    "order-not-found": 404,
+    "order-conflict": 409,
     "ambiguous-contract": 409,
     "tws-rejected": 400,
     "market-data-permission": 403,
@@ -80,6 +86,10 @@ _STATUS_OF_TYPE: dict[str, int] = {
 
 _TYPE_OF_CODE: dict[int, str] = {
     200: "contract-not-found",
+    10147: "order-not-found",
+    104: "order-conflict",
+    161: "order-conflict",
+    10148: "order-conflict",
     100: "pacing-violation",
     101: "pacing-violation",
     354: "market-data-permission",

@@ -34,6 +34,8 @@ from twsbridge.protocol import (
     ContractDetails,
 )
 
+from .journal import Journal, ReconcileSummary
+
 __all__ = [
     "BarPublic",
     "BarsPublic",
@@ -42,7 +44,9 @@ __all__ = [
     "ContractPublic",
     "HeadTimestampPublic",
     "HealthPublic",
+    "JournalHealthPublic",
     "QuotePublic",
+    "ReconcilePublic",
     "TagValuePublic",
 ]
 
@@ -316,6 +320,57 @@ class HeadTimestampPublic(BaseModel):
     headTimestamp: str = Field(description="TWS's text, e.g. '20000301-14:30:00'.")
 
 
+class ReconcilePublic(BaseModel):
+    """The last reconciliation of the journal with TWS."""
+
+    startedAt: dt.datetime
+    finishedAt: dt.datetime | None
+    executionsReported: int
+    executionsMissing: int
+    commissionsMissing: int
+    completedOrdersReported: int
+    openOrdersReported: int
+    ordersNew: int
+    error: str | None
+
+    @classmethod
+    def from_summary(cls, s: ReconcileSummary) -> ReconcilePublic:
+        """Convert a :class:`ReconcileSummary`."""
+        return cls(
+            startedAt=s.started_at, finishedAt=s.finished_at,
+            executionsReported=s.executions_reported, executionsMissing=s.executions_missing,
+            commissionsMissing=s.commissions_missing,
+            completedOrdersReported=s.completed_orders_reported,
+            openOrdersReported=s.open_orders_reported, ordersNew=s.orders_new, error=s.error,
+        )
+
+
+class JournalHealthPublic(BaseModel):
+    """The journal: where it is, how far behind TWS it runs, the last reconciliation."""
+
+    url: str = Field(description="Journal database URL (password hidden).")
+    messages: int = Field(description="Messages committed since the service started.")
+    failures: int = Field(description="Messages that could not be written.")
+    lagLast: float | None = Field(description="Seconds from receipt to commit, last message.")
+    lagMax: float | None
+    lagMean: float | None
+    lagP99: float | None = Field(description="99th percentile over the last 1024 messages.")
+    reconciling: bool
+    lastReconcile: ReconcilePublic | None
+
+    @classmethod
+    def from_journal(cls, j: Journal) -> JournalHealthPublic:
+        """The journal's figures now."""
+        st = j.stats
+        last = j.last_reconcile
+        return cls(
+            url=j.display_url, messages=st.messages, failures=st.failures, lagLast=st.last_lag,
+            lagMax=st.max_lag if st.messages else None, lagMean=st.mean_lag,
+            lagP99=st.percentile(0.99), reconciling=j.reconciling,
+            lastReconcile=None if last is None else ReconcilePublic.from_summary(last),
+        )
+
+
 class HealthPublic(BaseModel):
     """Answer of ``GET /health``: always given, connected or not."""
 
@@ -333,3 +388,6 @@ class HealthPublic(BaseModel):
     )
     error: str | None = Field(None, description="Last connection error, when disconnected.")
     version: str = Field(description="twsbridge version.")
+    journal: JournalHealthPublic | None = Field(
+        None, description="The order journal: lag, last reconciliation."
+    )

@@ -84,6 +84,18 @@ class ServiceSettings(BaseSettings):
         description="Seconds allowed for one HTTP request (its TWS calls); then 504.",
     )
     log_level: str = Field(default="info", description="Log level of the service and uvicorn.")
+    journal_url: str | None = Field(
+        default=None,
+        description=(
+            "Order journal database: a SQLite file path or sqlite:///FILE, or "
+            "postgresql://USER@HOST/DB; unset = journal.sqlite3 in the user's data directory."
+        ),
+    )
+    order_ack_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds POST/PUT/DELETE /orders wait for TWS to acknowledge the order.",
+    )
 
     @field_validator("gateway")
     @classmethod
@@ -91,6 +103,16 @@ class ServiceSettings(BaseSettings):
         if value is None or not value.strip():
             return None
         parse_gateway(value)
+        return value.strip()
+
+    @field_validator("journal_url")
+    @classmethod
+    def _check_journal_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from .journal.database import async_url
+
+        async_url(value)
         return value.strip()
 
     @property

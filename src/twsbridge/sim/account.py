@@ -16,8 +16,8 @@ Keys, currencies, row order and value formats follow a real TWS session
 Money is in the account's base currency (USD by default) unless a row names
 another currency; amounts are formatted with two decimals as TWS does.
 
-Positions start empty; :meth:`Account.apply_fill` books a trade (cash,
-position, average cost, realized P&L) so trading can be added later.
+Positions start empty; :meth:`Account.book_fill` books a trade (cash,
+position, average cost with commissions, realized P&L) for the simulated broker.
 """
 
 from __future__ import annotations
@@ -175,10 +175,27 @@ class Account:
 
     # ------------------------------------------------------------ changes
     def apply_fill(self, contract: Contract, quantity: Decimal, price: float,
-                   commission: float = 0.0) -> Holding:
+                   commission: float = 0.0, fx_rate: float = 1.0) -> Holding:
         """Book a fill: ``quantity`` signed (buy > 0), ``price`` in the contract's
-        currency, ``commission`` in the base currency. Updates cash, position,
-        average cost and realized P&L; returns the holding (position 0 when closed).
+        currency, ``commission`` in the base currency, ``fx_rate`` base units per
+        unit of the contract's currency. Returns the holding (position 0 when
+        closed); see :meth:`book_fill`.
+
+        Raises:
+            ValueError: for a zero quantity or a contract without conId.
+        """
+        return self.book_fill(contract, quantity, price, commission, fx_rate)[0]
+
+    def book_fill(self, contract: Contract, quantity: Decimal, price: float,
+                  commission: float = 0.0, fx_rate: float = 1.0) -> tuple[Holding, float | None]:
+        """Book a fill as TWS does and return (holding, realized P&L of the fill).
+
+        Cash moves by the trade value (contract currency) and the commission
+        (base currency). The commission of an opening fill goes into the
+        average cost (a buy's cost rises, a short sale's proceeds fall); a
+        closing fill realizes ``closed * (price * multiplier - avgCost)`` less
+        its share of the commission. The realized P&L is in the contract's
+        currency, None for a fill that only opens or adds.
 
         Raises:
             ValueError: for a zero quantity or a contract without conId.
@@ -189,24 +206,34 @@ class Account:
         mult = float(contract.multiplier or 1)
         h = self.holdings.get(contract.conId) or Holding(contract)
         qty, old = float(quantity), float(h.position)
+        comm = commission / fx_rate if fx_rate else commission  # in the contract's currency
         self.cash[ccy] = self.cash.get(ccy, 0.0) - qty * price * mult
         self.cash[self.base_currency] = self.cash.get(self.base_currency, 0.0) - commission
+        realized: float | None = None
+        new = old + qty
         if old == 0 or (old > 0) == (qty > 0):  # opening or adding
-            new = old + qty
-            h.avgCost = (abs(old) * h.avgCost + abs(qty) * price * mult) / abs(new)
+            sign = 1.0 if qty > 0 else -1.0
+            h.avgCost = (abs(old) * h.avgCost + abs(qty) * price * mult + sign * comm) / abs(new)
         else:  # reducing, closing or flipping
             closed = min(abs(qty), abs(old))
             sign = 1.0 if old > 0 else -1.0
-            h.realizedPnL += closed * sign * (price * mult - h.avgCost)
-            new = old + qty
+            close_comm = comm * closed / abs(qty)
+            realized = closed * sign * (price * mult - h.avgCost) - close_comm
+            h.realizedPnL += realized
             if new != 0 and (new > 0) != (old > 0):
-                h.avgCost = price * mult
+                open_comm = comm - close_comm
+                h.avgCost = price * mult + (1.0 if new > 0 else -1.0) * open_comm / abs(new)
         h.position = Decimal(str(new)).normalize() if new else Decimal(0)
-        h.realizedPnL -= commission
         self.holdings[contract.conId] = h
         if contract.secType == "CASH":  # forex: the pair's base currency is held as cash
             self.cash[contract.symbol] = self.cash.get(contract.symbol, 0.0) + qty
-        return h
+        return h, realized
+
+    def margins(self, prices: Mapping[int, float] | None = None,
+                fx: Mapping[str, float] | None = None) -> tuple[float, float, float]:
+        """(initial margin, maintenance margin, equity with loan value), base currency."""
+        t = self._totals(prices, fx)
+        return t.init, t.maint, t.base(t.cash) + t.base(t.stock)
 
     def deposit(self, amount: float, currency: str | None = None) -> None:
         """Add (or, negative, withdraw) cash in ``currency`` (default base)."""

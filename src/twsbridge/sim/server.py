@@ -1,10 +1,11 @@
 """The simulated TWS gateway: shared state and the asyncio TCP server.
 
 :class:`Simulator` is the state every connection shares: the instrument book,
-the price model, the simulated clock, the paper account, the connected client
-ids and the order id sequence. :class:`SimServer` accepts TCP connections and
-runs one :class:`~twsbridge.sim.session.SimSession` per socket, with a read
-loop and a poll loop (streaming output). :func:`run_sim` runs a server until
+the price model, the simulated clock, the paper account, the simulated broker
+(orders and executions), the connected client ids and the order id
+sequence. :class:`SimServer` accepts TCP connections and runs one
+:class:`~twsbridge.sim.session.SimSession` per socket, with a read loop and a
+poll loop (streaming output). :func:`run_sim` runs a server until
 cancelled.
 
 Clients connect to it exactly as to TWS or IB Gateway (``API\\0`` handshake,
@@ -24,6 +25,7 @@ import logging
 from types import TracebackType
 
 from twsbridge.sim.account import Account
+from twsbridge.sim.broker import Broker
 from twsbridge.sim.clock import SimClock
 from twsbridge.sim.prices import PriceModel
 from twsbridge.sim.reference import InstrumentBook
@@ -48,6 +50,12 @@ class Simulator:
         clock: the simulated clock (default: 2013-03-01 10:00 US/Eastern, real-time speed).
         account: the paper account code reported in managedAccounts.
         cash: the account's starting cash, USD.
+
+    Attributes:
+        broker: the simulated broker (orders, executions, commissions); it
+            survives client reconnects.
+        master_client_id: TWS's "Master API client ID" setting: that client
+            also sees every other API client's orders (None: no master).
     """
 
     def __init__(
@@ -65,6 +73,8 @@ class Simulator:
         self.account = Account(account, cash)
         self._clients: dict[int, object] = {}
         self._next_order_id = 1
+        self.master_client_id: int | None = None
+        self.broker = Broker(self)
 
     @property
     def client_ids(self) -> frozenset[int]:

@@ -4,12 +4,16 @@
 bytes read from the socket go into :meth:`SimSession.receive_data`, which
 returns the bytes to write back (handshake answer, answers to requests);
 :meth:`SimSession.poll` returns the streaming output that is due at a
-simulated time (market data ticks, live bars, periodic account updates).
+simulated time (order updates and fills of the shared broker, market data
+ticks, live bars, periodic account updates, P&L).
 So a test can wire a :class:`~twsbridge.protocol.ClientConnection` to a
 session with no socket at all, and the asyncio server only moves bytes.
 
 The answers follow TWS (server versions 157-178): the recording
-``tws-recording-v176.json`` gives the shapes, order and end markers.
+``tws-recording-v176.json`` gives the shapes, order and end markers. Order
+requests go to the simulator's :class:`~twsbridge.sim.broker.Broker`; the
+session's :class:`~twsbridge.sim.order_feed.OrderFeed` turns the broker's
+events it may see into messages.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from twsbridge.sim.contracts import (
     resolve,
 )
 from twsbridge.sim.history import HistoryError, format_bar_time, head_timestamp, historical_bars
+from twsbridge.sim.order_feed import OrderFeed
+from twsbridge.sim.pnl import PnLFeeds
 from twsbridge.sim.reference import Instrument
 from twsbridge.sim.requests import request_name, request_req_id
 from twsbridge.sim.streams import BarStream, MktDataStream, to_bar_data
@@ -91,6 +97,8 @@ class SimSession:
         self._mkt: dict[int, MktDataStream] = {}
         self._bars: dict[int, BarStream] = {}
         self.feeds = AccountFeeds(simulator)
+        self.orders = OrderFeed(simulator, self.feeds, self._emit)
+        self.pnl = PnLFeeds(simulator)
         self._out: list[bytes] = []
         self._handlers: dict[type[Message], Callable[[Any], object]] = {
             outgoing.StartApi: self._start_api,
@@ -115,12 +123,23 @@ class SimSession:
                 self.feeds.req_account_updates_multi(
                     m.reqId, m.account, m.modelCode, m.ledgerAndNLV, self._now())),
             outgoing.CancelAccountUpdatesMulti: lambda m: self.feeds.cancel_multi(m.reqId),
-            outgoing.ReqOpenOrders: lambda m: self._emit([incoming.OpenOrderEnd()]),
-            outgoing.ReqAllOpenOrders: lambda m: self._emit([incoming.OpenOrderEnd()]),
+            outgoing.ReqOpenOrders: lambda m: self._emit(self.orders.open_orders()),
+            outgoing.ReqAllOpenOrders: lambda m: self._emit(
+                self.orders.open_orders(all_clients=True)),
             outgoing.ReqAutoOpenOrders: self._req_auto_open_orders,
-            outgoing.ReqCompletedOrders: lambda m: self._emit([incoming.CompletedOrdersEnd()]),
+            outgoing.ReqCompletedOrders: lambda m: self._emit(
+                self.orders.completed_orders(m.apiOnly, self._now())),
             outgoing.ReqExecutions: lambda m: self._emit(
-                [incoming.ExecDetailsEnd(reqId=m.reqId)]),
+                self.orders.executions(m.reqId, m.execFilter, self._now())),
+            outgoing.PlaceOrder: lambda m: self.sim.broker.place(
+                self._api_client, m.orderId, m.contract, m.order),
+            outgoing.CancelOrder: lambda m: self.sim.broker.cancel(self._api_client, m.orderId),
+            outgoing.ReqGlobalCancel: lambda m: self.sim.broker.global_cancel(self._api_client),
+            outgoing.ReqPnL: lambda m: self._emit(self.pnl.req_pnl(m.reqId, self._now())),
+            outgoing.CancelPnL: lambda m: self.pnl.cancel(m.reqId),
+            outgoing.ReqPnLSingle: lambda m: self._emit(
+                self.pnl.req_pnl_single(m.reqId, m.conId, self._now())),
+            outgoing.CancelPnLSingle: lambda m: self.pnl.cancel(m.reqId),
         }
 
     # ------------------------------------------------------------ public
@@ -128,6 +147,11 @@ class SimSession:
     def client_id(self) -> int | None:
         """The client id of an accepted startApi (None before, or when refused)."""
         return self._client_id
+
+    @property
+    def _api_client(self) -> int:
+        """The client id orders are placed under (-1 before startApi)."""
+        return self._client_id if self._client_id is not None else -1
 
     @property
     def server_version(self) -> int:
@@ -158,17 +182,20 @@ class SimSession:
 
     def poll(self, now: dt.datetime | None = None) -> bytes:
         """Streaming output due at simulated time ``now`` (default the simulator
-        clock): changed market data ticks (about 4 per second per request),
-        historicalDataUpdate every ~5 s per keepUpToDate request, and the
-        periodic account updates of active subscriptions."""
+        clock): the broker's order updates and fills (it works the orders up to
+        ``now`` first), changed market data ticks (about 4 per second per
+        request), historicalDataUpdate every ~5 s per keepUpToDate request, the
+        periodic account updates of active subscriptions and pnl/pnlSingle."""
         if self.closed or self._client_id is None:
             return b""
         t = now if now is not None else self._now()
+        self.sim.broker.step(t)
         for mkt in list(self._mkt.values()):
             self._emit(mkt.update(t))
         for bars in list(self._bars.values()):
             self._emit(bars.update(t))
         self._emit(self.feeds.poll(t))
+        self._emit(self.pnl.poll(t))
         return self._flush()
 
     def close(self, reason: str = "closed") -> None:
@@ -179,6 +206,7 @@ class SimSession:
         self.close_reason = reason
         self._mkt.clear()
         self._bars.clear()
+        self.orders.detach()
         if self._client_id is not None:
             self.sim.release_client_id(self._client_id, self)
         log.info("client %s: session closed (%s)", self._client_id, reason)
@@ -268,6 +296,8 @@ class SimSession:
             return
         self._client_id = msg.clientId
         log.info("client %s connected (server version %s)", msg.clientId, self.server_version)
+        self.orders.attach(msg.clientId)
+        self._emit(self.orders.connect_orders())
         self._emit([
             incoming.ManagedAccounts(accountsList=self.sim.account.code),
             incoming.NextValidId(orderId=self.sim.next_order_id),
@@ -368,3 +398,5 @@ class SimSession:
     def _req_auto_open_orders(self, msg: outgoing.ReqAutoOpenOrders) -> None:
         if self._client_id != 0:
             self._error(-1, 321, AUTO_BIND_CLIENT_0)
+            return
+        self.orders.set_auto_bind(msg.bAutoBind)

@@ -443,3 +443,5 @@ class CompletedOrdersEnd(Message):
     """End of reqCompletedOrders answers (id 102)."""
 
     WIRE = ()
+
+from .orders_in import *  # noqa: E402, F403 (re-export: orders_in.__all__)

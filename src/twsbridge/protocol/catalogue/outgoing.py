@@ -301,3 +301,5 @@ class ReqCompletedOrders(Message):
     """Orders completed today (id 99), ending in completedOrdersEnd."""
 
     apiOnly: bool = False
+
+from .orders_out import *  # noqa: E402, F403 (re-export: orders_out.__all__)

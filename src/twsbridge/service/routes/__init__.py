@@ -1,7 +1,7 @@
-"""HTTP routes of the service: health, contracts, market data."""
+"""HTTP routes of the service: health, contracts, market data, orders, account."""
 
 from __future__ import annotations
 
-from . import contracts, health, market_data
+from . import account, contracts, health, market_data, orders
 
-__all__ = ["contracts", "health", "market_data"]
+__all__ = ["account", "contracts", "health", "market_data", "orders"]

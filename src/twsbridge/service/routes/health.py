@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ..gateway import GatewayDep
-from ..schemas import HealthPublic
+from ..schemas import HealthPublic, JournalHealthPublic
 from ..settings import VERSION
 
 __all__ = ["router"]
@@ -34,4 +34,7 @@ async def health(gateway: GatewayDep) -> HealthPublic:
         simulatedTime=gateway.simulated_time,
         error=None if connected else gateway.last_error,
         version=VERSION,
+        journal=None if gateway.journal is None else JournalHealthPublic.from_journal(
+            gateway.journal
+        ),
     )

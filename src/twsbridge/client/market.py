@@ -1,0 +1,140 @@
+"""Contract and market data requests of a TWSClient (documented on ``TWSClient``).
+
+:class:`MarketData` builds each request with the generic
+:class:`~twsbridge.client.requests.Request` and sends it through the
+:class:`~twsbridge.client.core.ClientCore`.
+"""
+
+from __future__ import annotations
+
+from twsbridge.protocol import (
+    BarData,
+    Contract,
+    ContractDescription,
+    ContractDetails,
+    Message,
+    incoming,
+    outgoing,
+)
+
+from .core import ClientCore
+from .requests import MARKET_DATA, HistoricalDataStream, MarketDataSubscription, Request, bars_of
+from .ticker import TickBook, Ticker
+
+__all__ = ["MarketData"]
+
+
+def _details(msg: Message) -> list[ContractDetails]:
+    return [msg.contractDetails] if isinstance(msg, incoming.ContractData) else []
+
+
+def _descriptions(msg: Message) -> list[ContractDescription]:
+    return list(msg.contractDescriptions) if isinstance(msg, incoming.SymbolSamples) else []
+
+
+def _time(msg: Message) -> list[int]:
+    return [msg.time] if isinstance(msg, incoming.CurrentTime) else []
+
+
+def _head(msg: Message) -> list[str]:
+    return [msg.headTimestamp] if isinstance(msg, incoming.HeadTimestamp) else []
+
+
+class MarketData:
+    """Contract details, symbols, market data, history and time (messages 1, 9,
+    20, 49, 59, 81, 87)."""
+
+    def __init__(self, core: ClientCore) -> None:
+        self._core = core
+
+    async def reqContractDetails(self, contract: Contract) -> list[ContractDetails]:
+        """reqContractDetails (9) → contractDetails (10) … contractDetailsEnd (52)."""
+        core = self._core
+        reqId = core.next_id()
+        req = Request("reqContractDetails", reqId,
+                      (incoming.ContractData, incoming.ContractDataEnd),
+                      (incoming.ContractDataEnd,), convert=_details)
+        return await core.call(req, outgoing.ReqContractDetails(reqId=reqId, contract=contract))
+
+    async def reqMatchingSymbols(self, pattern: str) -> list[ContractDescription]:
+        """reqMatchingSymbols (81) → symbolSamples (79)."""
+        core = self._core
+        reqId = core.next_id()
+        req = Request("reqMatchingSymbols", reqId, (incoming.SymbolSamples,),
+                      (incoming.SymbolSamples,), convert=_descriptions)
+        return await core.call(req, outgoing.ReqMatchingSymbols(reqId=reqId, pattern=pattern))
+
+    async def reqMktDataSnapshot(
+        self, contract: Contract, genericTickList: str, regulatorySnapshot: bool
+    ) -> Ticker:
+        """reqMktData (1, snapshot) → ticks … tickSnapshotEnd (57)."""
+        core = self._core
+        reqId = core.next_id()
+        book = TickBook(reqId, contract)
+        end = (incoming.TickSnapshotEnd,)
+        req = Request("reqMktData", reqId, (*MARKET_DATA, *end), end, convert=book.update,
+                      cancel=outgoing.CancelMktData(reqId=reqId))
+        await core.call(req, outgoing.ReqMktData(
+            reqId=reqId, contract=contract, genericTickList=genericTickList, snapshot=True,
+            regulatorySnapshot=regulatorySnapshot))
+        return book.ticker
+
+    def reqMktData(self, contract: Contract, genericTickList: str) -> MarketDataSubscription:
+        """reqMktData (1) streaming; cancelMktData (2)."""
+        core = self._core
+        reqId = core.next_id()
+        msg = outgoing.ReqMktData(reqId=reqId, contract=contract, genericTickList=genericTickList)
+        sub = MarketDataSubscription(reqId, contract, msg, outgoing.CancelMktData(reqId=reqId))
+        return core.start(sub, msg)
+
+    async def reqHistoricalData(
+        self, contract: Contract, endDateTime: str, durationStr: str, barSizeSetting: str,
+        whatToShow: str, useRTH: bool, formatDate: int,
+    ) -> list[BarData]:
+        """reqHistoricalData (20) → historicalData (17)."""
+        core = self._core
+        reqId = core.next_id()
+        req: Request[BarData] = Request(
+            "reqHistoricalData", reqId, (incoming.HistoricalData,), (incoming.HistoricalData,),
+            convert=bars_of, cancel=outgoing.CancelHistoricalData(reqId=reqId))
+        return await core.call(req, outgoing.ReqHistoricalData(
+            reqId=reqId, contract=contract, endDateTime=endDateTime, durationStr=durationStr,
+            barSizeSetting=barSizeSetting, whatToShow=whatToShow, useRTH=useRTH,
+            formatDate=formatDate, keepUpToDate=False))
+
+    def reqHistoricalDataStream(
+        self, contract: Contract, durationStr: str, barSizeSetting: str, whatToShow: str,
+        useRTH: bool, formatDate: int,
+    ) -> HistoricalDataStream:
+        """reqHistoricalData (20, keepUpToDate) → historicalData (17), updates (90)."""
+        core = self._core
+        reqId = core.next_id()
+        stream = HistoricalDataStream(
+            "reqHistoricalData", reqId, (incoming.HistoricalData, incoming.HistoricalDataUpdate),
+            convert=bars_of, cancel=outgoing.CancelHistoricalData(reqId=reqId), maxlen=100_000)
+        return core.start(stream, outgoing.ReqHistoricalData(
+            reqId=reqId, contract=contract, endDateTime="", durationStr=durationStr,
+            barSizeSetting=barSizeSetting, whatToShow=whatToShow, useRTH=useRTH,
+            formatDate=formatDate, keepUpToDate=True))
+
+    async def reqHeadTimeStamp(
+        self, contract: Contract, whatToShow: str, useRTH: bool, formatDate: int
+    ) -> str:
+        """reqHeadTimeStamp (87) → headTimestamp (88); then cancelHeadTimeStamp (90)."""
+        core = self._core
+        reqId = core.next_id()
+        req = Request("reqHeadTimeStamp", reqId, (incoming.HeadTimestamp,),
+                      (incoming.HeadTimestamp,), convert=_head,
+                      cancel=outgoing.CancelHeadTimeStamp(reqId=reqId))
+        [stamp] = await core.call(req, outgoing.ReqHeadTimeStamp(
+            reqId=reqId, contract=contract, whatToShow=whatToShow, useRTH=useRTH,
+            formatDate=formatDate))
+        core.send_quietly(outgoing.CancelHeadTimeStamp(reqId=reqId))
+        return stamp
+
+    async def reqCurrentTime(self) -> int:
+        """reqCurrentTime (49) → currentTime (49)."""
+        req = Request("reqCurrentTime", None, (incoming.CurrentTime,), (incoming.CurrentTime,),
+                      convert=_time)
+        [now] = await self._core.call(req, outgoing.ReqCurrentTime())
+        return now

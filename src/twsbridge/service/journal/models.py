@@ -1,0 +1,190 @@
+"""The journal's tables (SQLAlchemy 2 typed ORM).
+
+``orders``
+    One row per order TWS told us about, found again by ``perm_id`` (TWS's
+    permanent id, unique) or, before TWS assigned one, by ``(client_id,
+    order_id)``. The order's terms as last reported (openOrder /
+    completedOrder / what we sent) and its latest status (orderStatus).
+``order_events``
+    Append-only: every openOrder, orderStatus and completedOrder as received
+    (the raw message as JSON), plus what the service sent (``placeOrder``)
+    and TWS's rejections (``error``).
+``executions``
+    One row per TWS execution, ``exec_id`` unique; ``source`` says whether it
+    arrived live or was found missing by reconciliation.
+``commissions``
+    One commission report per execution, ``exec_id`` unique (not a database
+    foreign key: a report is kept even if its execution never arrived).
+
+Times are aware UTC datetimes; quantities Decimals; TWS's "unset" values NULL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import JSON, BigInteger, Double, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, foreign, mapped_column, relationship
+
+from .types import Quantity, UTCDateTime
+
+__all__ = [
+    "Base",
+    "CommissionRecord",
+    "ExecutionRecord",
+    "OrderEvent",
+    "OrderRecord",
+    "Source",
+]
+
+Source = Literal["live", "reconcile"]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RawJSON = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention (stable migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        dt.datetime: UTCDateTime(),
+        Decimal: Quantity(),
+        float: Double(),
+        dict[str, Any]: RawJSON,
+    }
+
+
+class OrderRecord(Base):
+    """An order: its contract, terms and latest status."""
+
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_client_order", "client_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    perm_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    client_id: Mapped[int]
+    order_id: Mapped[int]
+    parent_id: Mapped[int | None]
+    # contract
+    con_id: Mapped[int | None] = mapped_column(index=True)
+    symbol: Mapped[str | None] = mapped_column(String(32), index=True)
+    sec_type: Mapped[str | None] = mapped_column(String(16))
+    exchange: Mapped[str | None] = mapped_column(String(32))
+    currency: Mapped[str | None] = mapped_column(String(8))
+    # terms
+    action: Mapped[str | None] = mapped_column(String(8))
+    total_quantity: Mapped[Decimal | None]
+    order_type: Mapped[str | None] = mapped_column(String(32))
+    lmt_price: Mapped[float | None]
+    aux_price: Mapped[float | None]
+    tif: Mapped[str | None] = mapped_column(String(8))
+    outside_rth: Mapped[bool] = mapped_column(default=False)
+    account: Mapped[str | None] = mapped_column(String(32), index=True)
+    oca_group: Mapped[str | None] = mapped_column(String(64))
+    order_ref: Mapped[str | None] = mapped_column(String(128))
+    transmit: Mapped[bool] = mapped_column(default=True)
+    what_if: Mapped[bool] = mapped_column(default=False)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    # latest state
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    filled: Mapped[Decimal | None]
+    remaining: Mapped[Decimal | None]
+    avg_fill_price: Mapped[float | None]
+    last_fill_price: Mapped[float | None]
+    why_held: Mapped[str | None] = mapped_column(String(128))
+    warning_text: Mapped[str | None] = mapped_column(Text)
+    completed_time: Mapped[str | None] = mapped_column(String(64))
+    completed_status: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[int | None]
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    events: Mapped[list[OrderEvent]] = relationship(
+        back_populates="order", order_by="OrderEvent.id", lazy="raise"
+    )
+    executions: Mapped[list[ExecutionRecord]] = relationship(
+        back_populates="order", order_by="ExecutionRecord.id", lazy="raise"
+    )
+
+
+class OrderEvent(Base):
+    """One message about an order, as received (append-only)."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_pk: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    client_id: Mapped[int | None]
+    order_id: Mapped[int | None]
+    perm_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[dt.datetime]
+    raw: Mapped[dict[str, Any]]
+
+    order: Mapped[OrderRecord | None] = relationship(back_populates="events", lazy="raise")
+
+
+class ExecutionRecord(Base):
+    """One execution (fill); ``exec_id`` is unique."""
+
+    __tablename__ = "executions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exec_id: Mapped[str] = mapped_column(String(64), unique=True)
+    order_pk: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_id: Mapped[int]
+    perm_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    client_id: Mapped[int]
+    account: Mapped[str] = mapped_column(String(32), index=True)
+    con_id: Mapped[int] = mapped_column(index=True)
+    symbol: Mapped[str] = mapped_column(String(32), index=True)
+    sec_type: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(8))
+    side: Mapped[str] = mapped_column(String(8))
+    shares: Mapped[Decimal]
+    price: Mapped[float]
+    cum_qty: Mapped[Decimal | None]
+    avg_price: Mapped[float | None]
+    exchange: Mapped[str] = mapped_column(String(32))
+    order_ref: Mapped[str | None] = mapped_column(String(128))
+    time_text: Mapped[str] = mapped_column(String(64))
+    time: Mapped[dt.datetime | None] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[dt.datetime]
+    raw: Mapped[dict[str, Any]]
+
+    order: Mapped[OrderRecord | None] = relationship(back_populates="executions", lazy="raise")
+    commission: Mapped[CommissionRecord | None] = relationship(
+        primaryjoin=lambda: ExecutionRecord.exec_id == foreign(CommissionRecord.exec_id),
+        uselist=False,
+        viewonly=True,
+        lazy="raise",
+    )
+
+
+class CommissionRecord(Base):
+    """The commission report of one execution; ``exec_id`` is unique."""
+
+    __tablename__ = "commissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exec_id: Mapped[str] = mapped_column(String(64), unique=True)
+    commission: Mapped[float | None]
+    currency: Mapped[str] = mapped_column(String(8))
+    realized_pnl: Mapped[float | None]
+    source: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[dt.datetime]

@@ -1,0 +1,43 @@
+"""Reconciliation: after every (re)connect, ask TWS what the journal may have missed.
+
+The answers of reqExecutions (every execution of the day), reqCompletedOrders
+and reqOpenOrders pass through the same intercept as live messages
+(:meth:`Journal.record`); what the journal did not hold yet is inserted with
+``source='reconcile'`` and counted, and one INFO line sums it up::
+
+    reconciled: 3 executions, 3 commissions were missing (12 executions, ...)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .recorder import Journal
+from .stats import ReconcileSummary
+
+__all__ = ["reconcile"]
+
+log = logging.getLogger("twsbridge.service.journal")
+
+
+async def reconcile(ib: Any, journal: Journal) -> ReconcileSummary:
+    """Reconcile ``journal`` with the TWS behind the connected client ``ib``.
+
+    Never raises for a TWS or connection failure: the summary's ``error`` says
+    what went wrong (the next connect reconciles again).
+    """
+    window = journal.begin_reconcile()
+    error: str | None = None
+    try:
+        fills = await ib.reqExecutions(None)
+        window.executions_reported = len(fills)
+        completed = await ib.reqCompletedOrders(apiOnly=False)
+        window.completed_orders_reported = len(completed)
+        trades = await ib.reqOpenOrders()
+        window.open_orders_reported = len(trades)
+    except Exception as exc:  # the connection dropped, TWS refused ...
+        error = f"{type(exc).__name__}: {exc}"
+    summary = journal.end_reconcile(error)
+    log.log(logging.WARNING if error else logging.INFO, "%s", summary.text())
+    return summary

@@ -1,0 +1,176 @@
+"""The upstreams of the hub: TWS market data (``quotes``) and live bars (``bars``).
+
+Each upstream holds one TWS subscription of the service's client
+(``reqMktData``; ``reqHistoricalData`` with keepUpToDate) and emits JSON-ready
+items: a tick ``{"name": "bid", "value": 441.5, "time": "…Z"}``, a bar as
+``GET /bars`` serves it. When the connection to TWS drops, the upstream
+subscribes again once the gateway manager has reconnected (TWS then sends the
+full set again); an error TWS gives for the request itself (354 not subscribed
+…) ends the topic with that code.
+
+Register them with :func:`register_market_upstreams`; topics ``orders`` and
+``account`` are added the same way: a :class:`~.hub.TopicKind` whose factory
+returns an upstream coroutine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+from twsbridge.client import (
+    Contract,
+    HistoricalDataStream,
+    MarketDataSubscription,
+    Subscription,
+    Tick,
+    TWSClient,
+    TWSError,
+)
+
+from ..gateway import GatewayManager
+from ..problems import ProblemError
+from ..schemas import BarPublic
+from .hub import (
+    Emit,
+    Item,
+    StreamError,
+    StreamHub,
+    TopicKind,
+    TopicSpec,
+    Upstream,
+    UpstreamFactory,
+)
+
+__all__ = [
+    "BARS",
+    "QUOTES",
+    "bar_item",
+    "bars_spec",
+    "quotes_spec",
+    "register_market_upstreams",
+    "tick_item",
+]
+
+log = logging.getLogger("twsbridge.service.streaming")
+
+QUOTES = "quotes"
+BARS = "bars"
+_RETRY_MIN = 0.5
+_RETRY_MAX = 10.0
+
+
+def tick_item(tick: Tick) -> Item:
+    """A client :class:`Tick` as a JSON-ready item (sizes as numbers, NaN as null)."""
+    value: Any = tick.value
+    if isinstance(value, float):
+        value = value if math.isfinite(value) else None
+    elif isinstance(value, Decimal):
+        value = int(value) if value == value.to_integral_value() else float(value)
+    return {"name": tick.name, "value": value,
+            "time": tick.time.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+
+
+def bar_item(bar: Any) -> Item:
+    """A protocol ``BarData`` as ``GET /bars`` serves it."""
+    item: Item = BarPublic.from_tws(bar).model_dump(mode="json")
+    return item
+
+
+def _by_date(item: Item) -> str:
+    date: str = item["date"]
+    return date
+
+
+def quotes_spec(contract: Contract, genericTickList: str = "") -> TopicSpec:
+    """The market data topic of a resolved ``contract`` (shared per conId and tick list)."""
+    return TopicSpec(QUOTES, (contract.conId, genericTickList),
+                     {"conId": contract.conId, "symbol": contract.symbol},
+                     (contract, genericTickList))
+
+
+def bars_spec(contract: Contract, barSizeSetting: str, whatToShow: str, useRTH: bool,
+              durationStr: str) -> TopicSpec:
+    """The live bars topic (shared per conId, bar size, whatToShow and useRTH; the history
+    of the snapshot is that of the first subscriber's ``durationStr``)."""
+    header = {"conId": contract.conId, "symbol": contract.symbol,
+              "barSizeSetting": barSizeSetting, "whatToShow": whatToShow}
+    return TopicSpec(BARS, (contract.conId, barSizeSetting, whatToShow, useRTH), header,
+                     (contract, barSizeSetting, whatToShow, useRTH, durationStr))
+
+
+async def _resilient(
+    gateway: GatewayManager,
+    start: Callable[[TWSClient], Subscription[Any]],
+    consume: Callable[[Subscription[Any]], Awaitable[None]],
+) -> None:
+    """Start a subscription on the gateway's client and consume it; again after every
+    reconnect. An error TWS gives for the request ends it with :class:`StreamError`."""
+    delay = _RETRY_MIN
+    while True:
+        try:
+            ib = await gateway.client()
+            sub = start(ib)
+        except (ProblemError, ConnectionError) as exc:
+            log.debug("upstream waits for TWS: %s", exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RETRY_MAX)
+            continue
+        try:
+            await consume(sub)
+            log.info("upstream %r ended (disconnected); subscribing again", sub)
+        except TWSError as exc:
+            if not isinstance(exc, ConnectionError):
+                raise StreamError(exc.code, exc.message) from exc
+            log.warning("upstream %r: %s; subscribing again", sub, exc)
+        except Exception as exc:
+            log.warning("upstream %r lost its TWS connection (%r); subscribing again", sub, exc)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.cancel()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, _RETRY_MAX)
+
+
+def _quotes_factory(gateway: GatewayManager) -> UpstreamFactory:
+    def factory(spec: TopicSpec) -> Upstream:
+        contract, generic = spec.context
+
+        def start(ib: TWSClient) -> MarketDataSubscription:
+            return ib.reqMktData(contract, generic)
+
+        async def run(emit: Emit) -> None:
+            async def consume(sub: Subscription[Any]) -> None:
+                async for tick in sub:
+                    emit((tick_item(tick),))
+            await _resilient(gateway, start, consume)
+        return run
+    return factory
+
+
+def _bars_factory(gateway: GatewayManager) -> UpstreamFactory:
+    def factory(spec: TopicSpec) -> Upstream:
+        contract, bar_size, what, rth, duration = spec.context
+
+        def start(ib: TWSClient) -> HistoricalDataStream:
+            return ib.reqHistoricalDataStream(contract, duration, bar_size, what, rth, 1)
+
+        async def run(emit: Emit) -> None:
+            async def consume(sub: Subscription[Any]) -> None:
+                async for bar in sub:
+                    emit((bar_item(bar),))
+            await _resilient(gateway, start, consume)
+        return run
+    return factory
+
+
+def register_market_upstreams(hub: StreamHub, gateway: GatewayManager) -> None:
+    """Register the ``quotes`` and ``bars`` kinds on ``hub``, fed by ``gateway``'s client."""
+    hub.register(TopicKind(QUOTES, _quotes_factory(gateway), message="ticks", field="ticks"))
+    hub.register(TopicKind(BARS, _bars_factory(gateway), message="bars", field="bars",
+                           key=_by_date, max_state=5_000))
