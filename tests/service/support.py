@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 import threading
 import time
@@ -40,8 +42,11 @@ def running_service(settings: ServiceSettings) -> Iterator[str]:
 
 
 def temp_journal_url() -> str:
-    """A SQLite journal in a fresh temporary directory (never the user's data directory)."""
-    return f"sqlite:///{tempfile.mkdtemp(prefix='twsbridge-journal-')}/journal.sqlite3"
+    """A SQLite journal in a fresh temporary directory (never the user's data directory),
+    removed when the test run ends."""
+    folder = tempfile.mkdtemp(prefix="twsbridge-journal-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return f"sqlite:///{folder}/journal.sqlite3"
 
 
 def sim_settings(**overrides: object) -> ServiceSettings:

@@ -34,5 +34,6 @@ def run_service(settings: ServiceSettings | None = None) -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         lifespan="on",
+        timeout_graceful_shutdown=5,  # open SSE/WebSocket streams must not hold shutdown
     )
     uvicorn.Server(config).run()

@@ -33,15 +33,21 @@ class RequestTimeoutMiddleware:
             await self.app(scope, receive, send)
             return
         started = False
+        budget: asyncio.Timeout | None = None
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                headers = dict(message.get("headers", []))
+                if headers.get(b"content-type", b"").startswith(b"text/event-stream"):
+                    # a stream (SSE) lives as long as its client: no request budget
+                    if budget is not None:
+                        budget.reschedule(None)
             await send(message)
 
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.timeout) as budget:
                 await self.app(scope, receive, tracking_send)
         except TimeoutError:
             if started:

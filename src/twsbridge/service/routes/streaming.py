@@ -134,3 +134,11 @@ async def sse_quotes(
     name = f"sse {client.host}:{client.port}" if client else "sse"
     return EventStreamResponse(hub, quotes_spec(contract, genericTickList), name,
                                settings.keepalive, settings.close_timeout)
+
+
+@router.get("/streams", summary="Streaming upstreams and subscribers")
+async def streams(hub: HubDep) -> dict[str, Any]:
+    """The upstream subscriptions running (``topic``: kind and parameters, e.g.
+    ``["quotes", 265598, ""]``), their subscribers, batches and items so far; how many
+    connections stream now, how many are conflated, and how many were dropped as slow."""
+    return hub.stats()

@@ -315,9 +315,9 @@ class EventStreamResponse(Response):
                 return  # the client left: nothing more to send
             last = b""
             if dropped.done():
-                exc = dropped.result()
+                reason = dropped.result().reason
                 last = _sse("error", dumps({"type": "error", "code": None,
-                                            "status": 503, "message": exc.reason}))
+                                            "status": 503, "message": reason}))
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(self.close_timeout):
                     await send({"type": "http.response.body", "body": last,

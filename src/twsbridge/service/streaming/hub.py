@@ -220,13 +220,26 @@ class StreamHub:
         """Make topics of ``kind.name`` available (replaces an earlier registration)."""
         self.kinds[kind.name] = kind
 
-    def upstream_count(self, key: TopicKey | None = None, kind: str | None = None) -> int:
-        """Upstream subscriptions running: all, those of one ``kind``, or 0/1 for a ``key``."""
+    def upstream_count(self, key: TopicKey | None = None, kind: str | None = None,
+                       conId: int | None = None) -> int:
+        """Upstream subscriptions running: all, 0/1 for a ``key``, or those of one
+        ``kind`` and/or one ``conId`` (the first parameter of market topics)."""
         if key is not None:
             return int(key in self.topics)
-        if kind is not None:
-            return sum(1 for k in self.topics if k[0] == kind)
-        return len(self.topics)
+        return sum(1 for k in self.topics
+                   if (kind is None or k[0] == kind)
+                   and (conId is None or (len(k) > 1 and k[1] == conId)))
+
+    def stats(self) -> dict[str, Any]:
+        """Upstreams (key, subscribers, batches, items), sinks and slow consumers dropped."""
+        return {
+            "upstreams": [{"topic": list(t.key), "subscribers": len(t.feeds),
+                           "batches": t.batches, "items": t.items}
+                          for t in self.topics.values()],
+            "sinks": len(self.sinks),
+            "conflating": sum(1 for s in self.sinks if s.conflating),
+            "dropped": self.dropped,
+        }
 
     def subscriber_count(self, key: TopicKey) -> int:
         """Subscribers of topic ``key`` (0 when it does not run)."""
