@@ -7,32 +7,46 @@ Usage::
 
 One synthetic stream of framed TWS messages at server version 176 is built
 with twsbridge's encoder: a market-data mix of tickPrice, tickSize, tickString
-and tickGeneric, with some 30-bar historicalData messages. It is cut into
-``--chunk``-byte reads, and each library turns the same reads into typed
-values, the way it does behind a socket:
+and tickGeneric for 50 tickers, with some 30-bar historicalData messages (one
+request id each). It is cut into ``--chunk``-byte reads, and each reader turns
+the same reads into typed values, the way it does behind a socket:
 
 * twsbridge: a ``ClientConnection`` that has seen the server hello;
   ``receive_data(chunk)`` then ``events()`` (typed message objects).
-* ib_async: the real ``Client._onSocketHasData`` (its framing loop) of a
-  ``Client`` put in the connected state without a socket, which calls
-  ``Decoder(wrapper, 176).interpret(fields)``. The wrapper is a minimal
-  recorder (priceSizeTick, tickSize, tickString, tickGeneric,
-  historicalData, historicalDataEnd), NOT ib_async's real ``Wrapper``,
-  which does much more work per tick (Ticker objects, events).
+* ib_async minimal: the real ``Client._onSocketHasData`` (its framing loop) of
+  a ``Client`` put in the connected state without a socket, which calls
+  ``Decoder(wrapper, 176).interpret(fields)``; the wrapper is a minimal
+  recorder of the callback values (priceSizeTick, tickSize, tickString,
+  tickGeneric, historicalData, historicalDataEnd). This is ib_async's framing
+  and decoding alone, with no Ticker work.
+* ib_async real: the same ``Client`` and ``Decoder`` feeding ib_async's real
+  ``Wrapper`` (of an ``IB``), what an ib_async user runs: a Ticker is started
+  for each ticker's request id and a request for each historicalData id
+  beforehand (``Wrapper.startTicker``, ``Wrapper.startReq``), so its callbacks
+  do their work: Ticker fields and TickData lists, per-read ``tcpDataArrived``
+  / ``tcpDataProcessed`` events, bar dates parsed into BarData lists that
+  complete the request futures.
 * ibapi: ``EReader.run``'s loop over ``comm.read_msg`` and ``EClient.run``'s
   message-id split + ``comm.read_fields`` + ``Decoder(wrapper, 176)
   .interpret(fields, msgId)`` inline (no reader thread, no queue: that
   favours ibapi), with an ``EWrapper`` subclass that records.
 
-Every consumer appends one item per callback to a list. The counts and the
-values of all three are checked against each other before timing. The
-figure is the best of ``--runs`` rounds (the three take turns in each round),
-in messages (frames) per second of process CPU time.
+Every reader is set up (connection, handshake state, tickers, requests) before
+its clock starts. twsbridge and the recorders keep one item per message or
+callback. The counts and the values of twsbridge, ib_async minimal and ibapi
+are checked against each other before timing; ib_async real is checked to
+have called its wrapper once per message and bar, logged no error, completed
+every bar request with parsed bars, and left each Ticker's prices at the
+stream's last ones. The verification outputs are dropped before timing, so
+the cyclic GC of every reader walks only what that reader keeps. The figure
+is the best of ``--runs`` rounds (the readers take turns in each round), in
+messages (frames) per second of process CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import gc
 import logging
@@ -42,11 +56,15 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import ib_async
 import ibapi
+from ib_async import IB
+from ib_async import Contract as IbAsyncContract
 from ib_async.client import Client as IbAsyncClient
 from ibapi import comm
 from ibapi.decoder import Decoder as IbapiDecoder
@@ -66,6 +84,9 @@ VERSION = 176
 TIME = "20231021 13:28:15 EST"
 #: ibapi turns these tickPrice types into an extra tickSize callback (bid/ask/last, delayed).
 SIZE_FROM_PRICE = {1, 2, 4, 66, 67, 68}
+#: Request ids: tickers 1..50; historicalData HIST_ID0 + its index in the stream.
+TICKER_IDS = range(1, 51)
+HIST_ID0 = 100_000
 
 
 # ---------------------------------------------------------------- the stream
@@ -73,7 +94,8 @@ SIZE_FROM_PRICE = {1, 2, 4, 66, 67, 68}
 
 def build_messages(n: int, seed: int = 176) -> list[Any]:
     """``n`` incoming messages: 36% tickPrice, 40% tickSize, 15% tickString,
-    7% tickGeneric, 2% historicalData of 30 bars."""
+    7% tickGeneric for request ids 1..50, 2% historicalData of 30 bars (one request
+    id each)."""
     rnd = random.Random(seed)
     kinds = ["price"] * 36 + ["size"] * 40 + ["string"] * 15 + ["generic"] * 7 + ["hist"] * 2
     last = {r: 100.0 + r for r in range(1, 51)}
@@ -106,7 +128,7 @@ def build_messages(n: int, seed: int = 176) -> list[Any]:
                                     volume=Decimal(rnd.randint(100, 90000)),
                                     wap=Decimal(f"{(o + c) / 2:.3f}"),
                                     barCount=rnd.randint(1, 500)))
-            out.append(I.HistoricalData(reqId=1000 + req, startDateStr="20231019 16:00:00",
+            out.append(I.HistoricalData(reqId=HIST_ID0 + k, startDateStr="20231019 16:00:00",
                                         endDateStr="20231020 16:00:00", bars=bars))
     return out
 
@@ -116,23 +138,30 @@ def build_chunks(msgs: list[Any], chunk: int) -> tuple[bytes, list[bytes]]:
     return stream, [stream[k : k + chunk] for k in range(0, len(stream), chunk)]
 
 
-# ---------------------------------------------------------------- the three readers
+# ---------------------------------------------------------------- the readers
+#
+# Each prepare_* function sets a reader up (untimed) and returns the timed part: a
+# function that feeds it every chunk and returns what it kept.
 
 
-def run_ours(chunks: list[bytes]) -> list[Any]:
+def prepare_ours(chunks: list[bytes]) -> Callable[[], list[Any]]:
     conn = ClientConnection()
     conn.hello()
     conn.receive_data(encode_frame(f"{VERSION}\0{TIME}\0".encode()))
     list(conn.events())
-    out: list[Any] = []
-    append = out.append
-    receive = conn.receive_data
-    events = conn.events
-    for chunk in chunks:
-        receive(chunk)
-        for ev in events():
-            append(ev)
-    return out
+
+    def run() -> list[Any]:
+        out: list[Any] = []
+        append = out.append
+        receive = conn.receive_data
+        events = conn.events
+        for chunk in chunks:
+            receive(chunk)
+            for ev in events():
+                append(ev)
+        return out
+
+    return run
 
 
 class IbAsyncRecorder:
@@ -160,18 +189,61 @@ class IbAsyncRecorder:
         self.out.append(("histEnd", reqId, start, end))
 
 
-def run_ib_async(chunks: list[bytes]) -> list[Any]:
-    wrapper = IbAsyncRecorder()
-    client = IbAsyncClient(wrapper)
-    # the state _onSocketHasData reaches after the server hello and startApi answers
+def _connected(client: IbAsyncClient) -> None:
+    """The state _onSocketHasData reaches after the server hello and startApi answers."""
     client._serverVersion = VERSION
     client.decoder.serverVersion = VERSION
     client.connState = IbAsyncClient.CONNECTED
     client._apiReady = True
+
+
+def prepare_ib_async(chunks: list[bytes]) -> Callable[[], list[Any]]:
+    wrapper = IbAsyncRecorder()
+    client = IbAsyncClient(wrapper)
+    _connected(client)
     on_data = client._onSocketHasData
-    for chunk in chunks:
-        on_data(chunk)
-    return wrapper.out
+
+    def run() -> list[Any]:
+        for chunk in chunks:
+            on_data(chunk)
+        return wrapper.out
+
+    return run
+
+
+@dataclass
+class IbAsyncSession:
+    """An ib_async ``IB`` whose real Wrapper has a Ticker per ticker id and a pending
+    request per historicalData id, as reqMktData and reqHistoricalData leave it."""
+
+    ib: IB
+    tickers: dict[int, Any]
+    requests: dict[int, asyncio.Future[Any]]
+
+
+def ib_async_session(hist_ids: list[int]) -> IbAsyncSession:
+    ib = IB()
+    _connected(ib.client)
+    wrapper = ib.wrapper
+    tickers = {}
+    for r in TICKER_IDS:
+        contract = IbAsyncContract(conId=r, symbol=f"S{r}", secType="STK", exchange="SMART",
+                                   currency="USD")
+        tickers[r] = wrapper.startTicker(r, contract, "mktData")
+    requests = {r: wrapper.startReq(r) for r in hist_ids}
+    return IbAsyncSession(ib, tickers, requests)
+
+
+def prepare_ib_async_real(chunks: list[bytes], hist_ids: list[int]) -> Callable[[], Any]:
+    session = ib_async_session(hist_ids)
+    on_data = session.ib.client._onSocketHasData
+
+    def run() -> IbAsyncSession:
+        for chunk in chunks:
+            on_data(chunk)
+        return session
+
+    return run
 
 
 class IbapiRecorder(EWrapper):  # type: ignore[misc]
@@ -198,31 +270,47 @@ class IbapiRecorder(EWrapper):  # type: ignore[misc]
         self.out.append(("histEnd", reqId, start, end))
 
 
-def run_ibapi(chunks: list[bytes]) -> list[Any]:
+def prepare_ibapi(chunks: list[bytes]) -> Callable[[], list[Any]]:
     wrapper = IbapiRecorder()
     decoder = IbapiDecoder(wrapper, VERSION)
     interpret = decoder.interpret
     read_msg = comm.read_msg
     read_fields = comm.read_fields
-    buf = b""
-    for data in chunks:
-        # EReader.run
-        buf += data
-        msgs = []
-        while len(buf) > 0:
-            (_size, msg, buf) = read_msg(buf)
-            if msg:
-                msgs.append(msg)
-            else:
-                break
-        # EClient.run, for server versions below protobuf
-        for text in msgs:
-            sMsgId = text[: text.index(b"\0")]
-            text = text[text.index(b"\0") + len(b"\0") :]
-            msgId = int(sMsgId)
-            fields = read_fields(text)
-            interpret(fields, msgId)
-    return wrapper.out
+
+    def run() -> list[Any]:
+        buf = b""
+        for data in chunks:
+            # EReader.run
+            buf += data
+            msgs = []
+            while len(buf) > 0:
+                (_size, msg, buf) = read_msg(buf)
+                if msg:
+                    msgs.append(msg)
+                else:
+                    break
+            # EClient.run, for server versions below protobuf
+            for text in msgs:
+                sMsgId = text[: text.index(b"\0")]
+                text = text[text.index(b"\0") + len(b"\0") :]
+                msgId = int(sMsgId)
+                fields = read_fields(text)
+                interpret(fields, msgId)
+        return wrapper.out
+
+    return run
+
+
+def run_ours(chunks: list[bytes]) -> list[Any]:
+    return prepare_ours(chunks)()
+
+
+def run_ib_async(chunks: list[bytes]) -> list[Any]:
+    return prepare_ib_async(chunks)()
+
+
+def run_ibapi(chunks: list[bytes]) -> list[Any]:
+    return prepare_ibapi(chunks)()
 
 
 # ---------------------------------------------------------------- verification
@@ -304,30 +392,137 @@ def _without_derived(ib_i: list[Any]) -> list[Any]:
     return out
 
 
+class _ErrorLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+WRAPPER_CALLS = ("priceSizeTick", "tickSize", "tickString", "tickGeneric", "historicalData",
+                 "historicalDataEnd")
+
+
+def verify_ib_async_real(msgs: list[Any], chunks: list[bytes], hist_ids: list[int]) -> None:
+    """ib_async's real Wrapper did its work for every message; raise SystemExit otherwise.
+
+    Its Decoder catches and logs any exception, so a silent failure would look fast:
+    this run counts the wrapper calls (through shims on the instance, this run only),
+    collects error logs, and checks the completed requests and the Tickers' prices.
+    """
+    session = ib_async_session(hist_ids)
+    wrapper = session.ib.wrapper
+    calls: Counter[str] = Counter()
+
+    def counting(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def shim(*args: Any) -> Any:
+            calls[name] += 1
+            return real(*args)
+
+        return shim
+
+    for name in WRAPPER_CALLS:
+        setattr(wrapper, name, counting(name, getattr(wrapper, name)))
+    errors = _ErrorLog()
+    log = logging.getLogger("ib_async")
+    logging.disable(logging.NOTSET)
+    log.addHandler(errors)
+    try:
+        on_data = session.ib.client._onSocketHasData
+        for chunk in chunks:
+            on_data(chunk)
+    finally:
+        log.removeHandler(errors)
+        logging.disable(logging.CRITICAL)
+    if errors.records:
+        raise SystemExit(f"ib_async real: {len(errors.records)} errors logged, first: "
+                         f"{errors.records[0].getMessage()[:300]}")
+    sent = Counter(type(m).__name__ for m in msgs)
+    n_bars = sum(len(m.bars) for m in msgs if isinstance(m, I.HistoricalData))
+    want = {"priceSizeTick": sent["TickPrice"], "tickSize": sent["TickSize"],
+            "tickString": sent["TickString"], "tickGeneric": sent["TickGeneric"],
+            "historicalData": n_bars, "historicalDataEnd": sent["HistoricalData"]}
+    if dict(calls) != want:
+        raise SystemExit(f"ib_async real: wrapper calls {dict(calls)} want {want}")
+    # every request completed with its bars, dates parsed
+    for m in msgs:
+        if isinstance(m, I.HistoricalData):
+            fut = session.requests.get(m.reqId)
+            bars = fut.result() if fut is not None and fut.done() else None
+            if not bars or len(bars) != len(m.bars) or not all(
+                isinstance(b.date, datetime) and b.close == o.close
+                for b, o in zip(bars, m.bars, strict=True)
+            ):
+                raise SystemExit(f"ib_async real: request {m.reqId} not completed with its bars")
+    # each Ticker holds the stream's last price of each tick type
+    attrs = {1: "bid", 2: "ask", 4: "last", 6: "high", 7: "low", 9: "close", 14: "open"}
+    last = {(m.reqId, m.tickType): m.price for m in msgs if isinstance(m, I.TickPrice)}
+    for (req, tick_type), price in last.items():
+        got = getattr(session.tickers[req], attrs[tick_type])
+        if got != price:
+            raise SystemExit(f"ib_async real: ticker {req} {attrs[tick_type]} {got} want {price}")
+
+
 # ---------------------------------------------------------------- timing
 
-Runner = Callable[[list[bytes]], list[Any]]
-RUNNERS: dict[str, Runner] = {
-    "twsbridge": run_ours,
-    f"ib_async {ib_async.__version__}": run_ib_async,
-    f"ibapi {ibapi.get_version_string()}": run_ibapi,
-}
+
+@dataclass
+class Reader:
+    name: str
+    about: str
+    prepare: Callable[[], Callable[[], Any]]
 
 
-def best_of(chunks: list[bytes], runs: int, *, gc_on: bool = True) -> dict[str, float]:
+def readers(chunks: list[bytes], hist_ids: list[int]) -> list[Reader]:
+    return [
+        Reader("twsbridge", "typed message objects (ClientConnection.receive_data, events())",
+               lambda: prepare_ours(chunks)),
+        Reader("ib_async minimal", f"ib_async {ib_async.__version__} Client framing + Decoder, "
+               "callbacks to a recorder of their values: its decoding alone, no Ticker work",
+               lambda: prepare_ib_async(chunks)),
+        Reader("ib_async real", f"ib_async {ib_async.__version__} Client framing + Decoder, "
+               "callbacks to its real Wrapper: Tickers, TickData, events, BarData lists",
+               lambda: prepare_ib_async_real(chunks, hist_ids)),
+        Reader("ibapi", f"ibapi {ibapi.get_version_string()} read_msg/read_fields + Decoder, "
+               "callbacks to an EWrapper that records", lambda: prepare_ibapi(chunks)),
+    ]
+
+
+def best_of(rs: list[Reader], runs: int, *, gc_on: bool = True) -> dict[str, float]:
     """Best CPU time of each reader over ``runs`` rounds; the readers take turns in each
-    round, so a noisy neighbour slows all three alike."""
-    best = dict.fromkeys(RUNNERS, float("inf"))
+    round, so a noisy neighbour slows all of them alike. Set-up is not timed."""
+    best = {r.name: float("inf") for r in rs}
     for _ in range(runs):
-        for name, fn in RUNNERS.items():
+        for r in rs:
+            run = r.prepare()
             gc.collect()
             if not gc_on:
                 gc.disable()
             t0 = time.process_time()
-            fn(chunks)
-            best[name] = min(best[name], time.process_time() - t0)
+            run()
+            best[r.name] = min(best[r.name], time.process_time() - t0)
             gc.enable()
+            del run
     return best
+
+
+def report(rs: list[Reader], n: int, best: dict[str, float], runs: int) -> None:
+    rates = {name: n / secs for name, secs in best.items()}
+    print(f"{'reader':<17} {'msg/s':>10}  CPU s (best of {runs})")
+    for r in rs:
+        print(f"{r.name:<17} {rates[r.name]:>10,.0f}  {best[r.name]:.3f}")
+    ours = rates["twsbridge"]
+    print(f"ratios: twsbridge/ib_async-minimal {ours / rates['ib_async minimal']:.2f}x   "
+          f"twsbridge/ib_async-real {ours / rates['ib_async real']:.2f}x   "
+          f"twsbridge/ibapi {ours / rates['ibapi']:.2f}x")
+
+
+def legend(rs: list[Reader]) -> None:
+    print("readers:")
+    for r in rs:
+        print(f"  {r.name:<17} {r.about}")
 
 
 def stages(chunks: list[bytes], runs: int) -> None:
@@ -368,15 +563,17 @@ def stages(chunks: list[bytes], runs: int) -> None:
             t0 = time.process_time()
             fn()
             best[name] = min(best[name], time.process_time() - t0)
-    print("twsbridge stages (CPU s, cumulative):")
+    print("twsbridge stages (CPU s, cumulative; the first three use FrameReader.frames and "
+          "split_fields, which ClientConnection inlines):")
     for name, secs in best.items():
         print(f"  {name:<34} {secs:.3f}")
 
 
 def profile_ours(chunks: list[bytes], top: int = 25) -> None:
+    run = prepare_ours(chunks)
     prof = cProfile.Profile()
     prof.enable()
-    run_ours(chunks)
+    run()
     prof.disable()
     pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(top)
 
@@ -385,36 +582,38 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200_000, help="messages in the stream")
     ap.add_argument("--chunk", type=int, default=65_536, help="bytes per read")
-    ap.add_argument("--runs", type=int, default=5, help="runs per library (best is kept)")
+    ap.add_argument("--runs", type=int, default=5, help="runs per reader (best is kept)")
     ap.add_argument("--profile", action="store_true", help="cProfile twsbridge's run")
     ap.add_argument("--stages", action="store_true", help="time twsbridge stage by stage")
     ap.add_argument("--no-gc", action="store_true",
-                    help="also time with the cyclic GC off (every reader keeps what it decodes)")
+                    help="also time with the cyclic GC off (the readers keep what they decode)")
     args = ap.parse_args(argv)
     logging.disable(logging.CRITICAL)  # no library logs (all three log at debug only)
+    asyncio.set_event_loop(asyncio.new_event_loop())  # ib_async's request futures
 
     msgs = build_messages(args.n)
     stream, chunks = build_chunks(msgs, args.chunk)
+    hist_ids = [m.reqId for m in msgs if isinstance(m, I.HistoricalData)]
     mix = Counter(m.NAME for m in msgs)
     print(f"stream: {len(msgs)} messages, {len(stream) / 1e6:.1f} MB, {len(chunks)} reads of "
           f"{args.chunk} B, server version {VERSION}; python {sys.version.split()[0]}")
     print("mix: " + ", ".join(f"{k} {v}" for k, v in mix.most_common()))
 
-    outs = {name: fn(chunks) for name, fn in RUNNERS.items()}
-    verify(msgs, *outs.values())
-    print("verified: all three decoded every message, with equal values")
+    verify(msgs, run_ours(chunks), run_ib_async(chunks), run_ibapi(chunks))
+    verify_ib_async_real(msgs, chunks, hist_ids)
+    print("verified: twsbridge, ib_async minimal and ibapi decoded every message with equal "
+          "values; ib_async real called its wrapper for every message and bar, logged no "
+          "error, completed every bar request and left the Tickers at the last prices")
+    n = len(msgs)
+    del msgs, stream  # only the reads stay alive while timing
+    gc.collect()
 
-    best = best_of(chunks, args.runs)
-    rates = {name: len(msgs) / secs for name, secs in best.items()}
-    for name, rate in rates.items():
-        print(f"{name:<22} {rate:>12,.0f} msg/s   (best of {args.runs}: {best[name]:.3f} s CPU)")
-    ours, ib_a, ib_i = rates.values()
-    print(f"ratio twsbridge/ib_async: {ours / ib_a:.2f}x   twsbridge/ibapi: {ours / ib_i:.2f}x")
+    rs = readers(chunks, hist_ids)
+    legend(rs)
+    report(rs, n, best_of(rs, args.runs), args.runs)
     if args.no_gc:
-        off = best_of(chunks, args.runs, gc_on=False)
-        o, a, i = (len(msgs) / v for v in off.values())
-        print(f"with the cyclic GC off: twsbridge {o:,.0f}  ib_async {a:,.0f}  ibapi {i:,.0f} "
-              f"msg/s; ratios {o / a:.2f}x  {o / i:.2f}x")
+        print("with the cyclic GC off:")
+        report(rs, n, best_of(rs, args.runs, gc_on=False), args.runs)
     if args.stages:
         stages(chunks, args.runs)
     if args.profile:

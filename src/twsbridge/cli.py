@@ -4,31 +4,34 @@
 ``twsbridge sim``              a simulated TWS gateway on port 7497
 ``twsbridge quote AAPL``       snapshot quote
 ``twsbridge contract AAPL``    contract details
-``twsbridge bars AAPL``        historical bars (``--out aapl.csv`` writes CSV)
+``twsbridge bars AAPL``        historical bars (``--out aapl.csv`` writes CSV; long
+                               durations are fetched in chunks TWS accepts)
 ``twsbridge search intc``      matching symbols
+``twsbridge orders``           open (``--status completed|all``) orders
+``twsbridge positions``        positions
+``twsbridge account``          account summary
+``twsbridge keys create NAME``  an API key for the service (also ``keys list|revoke``)
+``twsbridge mcp --sim``        the MCP tools on stdio for an AI agent (needs an API key)
 
-Look-ups talk to the gateway at ``--gateway`` (default 127.0.0.1:7497) or, with
-``--sim``, to a throw-away embedded simulator. Errors print one line with TWS's
-error code and exit with status 1.
+Look-ups (:mod:`twsbridge.lookups`) ask the service at ``--service URL`` with
+``--api-key KEY`` (or TWSBRIDGE_SERVICE_URL / TWSBRIDGE_API_KEY), the gateway at
+``--gateway`` (default 127.0.0.1:7497) or, with ``--sim``, a throw-away embedded
+simulator. Errors print one line with TWS's error code and exit with status 1.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import os
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
-from twsbridge.client import TWSClient, TWSError
-from twsbridge.protocol import BarData, Contract, ContractDetails
+from twsbridge.cli_mcp import mcp_command
+from twsbridge.keys_cli import keys_app
+from twsbridge.lookups import register_lookups
 
 __all__ = ["app"]
 
@@ -38,10 +41,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console(highlight=False)
+app.add_typer(keys_app, name="keys")
+app.command(name="mcp")(mcp_command)
 err = Console(stderr=True, highlight=False)
-
-DEFAULT_GATEWAY = "127.0.0.1:7497"
 
 
 def _gateway_option(value: str | None) -> str | None:
@@ -54,29 +56,6 @@ def _gateway_option(value: str | None) -> str | None:
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     return value
-
-
-GatewayOpt = Annotated[
-    str,
-    typer.Option(
-        "--gateway", "-g", help="TWS / IB Gateway as HOST:PORT.", callback=_gateway_option
-    ),
-]
-SimOpt = Annotated[
-    bool, typer.Option("--sim", help="Ask a throw-away embedded simulator instead of a gateway.")
-]
-ClientIdOpt = Annotated[
-    int | None,
-    typer.Option("--client-id", help="TWS client id (default: derived from the process id)."),
-]
-SecTypeOpt = Annotated[str, typer.Option("--sec-type", help="STK, CASH, IND ...")]
-ExchangeOpt = Annotated[
-    str | None, typer.Option("--exchange", help="SMART (default; IDEALPRO for CASH).")
-]
-CurrencyOpt = Annotated[str, typer.Option("--currency", help="Currency of the contract.")]
-PrimaryOpt = Annotated[
-    str | None, typer.Option("--primary-exchange", help="Listing exchange, e.g. NASDAQ.")
-]
 
 
 @app.command()
@@ -101,6 +80,12 @@ def serve(
         int | None, typer.Option("--sim-port", help="Port of the embedded simulator (0 = any).")
     ] = None,
     log_level: Annotated[str | None, typer.Option("--log-level", help="info, debug ...")] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option("--log-format", show_default="text",
+                     help="text, or json: one JSON object per line (ts, level, logger, "
+                     "message, request_id, route, status, latency_ms ...)."),
+    ] = None,
     journal_url: Annotated[
         str | None,
         typer.Option(
@@ -109,13 +94,34 @@ def serve(
             "postgresql://USER@HOST/DB; default journal.sqlite3 in the user's data directory.",
         ),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", dir_okay=False,
+                     help="TOML file of settings (guardrails ...); default TWSBRIDGE_CONFIG."),
+    ] = None,
+    enable_trading: Annotated[
+        bool | None,
+        typer.Option("--enable-trading/--disable-trading", show_default=False,
+                     help="Allow orders against a real gateway (the simulator always trades)."),
+    ] = None,
+    certfile: Annotated[
+        Path | None,
+        typer.Option("--certfile", dir_okay=False, help="TLS certificate (PEM): serve HTTPS."),
+    ] = None,
+    keyfile: Annotated[
+        Path | None, typer.Option("--keyfile", dir_okay=False, help="TLS private key (PEM).")
+    ] = None,
 ) -> None:
-    """Run the REST service (OpenAPI docs at /docs).
+    """Run the REST service (OpenAPI docs at /docs; every route but /health needs a key).
+
+    Create an API key first: twsbridge keys create NAME --scope read|trade|admin.
 
     Unset options fall back to TWSBRIDGE_HOST, TWSBRIDGE_PORT, TWSBRIDGE_GATEWAY,
-    TWSBRIDGE_CLIENT_ID, TWSBRIDGE_JOURNAL_URL ... and then to the defaults shown.
+    TWSBRIDGE_CLIENT_ID, TWSBRIDGE_JOURNAL_URL ..., then to the --config file, and
+    then to the defaults shown.
     """
     from twsbridge.service import ServiceSettings, run_service
+    from twsbridge.service.config_file import using_config_file
 
     overrides: dict[str, Any] = {
         "host": host,
@@ -124,15 +130,26 @@ def serve(
         "client_id": client_id,
         "sim_port": sim_port,
         "log_level": log_level,
+        "log_format": log_format,
         "journal_url": journal_url,
+        "trading_enabled": enable_trading,
+        "ssl_certfile": None if certfile is None else str(certfile),
+        "ssl_keyfile": None if keyfile is None else str(keyfile),
     }
     from pydantic import ValidationError
 
     try:
-        settings = ServiceSettings(**{k: v for k, v in overrides.items() if v is not None})
+        with using_config_file(config):
+            settings = ServiceSettings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         _fail(f"error: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
         raise typer.Exit(2) from None
+    except ValueError as exc:  # the configuration file
+        _fail(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if (settings.ssl_certfile is None) != (settings.ssl_keyfile is None):
+        _fail("error: --certfile and --keyfile go together")
+        raise typer.Exit(2)
     run_service(settings)
 
 
@@ -144,255 +161,58 @@ def sim(
     speed: Annotated[
         float, typer.Option(help="Simulated seconds per real second (0 = frozen).")
     ] = 1.0,
+    faults: Annotated[
+        Path | None,
+        typer.Option("--faults", help="Fault script to run (TOML or JSON; format below).",
+                     dir_okay=False),
+    ] = None,
+    fault_seed: Annotated[
+        int | None,
+        typer.Option("--fault-seed", help="Seed of the script's \\[random] faults "
+                     "(default: the file's seed, else 0)."),
+    ] = None,
 ) -> None:
-    """Run a simulated TWS gateway (paper account, clock from 2013-03-01 10:00 US/Eastern)."""
+    """Run a simulated TWS gateway (paper account, clock from 2013-03-01 10:00 US/Eastern).
+
+    With --faults FILE it injects the file's faults, timed in seconds from the
+    start. Kinds: drop_all; stall (seconds); connectivity_loss (seconds,
+    data_lost); restart (down_seconds); competing_session (seconds);
+    client_id_in_use (client_id, seconds). Example TOML file:
+
+    \b
+    seed = 7
+    faults = [
+      {at = 1.5, fault = "restart", down_seconds = 2},
+      {at = 10, fault = "connectivity_loss", seconds = 5, data_lost = true},
+    ]
+    \\[random]     # optional: n more faults at seeded random times
+    n = 5
+    duration = 60
+    kinds = ["drop_all", "stall"]
+    max_outage = 3
+
+    A JSON file has the same keys, or is just the list of faults.
+    """
     import logging
 
     from twsbridge.sim import run_sim
+    from twsbridge.sim.fault_script import FaultScript
 
+    script = None
+    if faults is not None:
+        try:
+            script = FaultScript.load(faults, seed=fault_seed)
+        except (OSError, ValueError) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--faults") from None
+    elif fault_seed is not None:
+        raise typer.BadParameter("needs --faults", param_hint="--fault-seed")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-8s %(message)s")
     err.print(f"simulated TWS gateway on {host}:{port} (Ctrl-C stops it)", markup=False)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_sim(host, port, seed=seed, speed=speed))
+        asyncio.run(run_sim(host, port, seed=seed, speed=speed, faults=script))
 
 
-@app.command()
-def quote(
-    symbol: Annotated[str, typer.Argument(help="Symbol (AAPL, EUR.USD with CASH) or conId.")],
-    sec_type: SecTypeOpt = "STK",
-    exchange: ExchangeOpt = None,
-    currency: CurrencyOpt = "USD",
-    primary_exchange: PrimaryOpt = None,
-    gateway: GatewayOpt = DEFAULT_GATEWAY,
-    use_sim: SimOpt = False,
-    client_id: ClientIdOpt = None,
-) -> None:
-    """Snapshot quote of one contract."""
-    target = _contract(symbol, sec_type, exchange, currency, primary_exchange)
-
-    async def work(ib: TWSClient) -> None:
-        contract = await _one(ib, target)
-        t = await ib.reqMktDataSnapshot(contract)
-        from twsbridge.service.schemas import QuotePublic
-
-        q = QuotePublic.from_ticker(t, contract).model_dump(mode="json")
-        table = _table(f"{contract.symbol} ({contract.conId}) {contract.exchange}")
-        table.add_column("field")
-        table.add_column("value", justify="right")
-        for name in ("bid", "ask", "last", "bidSize", "askSize", "lastSize", "volume",
-                     "open", "high", "low", "close", "lastTimestamp", "marketDataType"):
-            table.add_row(name, _text(q[name]))
-        out.print(table)
-
-    _run(work, gateway, use_sim, client_id)
-
-
-@app.command()
-def contract(
-    symbol: Annotated[str, typer.Argument(help="Symbol (AAPL, EUR.USD with CASH) or conId.")],
-    sec_type: SecTypeOpt = "STK",
-    exchange: ExchangeOpt = None,
-    currency: CurrencyOpt = "USD",
-    primary_exchange: PrimaryOpt = None,
-    gateway: GatewayOpt = DEFAULT_GATEWAY,
-    use_sim: SimOpt = False,
-    client_id: ClientIdOpt = None,
-) -> None:
-    """Contract details of every contract matching the description."""
-    target = _contract(symbol, sec_type, exchange, currency, primary_exchange)
-
-    async def work(ib: TWSClient) -> None:
-        _details_table(await ib.reqContractDetails(target), "contract details")
-
-    _run(work, gateway, use_sim, client_id)
-
-
-@app.command()
-def bars(
-    symbol: Annotated[str, typer.Argument(help="Symbol (AAPL, EUR.USD with CASH) or conId.")],
-    duration: Annotated[str, typer.Option("--duration", help="TWS durationStr.")] = "1 D",
-    bar_size: Annotated[str, typer.Option("--bar-size", help="TWS barSizeSetting.")] = "1 hour",
-    what: Annotated[str, typer.Option("--what", help="TWS whatToShow.")] = "TRADES",
-    end: Annotated[str, typer.Option("--end", help="TWS endDateTime ('' = now).")] = "",
-    rth: Annotated[bool, typer.Option("--rth/--all-hours", help="Regular hours only.")] = True,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write the bars as CSV.")] = None,
-    sec_type: SecTypeOpt = "STK",
-    exchange: ExchangeOpt = None,
-    currency: CurrencyOpt = "USD",
-    primary_exchange: PrimaryOpt = None,
-    gateway: GatewayOpt = DEFAULT_GATEWAY,
-    use_sim: SimOpt = False,
-    client_id: ClientIdOpt = None,
-) -> None:
-    """Historical bars of one contract, as a table and optionally a CSV file."""
-    target = _contract(symbol, sec_type, exchange, currency, primary_exchange)
-
-    async def work(ib: TWSClient) -> None:
-        c = await _one(ib, target)
-        got = await ib.reqHistoricalData(
-            c, endDateTime=end, durationStr=duration, barSizeSetting=bar_size,
-            whatToShow=what, useRTH=rth,
-        )
-        table = _table(f"{c.symbol} ({c.conId}) {duration} of {bar_size} {what}")
-        for name in _BAR_FIELDS:
-            table.add_column(name, justify="left" if name == "date" else "right")
-        for row in _bar_rows(got):
-            table.add_row(*(_text(v) for v in row))
-        out.print(table)
-        if out_file is not None:
-            with out_file.open("w", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(_BAR_FIELDS)
-                writer.writerows(_bar_rows(got))
-            out.print(f"wrote {len(got)} bars to {out_file}")
-
-    _run(work, gateway, use_sim, client_id)
-
-
-@app.command()
-def search(
-    pattern: Annotated[str, typer.Argument(help="Start of a symbol or company name.")],
-    gateway: GatewayOpt = DEFAULT_GATEWAY,
-    use_sim: SimOpt = False,
-    client_id: ClientIdOpt = None,
-) -> None:
-    """Symbols matching a pattern (reqMatchingSymbols)."""
-
-    async def work(ib: TWSClient) -> None:
-        found = await ib.reqMatchingSymbols(pattern)
-        table = _table(f"matching {pattern!r}")
-        for name in ("conId", "symbol", "secType", "primaryExchange", "currency", "derivatives"):
-            table.add_column(name, overflow="fold")
-        for d in found:
-            c = d.contract
-            table.add_row(str(c.conId), c.symbol, c.secType, c.primaryExchange, c.currency,
-                          ",".join(d.derivativeSecTypes))
-        out.print(table)
-
-    _run(work, gateway, use_sim, client_id)
-
-
-_BAR_FIELDS = ("date", "open", "high", "low", "close", "volume", "wap", "barCount")
-
-
-def _bar_rows(got: list[BarData]) -> list[tuple[object, ...]]:
-    from twsbridge.service.schemas import BarPublic
-
-    rows = []
-    for b in got:
-        p = BarPublic.from_tws(b).model_dump(mode="json")
-        rows.append(tuple("" if p[k] is None else p[k] for k in _BAR_FIELDS))
-    return rows
-
-
-def _text(value: object) -> str:
-    if isinstance(value, float):
-        return str(round(value, 6 if abs(value) < 10 else 4))
-    return "" if value is None else str(value)
-
-
-def _contract(
-    symbol: str, sec_type: str, exchange: str | None, currency: str, primary: str | None
-) -> Contract:
-    from twsbridge.service.routes.common import ContractQuery
-
-    if symbol.isdigit():
-        return ContractQuery(conId=int(symbol)).to_contract()
-    query = ContractQuery(
-        symbol=symbol, secType=sec_type, exchange=exchange, currency=currency,
-        primaryExchange=primary,
-    )
-    return query.to_contract()
-
-
-async def _one(ib: TWSClient, target: Contract) -> Contract:
-    """Resolve to exactly one contract; several print a table and fail."""
-    from twsbridge.service.routes.common import market_contract
-
-    details = await ib.reqContractDetails(target)
-    if len({d.contract.conId for d in details}) > 1:
-        _details_table(details, "several contracts match; narrow down with --exchange/--currency")
-        raise typer.Exit(1)
-    if not details:
-        raise TWSError(200, "No security definition has been found for the request")
-    return market_contract(details[0])
-
-
-def _table(title: str) -> Table:
-    return Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
-
-
-def _details_table(details: list[ContractDetails], title: str) -> None:
-    if len(details) == 1:
-        d = details[0]
-        c = d.contract
-        table = _table(f"{c.symbol} ({c.conId}) {d.longName}")
-        table.add_column("field")
-        table.add_column("value", overflow="fold")
-        rows = {
-            "conId": str(c.conId), "symbol": c.symbol, "secType": c.secType,
-            "exchange": c.exchange, "primaryExchange": c.primaryExchange,
-            "currency": c.currency, "localSymbol": c.localSymbol,
-            "tradingClass": c.tradingClass, "longName": d.longName,
-            "minTick": f"{d.minTick:g}", "timeZoneId": d.timeZoneId, "industry": d.industry,
-            "category": d.category, "stockType": d.stockType,
-            "secIdList": ", ".join(f"{t.tag}={t.value}" for t in d.secIdList),
-        }
-        for name, value in rows.items():
-            table.add_row(name, value)
-        out.print(table)
-        return
-    table = _table(title)
-    cols = ("conId", "symbol", "secType", "exchange", "primaryExchange", "currency", "longName")
-    for name in cols:
-        table.add_column(name, overflow="fold")
-    for d in details:
-        c = d.contract
-        table.add_row(str(c.conId), c.symbol, c.secType, c.exchange, c.primaryExchange,
-                      c.currency, d.longName)
-    out.print(table)
-
-
-@contextlib.asynccontextmanager
-async def _session(gateway: str, use_sim: bool, client_id: int | None) -> AsyncIterator[TWSClient]:
-    from twsbridge.service.settings import parse_gateway
-
-    cid = client_id if client_id is not None else 1000 + os.getpid() % 30000
-    if not use_sim:
-        host, port = parse_gateway(gateway)
-        async with TWSClient(host, port, cid) as ib:
-            yield ib
-        return
-    from twsbridge.sim import SimServer, Simulator
-
-    srv = SimServer(Simulator(seed=0), host="127.0.0.1", port=0)
-    await srv.start()
-    try:
-        async with TWSClient("127.0.0.1", srv.port, cid) as ib:
-            yield ib
-    finally:
-        await srv.stop()
-
-
-def _run(
-    work: Callable[[TWSClient], Awaitable[None]], gateway: str, use_sim: bool,
-    client_id: int | None,
-) -> None:
-    async def main() -> None:
-        async with _session(gateway, use_sim, client_id) as ib:
-            await work(ib)
-
-    try:
-        asyncio.run(main())
-    except TWSError as exc:
-        code = getattr(exc, "code", None)
-        message = getattr(exc, "message", None) or str(exc)
-        where = "" if use_sim else f" (gateway {gateway})"
-        _fail(f"error: TWS error {code}: {message}{where}")
-        raise typer.Exit(1) from None
-    except (ConnectionError, OSError, TimeoutError) as exc:
-        _fail(f"error: {type(exc).__name__}: {exc or 'timed out'}")
-        raise typer.Exit(1) from None
+register_lookups(app)  # quote, contract, bars, search, orders, positions, account
 
 
 def _fail(text: str) -> None:

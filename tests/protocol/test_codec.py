@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import example, given
@@ -257,3 +258,58 @@ def test_inline_decoders_agree_with_functions(data: st.DataObject) -> None:
                 "s": s,
             }
             assert eval(kind.inline.format("s"), ns) == kind.decode(s)
+
+
+# ------------------------------------------------------------------ value caches
+
+CACHED = [(INT, ints), (INT_MAX, ints), (FLOAT, floats), (FLOAT_MAX, floats), (BOOL, st.booleans())]
+
+
+def _cached_decode(kind: codec.Kind, s: str) -> Any:
+    """What a generated decoder does with a cached kind's field text."""
+    assert kind.cache is not None and kind.miss is not None
+    v = kind.cache.get(s)
+    return v if v is not None else kind.miss(s)
+
+
+@given(st.data())
+def test_cached_kinds_decode_as_their_functions(data: st.DataObject) -> None:
+    """A cached value (first decode: a miss; second: a hit) is the function's, type and all."""
+    for kind, strat in CACHED:
+        text = data.draw(st.sampled_from(["", "0", "-0", "1", " 7", "1e3", "1.0"]) | st.builds(
+            kind.encode, strat))
+        try:
+            want = kind.decode(text)
+        except ValueError:
+            with pytest.raises(ValueError):
+                _cached_decode(kind, text)
+            assert kind.cache is not None and text not in kind.cache
+            continue
+        for _ in range(2):
+            got = _cached_decode(kind, text)
+            assert type(got) is type(want)
+            assert got == want or (math.isnan(want) and math.isnan(got))
+            if isinstance(want, float):
+                assert math.copysign(1.0, got) == math.copysign(1.0, want)  # -0.0 stays -0.0
+
+
+def test_sizes_are_not_cached() -> None:
+    assert DECIMAL.cache is None and LONG.cache is None and STR.cache is None
+
+
+def test_nan_is_never_cached() -> None:
+    """Each decoded NaN stays its own object, as without a cache."""
+    assert FLOAT.cache is not None
+    a, b = _cached_decode(FLOAT, "NaN"), _cached_decode(FLOAT, "NaN")
+    assert math.isnan(a) and math.isnan(b) and a is not b
+    assert "NaN" not in FLOAT.cache
+
+
+def test_value_caches_are_bounded() -> None:
+    assert INT.cache is not None and INT_MAX.cache is INT.cache and FLOAT_MAX.cache is FLOAT.cache
+    for k in range(codec.CACHE_SIZE + 50):
+        assert _cached_decode(INT, str(10**6 + k)) == 10**6 + k
+    assert 0 < len(INT.cache) <= codec.CACHE_SIZE
+    long_text = "1" * (codec.CACHE_TEXT_MAX + 1)
+    assert _cached_decode(INT, long_text) == int(long_text)
+    assert long_text not in INT.cache

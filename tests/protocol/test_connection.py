@@ -26,6 +26,7 @@ from twsbridge.protocol import (
 )
 from twsbridge.protocol.catalogue import incoming as I
 from twsbridge.protocol.catalogue import outgoing as O
+from twsbridge.protocol.codec import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER
 from twsbridge.protocol.models import BarData, Contract
 
 from .cases import CASES, CD_HEAD, w
@@ -345,6 +346,60 @@ def test_events_before_a_bad_frame_stay_queued_and_the_stream_goes_on() -> None:
     assert pump(encode_frame(w("9", "1", "5").encode()), client) == [
         I.NextValidId(orderId=217), I.NextValidId(orderId=5)
     ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        (b"9\x001\x00\xff217\x00", "not valid UTF-8"),
+        (b"9\x001\x00217", "NUL terminator"),
+        (b"\x00", "no message id"),
+        (w("1", "6", "5", "bid", "1", "1", "0").encode(), "tickType"),
+        (w("17", "3", "a", "b", "2", "d", "1", "2", "3", "4", "5", "6", "7").encode(), "early"),
+    ],
+)
+def test_a_bad_frame_in_a_read_raises_after_the_frames_before_it(bad: bytes, error: str) -> None:
+    """Every frame of one read is decoded in one loop: the frames before a bad one are
+    queued, the error names the bad frame, and the frames after it stay buffered."""
+    client = client_at()
+    good = [encode_frame(w("9", "1", str(k)).encode()) for k in range(3)]
+    with pytest.raises(ProtocolError, match=error):
+        client.receive_data(good[0] + good[1] + encode_frame(bad) + good[2])
+    assert list(client.events()) == [I.NextValidId(orderId=0), I.NextValidId(orderId=1)]
+    assert pump(good[0], client) == [I.NextValidId(orderId=2), I.NextValidId(orderId=0)]
+
+
+def test_a_bad_length_in_a_read_raises_after_the_frames_before_it() -> None:
+    client = client_at()
+    good = encode_frame(w("9", "1", "4").encode())
+    with pytest.raises(ProtocolError, match="bad frame length"):
+        client.receive_data(good + b"\0\0\0\0" + good)
+    assert list(client.events()) == [I.NextValidId(orderId=4)]
+    with pytest.raises(ProtocolError, match="framing was lost"):
+        client.receive_data(good)
+
+
+def test_server_hello_and_messages_in_one_read() -> None:
+    client = ClientConnection()
+    client.hello()
+    data = encode_frame(f"176\0{TIME}\0".encode()) + encode_frame(w("9", "1", "8").encode())
+    assert pump(data[:-3], client) == [ServerHello(176, TIME)]
+    assert pump(data[-3:], client) == [I.NextValidId(orderId=8)]
+    client = ClientConnection()
+    client.hello()
+    assert pump(data, client) == [ServerHello(176, TIME), I.NextValidId(orderId=8)]
+
+
+def test_bars_with_unset_fields() -> None:
+    """The bars' fast loop keeps the unset conventions of every field."""
+    text = w("17", "3", "s", "e", "2", "d1", "", "2.5", "", "1", "", "2147483647", "",
+             "d2", "1", "2", "3", "4", "5", "6.5", "7")
+    (msg,) = pump(encode_frame(text.encode()), client_at())
+    assert msg == I.HistoricalData(reqId=3, startDateStr="s", endDateStr="e", bars=[
+        BarData("d1", UNSET_DOUBLE, 2.5, UNSET_DOUBLE, 1.0, UNSET_DECIMAL, UNSET_DECIMAL,
+                UNSET_INTEGER),
+        BarData("d2", 1.0, 2.0, 3.0, 4.0, Decimal(5), Decimal("6.5"), 7),
+    ])
 
 
 def test_unknown_id_is_kept_whole() -> None:

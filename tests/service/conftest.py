@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from .databases import throwaway_pg_database
-from .support import running_service, sim_settings
+from .support import auth, running_service, sim_settings
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +25,9 @@ def service_url() -> Iterator[str]:
 
 @pytest_asyncio.fixture
 async def http(service_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client for the session's service."""
-    async with httpx.AsyncClient(base_url=service_url, timeout=30.0) as client:
+    """An httpx client for the session's service, sending its admin key."""
+    async with httpx.AsyncClient(base_url=service_url, headers=auth(service_url),
+                                 timeout=30.0) as client:
         yield client
 
 

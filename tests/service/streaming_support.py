@@ -15,7 +15,7 @@ from twsbridge.service.streaming import StreamHub
 from twsbridge.sim import SimServer, Simulator
 from twsbridge.sim.clock import SimClock
 
-from .support import sim_settings
+from .support import KEYS, provision_keys, sim_settings
 
 __all__ = ["Service", "SimThread"]
 
@@ -65,8 +65,12 @@ class Service:
     the 4 MB Linux lets a loopback socket buffer by default.
     """
 
-    def __init__(self, gateway: str, journal: str, sndbuf: int = 16384) -> None:
-        settings = sim_settings(gateway=gateway, journal_url=journal)
+    def __init__(self, gateway: str, journal: str, sndbuf: int = 16384,
+                 **overrides: Any) -> None:
+        # the gateway is a test simulator: let it trade unless told otherwise
+        overrides.setdefault("trading_enabled", True)
+        settings = sim_settings(gateway=gateway, journal_url=journal, **overrides)
+        self.keys = provision_keys(settings.journal_url)
         self.app = create_app(settings)
         config = uvicorn.Config(self.app, log_level="warning")
         self.server = uvicorn.Server(config)
@@ -85,6 +89,12 @@ class Service:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.ws = f"ws://127.0.0.1:{port}"
+        KEYS[self.url] = self.keys
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The admin key's header."""
+        return self.keys.headers("admin")
 
     @property
     def hub(self) -> StreamHub:
@@ -92,6 +102,7 @@ class Service:
         return hub
 
     def stop(self) -> None:
+        KEYS.pop(self.url, None)
         self.server.should_exit = True
         self.thread.join(30)
         assert not self.thread.is_alive(), "the service did not shut down within 30 s"

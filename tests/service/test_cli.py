@@ -77,12 +77,19 @@ def _twsbridge_command() -> list[str]:
 
 
 def test_serve_subprocess(tmp_path: Path) -> None:
-    """The README's main command: ``twsbridge serve --port N`` then a quote over HTTP."""
+    """The README's main command: ``KEY=$(twsbridge keys create demo --scope trade --quiet)``,
+    ``twsbridge serve --port N``, then a quote over HTTP with ``X-API-Key: $KEY``."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWSBRIDGE_")}
-    env["XDG_DATA_HOME"] = str(tmp_path / "data")  # the default journal lands here
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")  # the default journal (and keys) land here
+    created = subprocess.run(
+        [*_twsbridge_command(), "keys", "create", "demo", "--scope", "trade", "--quiet"],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )
+    key = created.stdout.strip()
+    assert key.startswith("twsb_") and len(key.splitlines()) == 1, created.stdout
     log = tmp_path / "serve.log"
     with log.open("w") as log_fh:
         proc = subprocess.Popen(
@@ -104,9 +111,13 @@ def test_serve_subprocess(tmp_path: Path) -> None:
             assert health.status_code == 200
             assert health.json()["mode"] == "simulator"
             assert health.json()["status"] == "ok"
-            r = httpx.get(f"http://127.0.0.1:{port}/quotes?symbol=AAPL", timeout=30)
+            url = f"http://127.0.0.1:{port}/quotes?symbol=AAPL"
+            r = httpx.get(url, headers={"X-API-Key": key}, timeout=30)
             assert r.status_code == 200, r.text
             assert 0 < r.json()["bid"] < r.json()["ask"]
+            refused = httpx.get(url, timeout=30)  # no key
+            assert refused.status_code == 401, refused.text
+            assert refused.headers["www-authenticate"].startswith("Bearer")
         finally:
             proc.send_signal(signal.SIGINT)
             try:

@@ -77,7 +77,7 @@ async def _count(j: Journal, model: Any) -> int:
 
 
 async def test_migrations_create_exactly_the_models(journal: Journal) -> None:
-    assert await current_revision(journal.engine) == head_revision() == "0001"
+    assert await current_revision(journal.engine) == head_revision() == "0002"
 
     def diff(connection: Any) -> list[Any]:
         return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))

@@ -36,6 +36,7 @@ from twsbridge.client import TWSClient
 from twsbridge.service.journal import CommissionRecord, ExecutionRecord, Journal
 
 from .processes import Process, eventually, free_port, wait_for_port
+from .support import provision_keys
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -55,7 +56,8 @@ ORDERS: list[dict[str, Any]] = [
 def _serve(port: int, sim_port: int, journal_url: str, log: Path) -> Process:
     return Process(
         ["serve", "--port", str(port), "--gateway", f"127.0.0.1:{sim_port}",
-         "--client-id", str(CLIENT_ID), "--journal-url", journal_url, "--log-level", "info"],
+         "--client-id", str(CLIENT_ID), "--journal-url", journal_url, "--log-level", "info",
+         "--enable-trading"],  # a gateway (the sim process), not the embedded simulator
         log,
     )
 
@@ -100,7 +102,9 @@ async def test_kill_and_restart_loses_no_execution(journal_url: str, tmp_path: P
     try:
         wait_for_port(sim_port, sim)
         base = f"http://127.0.0.1:{http_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=30.0) as http, TWSClient(
+        keys = provision_keys(journal_url)
+        async with httpx.AsyncClient(base_url=base, headers=keys.headers("trade"),
+                                     timeout=30.0) as http, TWSClient(
             "127.0.0.1", sim_port, OBSERVER_ID
         ):
             service = _serve(http_port, sim_port, journal_url, tmp_path / "serve-1.log")

@@ -24,7 +24,7 @@ from twsbridge.sim import SimServer, Simulator
 from twsbridge.sim.clock import SimClock
 
 from .processes import eventually, free_port
-from .support import running_service
+from .support import auth, running_service
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -43,11 +43,12 @@ async def test_reconnect_reconciles_missed_fills(tmp_path: Path) -> None:
         host="127.0.0.1", port=0, gateway=f"127.0.0.1:{port}", client_id=17,
         connect_timeout=5.0, request_timeout=30.0, log_level="warning",
         journal_url=f"sqlite:///{tmp_path / 'journal.sqlite3'}",
+        trading_enabled=True,  # a gateway, not the embedded simulator
     )
     other: SimServer | None = None
     try:
         with running_service(settings) as url:
-            async with httpx.AsyncClient(base_url=url, timeout=30.0) as http:
+            async with httpx.AsyncClient(base_url=url, headers=auth(url), timeout=30.0) as http:
                 async def reconciled_after(t: float) -> dict[str, Any] | None:
                     last = ((await _health(http)).get("journal") or {}).get("lastReconcile")
                     if last and last["finishedAt"] and _after(last["startedAt"], t):

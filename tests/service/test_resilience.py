@@ -10,7 +10,7 @@ import httpx
 from twsbridge.service import ServiceSettings
 from twsbridge.sim import SimServer, Simulator
 
-from .support import running_service, sim_settings, temp_journal_url
+from .support import auth, running_service, sim_settings, temp_journal_url
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -30,7 +30,7 @@ async def test_gateway_down_then_up() -> None:
         journal_url=temp_journal_url(),
     )
     with running_service(settings) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=30.0) as http:
+        async with httpx.AsyncClient(base_url=url, headers=auth(url), timeout=30.0) as http:
             r = await http.get("/health")
             assert r.status_code == 200
             health = r.json()
@@ -73,7 +73,7 @@ async def test_gateway_down_then_up() -> None:
 
 async def test_request_timeout_is_504_problem() -> None:
     with running_service(sim_settings(request_timeout=1e-6)) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=30.0) as http:
+        async with httpx.AsyncClient(base_url=url, headers=auth(url), timeout=30.0) as http:
             r = await http.get("/contracts/4391")
             assert r.status_code == 504
             assert r.headers["content-type"].startswith(PROBLEM_JSON)

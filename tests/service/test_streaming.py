@@ -19,10 +19,17 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from .streaming_support import Service, SimThread
+from .support import auth
+
+
+def connect(url: str, **kwargs: Any) -> ws_connect:
+    """A WebSocket connection to a test service, with its admin key."""
+    return ws_connect(url, additional_headers=auth(url), **kwargs)
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -103,7 +110,7 @@ async def test_two_clients_share_one_upstream(svc: Service, sim: SimThread) -> N
             assert hub.upstream_count(conId=AAPL) == 1
             assert hub.subscriber_count(QUOTES_AAPL) == 2
             assert sim.market_data(AAPL) == 1
-            async with httpx.AsyncClient(base_url=svc.url) as http:
+            async with httpx.AsyncClient(base_url=svc.url, headers=svc.headers) as http:
                 stats = (await http.get("/streams")).json()
             assert stats["upstreams"] == [{"topic": list(QUOTES_AAPL), "subscribers": 2,
                                            "batches": stats["upstreams"][0]["batches"],
@@ -174,7 +181,7 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, dict[
 
 
 async def test_sse_quotes(svc: Service, sim: SimThread) -> None:
-    async with httpx.AsyncClient(base_url=svc.url, timeout=RECV) as http:
+    async with httpx.AsyncClient(base_url=svc.url, headers=svc.headers, timeout=RECV) as http:
         async with http.stream("GET", "/sse/quotes", params={"conId": AAPL}) as r:
             assert r.status_code == 200
             assert r.headers["content-type"].startswith("text/event-stream")
@@ -306,6 +313,7 @@ async def test_sse_slow_consumer_gets_error_event_then_end(svc: Service, sim: Si
     try:
         reader, writer = await asyncio.open_connection(sock=_tiny_socket(svc.port), limit=1024)
         writer.write(f"GET /sse/quotes?conId={AAPL} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     f"X-API-Key: {svc.keys.read}\r\n"
                      "Accept: text/event-stream\r\n\r\n".encode())
         await writer.drain()
         await wait_for(lambda: hub.dropped > dropped_before, timeout=45,

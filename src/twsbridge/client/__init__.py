@@ -9,7 +9,10 @@ message pipeline), ``requests`` (the request patterns), ``ids`` (order and
 request ids), ``client`` (the public facade), ``market`` (contracts, market
 data, history), ``trading``/``orders``/``trade`` (orders, the order book,
 trades), ``account`` (positions, account values, P&L), ``ticker`` (market
-data), ``callbacks`` (handlers), ``errors`` and ``frames``.
+data), ``callbacks`` (handlers), ``reconnect`` (reconnecting with backoff),
+``resume`` (subscriptions across reconnects and TWS's 1100-1102), ``pacing``
+(message rate and historical-data pacing), ``events`` (gaps and connection
+events), ``errors`` and ``frames``.
 """
 
 from twsbridge.protocol import (
@@ -22,7 +25,7 @@ from twsbridge.protocol import (
 )
 from twsbridge.protocol.order_models import CommissionReport, Execution, Order, OrderState
 
-from .account import ALL_TAGS, AccountSnapshot, AccountValue, PortfolioItem
+from .account import ALL_TAGS, AccountSnapshot, AccountValue, PortfolioItem, PositionsStream
 from .callbacks import Dispatcher, Handler
 from .client import INTERCEPTED, TWSClient
 from .connection import TokenBucket
@@ -36,8 +39,11 @@ from .errors import (
     TWSTimeoutError,
     is_notice,
 )
+from .events import ConnectionEvent, Gap
 from .frames import bars_to_dataframe, parse_bar_date
 from .ids import IdAllocator
+from .pacing import HistoricalLimits, Pacing, PacingWait
+from .reconnect import ReconnectPolicy
 from .requests import (
     ErrorStream,
     HistoricalDataStream,
@@ -57,6 +63,7 @@ __all__ = [
     "AccountValue",
     "BarData",
     "CommissionReport",
+    "ConnectionEvent",
     "ConnectionLost",
     "Contract",
     "ContractDescription",
@@ -66,17 +73,23 @@ __all__ = [
     "Execution",
     "ExecutionFilter",
     "Fill",
+    "Gap",
     "Handler",
     "HandlerError",
     "HistoricalDataStream",
+    "HistoricalLimits",
     "IdAllocator",
     "InterceptError",
     "MarketDataSubscription",
     "NotConnected",
     "Order",
     "OrderState",
+    "Pacing",
+    "PacingWait",
     "PortfolioItem",
+    "PositionsStream",
     "ProtocolError",
+    "ReconnectPolicy",
     "Request",
     "Subscription",
     "TWSClient",

@@ -5,10 +5,14 @@ and keeps the values and portfolio of the reqAccountUpdates subscription
 current (updateAccountValue 6, updatePortfolio 7, updateAccountTime 8) for
 as long as it runs. Values are TWS's text (``"100000.00"``); the tags and
 currencies are TWS's (``NetLiquidation``/``USD``, ``AccountType``/``""``).
+
+The reqAccountUpdates subscription, positions streams and P&L subscriptions
+are sent again after a reconnect and after TWS error 1101 (:mod:`.resume`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -17,7 +21,8 @@ from twsbridge.protocol import Contract, Message, incoming, outgoing
 from .core import ClientCore
 from .requests import Request, Subscription
 
-__all__ = ["ALL_TAGS", "Account", "AccountSnapshot", "AccountValue", "PortfolioItem"]
+__all__ = ["ALL_TAGS", "Account", "AccountSnapshot", "AccountValue", "PortfolioItem",
+           "PositionsStream"]
 
 #: Every tag reqAccountSummary (message 62) knows (TWS's AccountSummaryTags.AllTags).
 ALL_TAGS = (
@@ -90,6 +95,28 @@ def _pnl_single(msg: Message) -> list[incoming.PnLSingle]:
     return [msg] if isinstance(msg, incoming.PnLSingle) else []
 
 
+class PositionsStream(Subscription[incoming.Position]):
+    """A streaming reqPositions (message 61): ``async for pos in stream`` yields
+    every position (``incoming.Position``), then each change after a fill;
+    after a :class:`~twsbridge.client.events.Gap` every position comes again.
+    ``await stream.cancel()`` sends cancelPositions (64) once no other
+    positions request of the client runs."""
+
+    def __init__(self, release: Callable[[PositionsStream], None]) -> None:
+        super().__init__("reqPositions", None, (incoming.Position,), convert=_positions,
+                         maxlen=100_000, renew=lambda _: (outgoing.ReqPositions(), None))
+        self._release = release
+
+    async def cancel(self) -> None:
+        """Stop the stream (cancelPositions when it was the last one)."""
+        if not self.done:
+            await super().cancel()
+            self._release(self)
+
+    async def __aenter__(self) -> PositionsStream:
+        return self
+
+
 class Account:
     """Account requests, and the state of the reqAccountUpdates subscription."""
 
@@ -99,9 +126,23 @@ class Account:
         self._portfolio: dict[tuple[str, int], PortfolioItem] = {}
         self._time = ""
         self._positions_pending = 0
+        self._streams: list[PositionsStream] = []
+        self._subscribed: str | None = None  # the account of reqAccountUpdates
         core.listen(incoming.UpdateAccountValue, self._on_value)
         core.listen(incoming.UpdatePortfolio, self._on_portfolio)
         core.listen(incoming.UpdateAccountTime, self._on_time)
+        core.resumer.on_resubscribe(self._resubscribe)
+        core.on_close(self._on_close)
+
+    def _resubscribe(self) -> None:
+        """After a reconnect or 1101: the account updates subscription again."""
+        if self._subscribed is not None:
+            self._core.send_quietly(outgoing.ReqAccountUpdates(subscribe=True,
+                                                               acctCode=self._subscribed))
+
+    def _on_close(self, exc: BaseException | None) -> None:
+        self._subscribed = None
+        self._streams.clear()
 
     def _on_value(self, msg: incoming.UpdateAccountValue) -> None:
         value = AccountValue(msg.accountName, msg.key, msg.val, msg.currency)
@@ -139,6 +180,7 @@ class Account:
                       (incoming.AccountDownloadEnd,), convert=_download_end)
         [name] = await core.call(req, outgoing.ReqAccountUpdates(subscribe=True,
                                                                  acctCode=account))
+        self._subscribed = account
         name = account or name
         return AccountSnapshot(self.accountValues(name), self.portfolio(name), self._time)
 
@@ -167,25 +209,51 @@ class Account:
             positions = await core.call(req, outgoing.ReqPositions())
         finally:
             self._positions_pending -= 1
-        if not self._positions_pending:
+        if not self._positions_pending and not self._streams:
             core.send_quietly(outgoing.CancelPositions())
         return positions
+
+    def reqPositionsStream(self) -> PositionsStream:
+        """reqPositions (61) streaming: position (61) rows, then changes."""
+        stream = PositionsStream(self._release)
+        self._core.start(stream, outgoing.ReqPositions())
+        self._streams.append(stream)
+        return stream
+
+    def _release(self, stream: PositionsStream) -> None:
+        if stream in self._streams:
+            self._streams.remove(stream)
+        if not self._streams and not self._positions_pending:
+            self._core.send_quietly(outgoing.CancelPositions())
 
     def reqPnL(self, account: str, modelCode: str) -> Subscription[incoming.PnL]:
         """reqPnL (92) → pnl (94) streaming; cancelPnL (93)."""
         core = self._core
         reqId = core.next_id()
-        sub = Subscription("reqPnL", reqId, (incoming.PnL,), convert=_pnl,
-                           cancel=outgoing.CancelPnL(reqId=reqId), maxlen=10_000)
-        return core.start(sub, outgoing.ReqPnL(reqId=reqId, account=account,
-                                               modelCode=modelCode))
+
+        def renew(rid: int | None) -> tuple[Message, Message]:
+            assert rid is not None
+            return (outgoing.ReqPnL(reqId=rid, account=account, modelCode=modelCode),
+                    outgoing.CancelPnL(reqId=rid))
+
+        msg, cancel = renew(reqId)
+        sub = Subscription("reqPnL", reqId, (incoming.PnL,), convert=_pnl, cancel=cancel,
+                           maxlen=10_000, renew=renew)
+        return core.start(sub, msg)
 
     def reqPnLSingle(self, account: str, modelCode: str,
                      conId: int) -> Subscription[incoming.PnLSingle]:
         """reqPnLSingle (94) → pnlSingle (95) streaming; cancelPnLSingle (95)."""
         core = self._core
         reqId = core.next_id()
+
+        def renew(rid: int | None) -> tuple[Message, Message]:
+            assert rid is not None
+            return (outgoing.ReqPnLSingle(reqId=rid, account=account, modelCode=modelCode,
+                                          conId=conId),
+                    outgoing.CancelPnLSingle(reqId=rid))
+
+        msg, cancel = renew(reqId)
         sub = Subscription("reqPnLSingle", reqId, (incoming.PnLSingle,), convert=_pnl_single,
-                           cancel=outgoing.CancelPnLSingle(reqId=reqId), maxlen=10_000)
-        return core.start(sub, outgoing.ReqPnLSingle(reqId=reqId, account=account,
-                                                     modelCode=modelCode, conId=conId))
+                           cancel=cancel, maxlen=10_000, renew=renew)
+        return core.start(sub, msg)

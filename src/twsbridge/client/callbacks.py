@@ -9,6 +9,11 @@ they must return quickly (they may call ``send``, ``reqMktData`` and other
 non-async methods). A handler may be a coroutine function: its coroutine is
 scheduled as a task and not awaited by the reader; it may await requests.
 
+Handlers may also be registered for the connection events ``'connected'``,
+``'disconnected'`` and ``'reconnecting'``: they receive the
+:class:`~twsbridge.client.events.ConnectionEvent` (``registerAll`` handlers
+do not).
+
 A handler that raises does not stop the reader or the other handlers: the
 exception is logged (``twsbridge.client``, ERROR, with traceback) and kept; the
 client raises it as :class:`~twsbridge.client.errors.HandlerError` from its
@@ -26,13 +31,16 @@ from typing import Any
 from twsbridge.protocol import IN, Message, Unknown, registry
 
 from .errors import HandlerError
+from .events import CONNECTION_EVENTS, ConnectionEvent
 
 __all__ = ["Dispatcher", "Handler", "Name", "known_names", "message_name"]
 
 log = logging.getLogger("twsbridge.client")
 
-#: What handlers receive: a catalogued message or an uncatalogued frame.
-Handler = Callable[[Message | Unknown], Any]
+#: A handler: called with a catalogued message or an uncatalogued frame
+#: (``Message | Unknown``), or with a ``ConnectionEvent`` for the names of
+#: the connection events.
+Handler = Callable[[Any], Any]
 #: A message name (``'tickPrice'``) or a message class (``incoming.TickPrice``).
 Name = str | type[Message]
 
@@ -58,6 +66,13 @@ def message_name(name: Name) -> str:
     return text
 
 
+def _handler_name(name: Name) -> str:
+    """A message name, or the name of a connection event."""
+    if isinstance(name, str) and name in CONNECTION_EVENTS:
+        return name
+    return message_name(name)
+
+
 class Dispatcher:
     """Handlers by message name; one per client, kept across reconnections."""
 
@@ -81,7 +96,7 @@ class Dispatcher:
         """
         if not names:
             raise ValueError("register() needs at least one message name; see registerAll()")
-        for text in [message_name(n) for n in names]:
+        for text in [_handler_name(n) for n in names]:
             if (handler, text) not in self._entries:
                 self._entries.append((handler, text))
         self._cache.clear()
@@ -92,7 +107,7 @@ class Dispatcher:
         Returns True when something was unregistered. ``registerAll``
         registrations are left alone (see :meth:`unregisterAll`).
         """
-        texts = {message_name(n) for n in names}
+        texts = {_handler_name(n) for n in names}
         before = len(self._entries)
         self._entries = [
             (h, n) for h, n in self._entries
@@ -135,7 +150,20 @@ class Dispatcher:
             except Exception as exc:
                 self._fail(handler, msg, exc)
 
-    def _watch(self, handler: Handler, msg: Message | Unknown, task: asyncio.Future[Any]) -> None:
+    def dispatch_event(self, event: ConnectionEvent) -> None:
+        """Give a connection event to the handlers registered for its kind."""
+        for handler, name in list(self._entries):
+            if name != event.kind:
+                continue
+            try:
+                result = handler(event)
+                if inspect.isawaitable(result):
+                    self._watch(handler, event, asyncio.ensure_future(result))
+            except Exception as exc:
+                self._fail(handler, event, exc)
+
+    def _watch(self, handler: Handler, msg: Message | Unknown | ConnectionEvent,
+               task: asyncio.Future[Any]) -> None:
         self._tasks.add(task)
 
         def done(t: asyncio.Future[Any]) -> None:
@@ -145,7 +173,8 @@ class Dispatcher:
 
         task.add_done_callback(done)
 
-    def _fail(self, handler: Handler, msg: Message | Unknown, exc: BaseException) -> None:
+    def _fail(self, handler: Handler, msg: Message | Unknown | ConnectionEvent,
+              exc: BaseException) -> None:
         log.error("handler %r raised on %r", handler, msg, exc_info=exc)
         err = HandlerError(handler, msg)
         err.__cause__ = exc

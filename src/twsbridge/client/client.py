@@ -17,6 +17,12 @@ raise from it, errors of an order go to its Trade's log (a rejection raises
 from ``trade.done()``), notices go to ``notices``, other errors to ``errors``,
 and every error frame to handlers registered for ``'error'``.
 
+With ``reconnect=ReconnectPolicy()`` the client survives a dropped connection
+(:mod:`.reconnect`): waiting requests fail at once with ``ConnectionLost``,
+the client connects again with backoff, every live subscription goes on in
+the same ``async for`` loop after a :class:`~.events.Gap` item, and trades
+get what they missed. ``connection_events()`` shows the state changes.
+
 TWSClient is a facade: the connection and message pipeline live in
 :class:`~twsbridge.client.core.ClientCore`, the requests in components
 (:mod:`.market`, :mod:`.trading` with the order book of :mod:`.orders`,
@@ -28,8 +34,8 @@ raised since the last call; these are not repeated below.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Generic, TypeVar, overload
 
 from twsbridge.protocol import (
     BarData,
@@ -43,11 +49,22 @@ from twsbridge.protocol import (
 )
 from twsbridge.protocol.order_models import Order, OrderState
 
-from .account import ALL_TAGS, Account, AccountSnapshot, AccountValue, PortfolioItem
+from .account import (
+    ALL_TAGS,
+    Account,
+    AccountSnapshot,
+    AccountValue,
+    PortfolioItem,
+    PositionsStream,
+)
 from .callbacks import Handler, Name
 from .core import ClientCore, Hook
 from .errors import TWSError
+from .events import ConnectionEvent
+from .forward import CoreAttribute
 from .market import MarketData
+from .pacing import TWS_HISTORICAL_LIMITS, HistoricalLimits, Pacing
+from .reconnect import ReconnectPolicy
 from .requests import ErrorStream, HistoricalDataStream, MarketDataSubscription, Subscription
 from .ticker import Ticker
 from .trade import Fill, Trade
@@ -55,31 +72,9 @@ from .trading import Trading
 
 __all__ = ["INTERCEPTED", "TWSClient"]
 
-T = TypeVar("T")
-
 #: The messages ``intercept`` hooks see by default: every order message.
 INTERCEPTED: tuple[str, ...] = (
     "openOrder", "orderStatus", "execDetails", "commissionReport", "completedOrder")
-
-
-class _Core(Generic[T]):
-    """An attribute of TWSClient kept by its ClientCore (read and written there)."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, obj: None, owner: type) -> _Core[T]: ...
-    @overload
-    def __get__(self, obj: TWSClient, owner: type) -> T: ...
-    def __get__(self, obj: TWSClient | None, owner: type) -> T | _Core[T]:
-        if obj is None:
-            return self
-        value: T = getattr(obj._core, self.name)
-        return value
-
-    def __set__(self, obj: TWSClient, value: T) -> None:
-        setattr(obj._core, self.name, value)
 
 
 class TWSClient:
@@ -91,8 +86,14 @@ class TWSClient:
         timeout: seconds for :meth:`connect` to reach the ready state.
         connect_options: the hello's options, e.g. ``"+PACEAPI"``.
         optional_capabilities: startApi's optional capabilities.
-        max_rate: most messages sent in any one second (token bucket pacing;
-            TWS's limit is 50); 0 disables pacing.
+        max_rate: most messages sent in any one second (token bucket pacing);
+            None: 45 (TWS's limit is 50), or no local limit with ``+PACEAPI``
+            in ``connect_options`` (TWS then paces the client itself); 0
+            disables pacing. Error 100 lowers it (:mod:`.pacing`).
+        reconnect: how to reconnect after the connection dropped (see
+            :mod:`.reconnect`); None (the default) does not reconnect.
+        historical_limits: the pacing rules historical requests are queued
+            under (TWS's by default); None sends them at once.
 
     Attributes (valid once connected):
         server_version: the negotiated server version (157-178).
@@ -101,6 +102,11 @@ class TWSClient:
         next_order_id: the last nextValidId (message 9); 0 before it arrives.
         notices: the last 200 informational errors (farm status …), as TWSError.
         errors: async-iterable of unsolicited errors (see :class:`ErrorStream`).
+        pacing: the pacing state (:class:`~.pacing.Pacing`): ``pending``
+            historical requests waiting for their turn, ``on_wait``, ``max_rate``.
+        state: ``'connected'``, ``'reconnecting'`` or ``'disconnected'``.
+        reconnect: the reconnect policy (may be changed; None stops
+            reconnecting after the next drop).
 
     Ids: order ids and request ids come from one sequence (:mod:`.ids`) that
     starts at nextValidId, only grows, and is kept across reconnects of this
@@ -112,22 +118,26 @@ class TWSClient:
     :meth:`connect`, so none of the messages TWS sends after startApi is missed.
     """
 
-    host: _Core[str] = _Core()
-    port: _Core[int] = _Core()
-    client_id: _Core[int] = _Core()
-    timeout: _Core[float] = _Core()
-    connect_options: _Core[str] = _Core()
-    optional_capabilities: _Core[str] = _Core()
-    max_rate: _Core[float] = _Core()
-    server_version: _Core[int] = _Core()
-    connection_time: _Core[str] = _Core()
-    accounts: _Core[list[str]] = _Core()
-    next_order_id: _Core[int] = _Core()
-    notices: _Core[deque[TWSError]] = _Core()
-    errors: _Core[ErrorStream] = _Core()
-    where: _Core[str] = _Core()
-    is_connected: _Core[bool] = _Core()
-    close_reason: _Core[BaseException | None] = _Core()
+    host: CoreAttribute[str] = CoreAttribute()
+    port: CoreAttribute[int] = CoreAttribute()
+    client_id: CoreAttribute[int] = CoreAttribute()
+    timeout: CoreAttribute[float] = CoreAttribute()
+    connect_options: CoreAttribute[str] = CoreAttribute()
+    optional_capabilities: CoreAttribute[str] = CoreAttribute()
+    max_rate: CoreAttribute[float] = CoreAttribute()
+    pacing: CoreAttribute[Pacing] = CoreAttribute()
+    reconnect: CoreAttribute[ReconnectPolicy | None] = CoreAttribute()
+    state: CoreAttribute[str] = CoreAttribute()
+    reconnecting: CoreAttribute[bool] = CoreAttribute()
+    server_version: CoreAttribute[int] = CoreAttribute()
+    connection_time: CoreAttribute[str] = CoreAttribute()
+    accounts: CoreAttribute[list[str]] = CoreAttribute()
+    next_order_id: CoreAttribute[int] = CoreAttribute()
+    notices: CoreAttribute[deque[TWSError]] = CoreAttribute()
+    errors: CoreAttribute[ErrorStream] = CoreAttribute()
+    where: CoreAttribute[str] = CoreAttribute()
+    is_connected: CoreAttribute[bool] = CoreAttribute()
+    close_reason: CoreAttribute[BaseException | None] = CoreAttribute()
 
     def __init__(
         self,
@@ -138,18 +148,20 @@ class TWSClient:
         timeout: float = 10.0,
         connect_options: str = "",
         optional_capabilities: str = "",
-        max_rate: float = 50.0,
+        max_rate: float | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        historical_limits: HistoricalLimits | None = TWS_HISTORICAL_LIMITS,
     ) -> None:
         self._core = ClientCore(
             host, port, client_id, timeout=timeout, connect_options=connect_options,
-            optional_capabilities=optional_capabilities, max_rate=max_rate)
+            optional_capabilities=optional_capabilities, max_rate=max_rate,
+            reconnect=reconnect, historical_limits=historical_limits)
         self._market = MarketData(self._core)
         self._trading = Trading(self._core)
         self._account = Account(self._core)
 
     def __repr__(self) -> str:
-        state = "connected" if self.is_connected else "not connected"
-        return f"<TWSClient {self.where} client_id={self.client_id} {state}>"
+        return f"<TWSClient {self.where} client_id={self.client_id} {self.state}>"
 
     # connection -------------------------------------------------------------
 
@@ -168,7 +180,7 @@ class TWSClient:
         await self._core.connect()
 
     async def disconnect(self) -> None:
-        """Close the connection. Waiting requests fail with ConnectionLost,
+        """Close the connection (and stop reconnecting). Waiting requests fail with ConnectionLost,
         subscriptions, ``errors`` loops and ``Trade.updates()`` end, waiting
         ``Trade.done()`` raise ConnectionLost, coroutine handlers still running
         are cancelled. Does nothing when not connected.
@@ -180,6 +192,14 @@ class TWSClient:
         failure = self._core.dispatcher.pop_failure()
         if failure is not None:
             raise failure
+
+    def connection_events(self) -> AsyncIterator[ConnectionEvent]:
+        """``async for event in ib.connection_events()``: every
+        :class:`~.events.ConnectionEvent` (``'connected'``, ``'disconnected'``,
+        ``'reconnecting'``) from now on; the loop ends after :meth:`disconnect`
+        or when reconnecting gives up. Handlers registered for those names get
+        the same events."""
+        return self._core.events.reader()
 
     async def wait_closed(self) -> BaseException | None:
         """Wait until the current connection ends; its :attr:`close_reason`
@@ -205,10 +225,12 @@ class TWSClient:
     def register(self, handler: Handler, *names: Name) -> None:
         """Call ``handler(msg)`` for each message whose ``NAME`` is in ``names``
         (``'nextValidId'``, ``'error'``, ``'tickPrice'``, ``'unknown'`` …), after
-        the client's own state, trades and requests took it.
+        the client's own state, trades and requests took it; and
+        ``handler(event)`` for the connection events named (``'connected'``,
+        ``'disconnected'``, ``'reconnecting'``: a :class:`~.events.ConnectionEvent`).
 
         Raises:
-            ValueError: a name no incoming message carries.
+            ValueError: a name no incoming message or event carries.
         """
         self._core.dispatcher.register(handler, *names)
 
@@ -463,6 +485,12 @@ class TWSClient:
     def portfolio(self, account: str = "") -> list[PortfolioItem]:
         """The latest non-zero positions of the reqAccountUpdates subscription."""
         return self._account.portfolio(account)
+
+    def reqPositionsStream(self) -> PositionsStream:
+        """Stream the positions (reqPositions, message 61; sent at once):
+        ``async for pos in stream`` yields every ``incoming.Position``, then each
+        change; ``await stream.cancel()`` sends cancelPositions (64)."""
+        return self._account.reqPositionsStream()
 
     def reqPnL(self, account: str, modelCode: str = "") -> Subscription[incoming.PnL]:
         """Stream the account's daily, unrealized and realized P&L (reqPnL,

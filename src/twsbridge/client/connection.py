@@ -123,7 +123,7 @@ class Transport:
         self._on_close = on_close
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._outbox: deque[bytes] = deque()
+        self._outbox: deque[tuple[bytes, Callable[[], None] | None]] = deque()
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -192,8 +192,9 @@ class Transport:
                     self._early.append(event)
         return hello
 
-    def send(self, msg: Message | Unknown) -> None:
-        """Encode ``msg`` now and queue it for the paced writer.
+    def send(self, msg: Message | Unknown, on_sent: Callable[[], None] | None = None) -> None:
+        """Encode ``msg`` now and queue it for the paced writer; ``on_sent()``
+        is called once the writer wrote it (not when the connection ends first).
 
         Raises:
             ConnectionLost: the connection has ended.
@@ -202,7 +203,7 @@ class Transport:
         if not self.is_open:
             raise ConnectionLost(f"not connected to TWS at {self.where}: cannot send {msg.NAME}")
         data = self.protocol.send(msg)
-        self._outbox.append(data)
+        self._outbox.append((data, on_sent))
         self._idle.clear()
         self._wakeup.set()
 
@@ -216,7 +217,10 @@ class Transport:
                     await self._wakeup.wait()
                     continue
                 await self.bucket.acquire()
-                self._writer.write(self._outbox.popleft())
+                data, on_sent = self._outbox.popleft()
+                self._writer.write(data)
+                if on_sent is not None:
+                    on_sent()
                 await self._writer.drain()
         except OSError as exc:
             lost = ConnectionLost(f"connection to TWS at {self.where} lost while sending: {exc}")

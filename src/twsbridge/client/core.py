@@ -20,7 +20,14 @@ time and in arrival order:
 
 Error frames (message 4) take the same path; at stage 2 they are sorted as
 :mod:`.errors` describes, an error whose id is an order of this client going
-to that order's :class:`~twsbridge.client.trade.Trade` log.
+to that order's :class:`~twsbridge.client.trade.Trade` log. Some are acted on
+first: 1100-1102 (:mod:`.resume`), 100 and historical pacing violations
+(:mod:`.pacing`).
+
+With a :class:`~twsbridge.client.reconnect.ReconnectPolicy` a dropped
+connection is not the end: the core keeps the live subscriptions
+(:class:`~twsbridge.client.resume.Resumer`) and its
+:class:`~twsbridge.client.reconnect.Reconnector` connects again.
 """
 
 from __future__ import annotations
@@ -37,8 +44,20 @@ from twsbridge.protocol import Message, Unknown, incoming
 from .callbacks import Dispatcher, Name, message_name
 from .connection import TokenBucket, Transport
 from .errors import ConnectionLost, InterceptError, NotConnected, TWSError, TWSTimeoutError
+from .events import ConnectionEvent, ConnectionEventStream, ErrorStream, utcnow
 from .ids import IdAllocator
-from .requests import ErrorStream, Request, Router
+from .pacing import (
+    MESSAGE_RATE_EXCEEDED,
+    TWS_HISTORICAL_LIMITS,
+    HistoricalLimits,
+    Pacing,
+    default_rate,
+    is_pacing_violation,
+)
+from .reconnect import Reconnector, ReconnectPolicy
+from .requests import Request, Router
+from .resume import Resumer
+from .submit import Submitter
 
 __all__ = ["CLIENT_ID_IN_USE", "ClientCore", "Hook"]
 
@@ -64,7 +83,9 @@ class ClientCore:
 
     def __init__(
         self, host: str, port: int, client_id: int, *, timeout: float, connect_options: str,
-        optional_capabilities: str, max_rate: float,
+        optional_capabilities: str, max_rate: float | None,
+        reconnect: ReconnectPolicy | None = None,
+        historical_limits: HistoricalLimits | None = TWS_HISTORICAL_LIMITS,
     ) -> None:
         self.host = host
         self.port = port
@@ -72,7 +93,11 @@ class ClientCore:
         self.timeout = timeout
         self.connect_options = connect_options
         self.optional_capabilities = optional_capabilities
-        self.max_rate = max_rate
+        self.pacing = Pacing(default_rate(max_rate, connect_options), historical_limits)
+        self.reconnect = reconnect
+        self.events = ConnectionEventStream()
+        self.reconnector = Reconnector(lambda: self.where, self.open_session,
+                                       self._resume_session, self.announce, self._give_up)
         self.server_version = 0
         self.connection_time = ""
         self.accounts: list[str] = []
@@ -82,16 +107,22 @@ class ClientCore:
         self.ids = IdAllocator()
         self.dispatcher = Dispatcher()
         self.router = Router(self.ids)
+        self.submitter = Submitter(lambda: self.router, self.ids, self.pacing)
+        self.resumer = Resumer(lambda: self.router, self.ids, self._resend)
         self._hooks: dict[str, tuple[Hook, ...]] = {}
         self._listeners: dict[type[Message], list[Listener]] = {}
         self._error_claims: list[Callable[[TWSError], bool]] = []
         self._close_listeners: list[Callable[[BaseException | None], None]] = []
+        self._suspend_listeners: list[Callable[[BaseException], None]] = []
+        self._recoveries: list[Callable[[], Awaitable[None]]] = []
         self._transport: Transport | None = None
         self._ready: asyncio.Future[None] | None = None
         self._connected = False
         self._seen: set[str] = set()
         self._connect_error: TWSError | None = None
         self._closed = asyncio.Event()
+        self._lost: BaseException | None = None  # why the client stopped for good
+        self._drop: BaseException | None = None  # why the connection dropped (reconnecting)
 
     @property
     def where(self) -> str:
@@ -104,8 +135,38 @@ class ClientCore:
         return self._connected
 
     @property
+    def reconnecting(self) -> bool:
+        """True between a drop and the reconnect (or the give-up)."""
+        return self.reconnector.running
+
+    @property
+    def state(self) -> str:
+        """``'connected'``, ``'reconnecting'`` or ``'disconnected'``."""
+        if self._connected:
+            return "connected"
+        return "reconnecting" if self.reconnecting else "disconnected"
+
+    @property
+    def max_rate(self) -> float:
+        """The writer's message rate now (0: no local limit)."""
+        return self.pacing.max_rate
+
+    @max_rate.setter
+    def max_rate(self, rate: float) -> None:
+        self.pacing.max_rate = rate
+        if self._transport is not None:
+            self._transport.bucket = TokenBucket.per_second(rate)
+
+    @property
     def close_reason(self) -> BaseException | None:
-        """Why the last connection ended (None while open or after disconnect())."""
+        """Why the last connection ended (None while open or after disconnect());
+        while reconnecting, why it dropped; after a give-up, the give-up."""
+        if self._connected:
+            return None
+        if self._lost is not None:
+            return self._lost
+        if self.reconnecting:
+            return self._drop
         return self._transport.close_reason if self._transport is not None else None
 
     # components ------------------------------------------------------------------
@@ -121,9 +182,25 @@ class ClientCore:
         self._error_claims.append(claim)
 
     def on_close(self, listener: Callable[[BaseException | None], None]) -> None:
-        """Call ``listener(reason)`` when a connection ends (after the router failed
-        its requests); ``reason`` None after ``disconnect()``."""
+        """Call ``listener(reason)`` when the client stops (after the router
+        failed its requests): the connection ended and will not be reconnected,
+        or reconnecting gave up; ``reason`` None after ``disconnect()``."""
         self._close_listeners.append(listener)
+
+    def on_suspend(self, listener: Callable[[BaseException], None]) -> None:
+        """Call ``listener(reason)`` when the connection dropped and the client
+        reconnects (instead of the close listeners)."""
+        self._suspend_listeners.append(listener)
+
+    def on_reconnect(self, recover: Callable[[], Awaitable[None]]) -> None:
+        """Await ``recover()`` after every reconnect, once the subscriptions
+        were sent again, before the ``'connected'`` event."""
+        self._recoveries.append(recover)
+
+    def announce(self, event: ConnectionEvent) -> None:
+        """Publish a connection event to ``connection_events()`` loops and handlers."""
+        self.events.publish(event)
+        self.dispatcher.dispatch_event(event)
 
     def intercept(self, hook: Hook, names: tuple[Name, ...]) -> None:
         """Run ``hook`` first for every message named in ``names`` (stage 1).
@@ -145,6 +222,16 @@ class ClientCore:
         if self._transport is not None and not self._transport.closed:
             raise RuntimeError(f"TWSClient {self.where} client_id={self.client_id} is "
                                "already connected")
+        if self.reconnecting:
+            raise RuntimeError(f"TWSClient {self.where} client_id={self.client_id} is "
+                               "reconnecting; disconnect() first")
+        self._lost = None
+        await self.open_session()
+        self.announce(ConnectionEvent("connected", utcnow()))
+
+    async def open_session(self) -> None:
+        """Connect, handshake, startApi and wait for the ready state (the
+        errors of ``TWSClient.connect``)."""
         self.router = Router(self.ids)
         self.server_version, self.connection_time = 0, ""
         self._seen.clear()
@@ -153,7 +240,8 @@ class ClientCore:
         ready = self._ready = asyncio.get_running_loop().create_future()
         transport = self._transport = Transport(
             self.host, self.port, on_message=self._on_message, on_close=self._on_close,
-            connect_options=self.connect_options, bucket=TokenBucket.per_second(self.max_rate),
+            connect_options=self.connect_options,
+            bucket=TokenBucket.per_second(self.pacing.max_rate),
         )
         try:
             async with asyncio.timeout(self.timeout):
@@ -181,10 +269,23 @@ class ClientCore:
         log.info("connected to TWS at %s: server version %d, client id %d, accounts %s",
                  self.where, self.server_version, self.client_id, ",".join(self.accounts))
 
+    async def _resume_session(self) -> None:
+        """Reconnected: send the subscriptions again, then recover (trades)."""
+        reason = f"connection to TWS lost: {self._drop}" if self._drop else "reconnected"
+        self.resumer.resubscribe_suspended(reason)
+        for recover in self._recoveries:
+            await recover()
+        self._drop = None
+
     async def close(self) -> None:
-        """Close the connection (if any) and cancel running coroutine handlers."""
-        if self._transport is not None:
+        """Stop reconnecting, close the connection (if any) and cancel running
+        coroutine handlers."""
+        was_reconnecting = self.reconnecting
+        await self.reconnector.cancel()
+        if self._transport is not None and not self._transport.closed:
             await self._transport.close()
+        elif was_reconnecting:  # between two attempts: nothing to close but the state
+            self._finish(None)
         self.dispatcher.cancel_tasks()
 
     async def wait_closed(self) -> BaseException | None:
@@ -237,6 +338,20 @@ class ClientCore:
 
     def _on_error(self, msg: incoming.ErrorMessage) -> None:
         err = TWSError(msg.errorCode, msg.errorString, msg.reqId, msg.advancedOrderRejectJson)
+        if err.code == MESSAGE_RATE_EXCEEDED:
+            self.notices.append(err)  # a notice: the client slows down; TWS dropped the
+            self.max_rate = self.pacing.slow_down()  # message: its request fails, not hangs
+            self.router.route_error(err)
+            return
+        if (is_pacing_violation(err.code, err.message) and self._transport is not None
+                and self.submitter.retry(err, self._transport)):
+            self.notices.append(err)
+            return
+        self.resumer.connectivity(err)  # 1100-1102
+        if self.resumer.paused(err):  # 10197: the subscription waits, on errors too
+            log.warning("%s", err)
+            self.errors.publish(err)
+            return
         claimed = False
         for claim in self._error_claims:
             claimed = claim(err) or claimed
@@ -259,6 +374,7 @@ class ClientCore:
         self.errors.publish(err)
 
     def _on_close(self, exc: BaseException | None) -> None:
+        was_ready = self._connected
         self._connected = False
         ready = self._ready
         if ready is not None and not ready.done():
@@ -266,11 +382,42 @@ class ClientCore:
                 f"connection to TWS at {self.where} closed before the ready state"))
         if exc is not None:
             log.warning("TWS connection ended: %s", exc)
-        self.router.close(exc, self.where)
+        self.submitter.connection_ended()
+        drop = (self.reconnect is not None and was_ready and isinstance(exc, ConnectionLost))
+        if drop or self.reconnecting:  # the client goes on: keep the subscriptions
+            self.resumer.suspend(self.router.close(exc, self.where,
+                                                   keep=lambda r: r.resumable),
+                                 f"connection to TWS lost: {exc}")
+            if was_ready:
+                assert exc is not None
+                self._drop = exc
+                for suspend in self._suspend_listeners:
+                    suspend(exc)
+                self.announce(ConnectionEvent("disconnected", utcnow(), error=exc,
+                                              will_reconnect=True))
+                if self.reconnect is not None and not self.reconnecting:
+                    self.reconnector.start(self.reconnect, exc)
+        else:
+            self.router.close(exc, self.where)
+            self._finish(exc, announce=was_ready)
+        self._closed.set()
+
+    def _finish(self, exc: BaseException | None, announce: bool = True) -> None:
+        """The client stopped: fail (or end) everything that waits."""
+        self._lost = exc
+        self.resumer.end(exc)
         self.errors.close(exc)
         for listener in self._close_listeners:
             listener(exc)
-        self._closed.set()
+        if announce:
+            self.announce(ConnectionEvent("disconnected", utcnow(), error=exc))
+            if exc is None:  # disconnect(): connection_events() loops end
+                self.events.close()
+
+    def _give_up(self, exc: BaseException) -> None:
+        """The reconnector gave up with ``exc``."""
+        self._finish(exc)
+        self.events.close()
 
     # request plumbing ------------------------------------------------------------------
 
@@ -278,26 +425,32 @@ class ClientCore:
         """Raise unless connected.
 
         Raises:
-            ConnectionLost: the connection ended (its reason chained).
+            ConnectionLost: the connection ended, or the client is reconnecting
+                (the reason chained).
             NotConnected: never connected, or closed by disconnect().
         """
         if self._transport is not None and self._connected:
             return
         reason = self.close_reason
+        if self.reconnecting:
+            raise ConnectionLost(f"not connected to TWS at {self.where}: reconnecting (attempt "
+                                 f"{self.reconnector.attempts}) after: {reason}") from reason
         if reason is not None:
             raise ConnectionLost(f"not connected to TWS at {self.where}: {reason}") from reason
         raise NotConnected(f"not connected to TWS at {self.where}; call connect() first")
 
-    def live(self) -> Transport:
+    def live(self, check_handlers: bool = True) -> Transport:
         """The open transport, for an API call.
 
         Raises:
-            HandlerError: a handler raised since the last API call.
+            HandlerError: a handler raised since the last API call (unless
+                ``check_handlers`` is False: the client's own requests).
             ConnectionLost, NotConnected: see :meth:`ensure_connected`.
         """
-        failure = self.dispatcher.pop_failure()
-        if failure is not None:
-            raise failure
+        if check_handlers:
+            failure = self.dispatcher.pop_failure()
+            if failure is not None:
+                raise failure
         self.ensure_connected()
         assert self._transport is not None
         return self._transport
@@ -307,21 +460,15 @@ class ClientCore:
         self.live()
         return self.ids.next()
 
-    def start(self, req: R, msg: Message) -> R:
-        """Route answers to ``req`` and send ``msg``."""
-        transport = self.live()
-        req.bind(transport.send, self.router.discard)
-        self.router.add(req)
-        try:
-            transport.send(msg)
-        except BaseException:
-            self.router.discard(req)
-            raise
+    def start(self, req: R, msg: Message, check_handlers: bool = True) -> R:
+        """Route answers to ``req`` and send ``msg`` (when the historical pacing
+        allows, for a request with a ``pace`` key)."""
+        self.submitter.submit(req, msg, self.live(check_handlers))
         return req
 
-    async def call(self, req: Request[T], msg: Message) -> list[T]:
+    async def call(self, req: Request[T], msg: Message, check_handlers: bool = True) -> list[T]:
         """:meth:`start`, then every item once the request ended."""
-        return await self.start(req, msg).wait()
+        return await self.start(req, msg, check_handlers).wait()
 
     def send(self, msg: Message) -> None:
         """Send ``msg`` fire-and-forget (paced)."""
@@ -331,6 +478,11 @@ class ClientCore:
         """Send ``msg`` when connected, else nothing (a cancel after the answer)."""
         if self._connected and self._transport is not None:
             self._transport.send(msg)
+
+    def _resend(self, req: Request[Any], msg: Message) -> None:
+        """Send a renewed subscription on the current connection (the resumer)."""
+        assert self._transport is not None
+        self.submitter.submit(req, msg, self._transport)
 
 
 def _run_hook(hook: Hook, msg: Message | Unknown) -> Any:

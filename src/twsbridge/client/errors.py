@@ -21,6 +21,14 @@ The client sorts each one into four kinds (an order's notice is both):
   it reaches handlers, the ``TWSClient.errors`` stream and the logger (WARNING).
 
 Every error frame also reaches handlers registered for ``'error'``.
+
+A few codes are acted on before that sorting: 100 "Max rate of messages per
+second has been exceeded" is kept as a notice, slows the client's writer and
+fails the request whose message TWS dropped (:mod:`.pacing`); a historical
+pacing violation (162, 420) of a paced request sends it once more
+(:mod:`.submit`); 1100-1102 mark, resume or send again the subscriptions and
+10197 pauses a market data subscription instead of failing it
+(:mod:`.resume`).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from twsbridge.protocol import (
     BarData,
     Contract,
@@ -18,6 +20,7 @@ from twsbridge.protocol import (
 )
 
 from .core import ClientCore
+from .pacing import PaceKey, historical_key
 from .requests import MARKET_DATA, HistoricalDataStream, MarketDataSubscription, Request, bars_of
 from .ticker import TickBook, Ticker
 
@@ -38,6 +41,24 @@ def _time(msg: Message) -> list[int]:
 
 def _head(msg: Message) -> list[str]:
     return [msg.headTimestamp] if isinstance(msg, incoming.HeadTimestamp) else []
+
+
+def _historical(
+    contract: Contract, endDateTime: str, durationStr: str, barSizeSetting: str,
+    whatToShow: str, useRTH: bool, formatDate: int, keepUpToDate: bool,
+) -> Callable[[int | None], tuple[outgoing.ReqHistoricalData, outgoing.CancelHistoricalData]]:
+    """The renew function of a reqHistoricalData: reqId → (request, cancel)."""
+
+    def renew(reqId: int | None) -> tuple[outgoing.ReqHistoricalData,
+                                          outgoing.CancelHistoricalData]:
+        assert reqId is not None
+        return (outgoing.ReqHistoricalData(
+            reqId=reqId, contract=contract, endDateTime=endDateTime, durationStr=durationStr,
+            barSizeSetting=barSizeSetting, whatToShow=whatToShow, useRTH=useRTH,
+            formatDate=formatDate, keepUpToDate=keepUpToDate),
+            outgoing.CancelHistoricalData(reqId=reqId))
+
+    return renew
 
 
 class MarketData:
@@ -80,42 +101,59 @@ class MarketData:
         return book.ticker
 
     def reqMktData(self, contract: Contract, genericTickList: str) -> MarketDataSubscription:
-        """reqMktData (1) streaming; cancelMktData (2)."""
+        """reqMktData (1) streaming; cancelMktData (2); sent again after a reconnect."""
         core = self._core
         reqId = core.next_id()
-        msg = outgoing.ReqMktData(reqId=reqId, contract=contract, genericTickList=genericTickList)
-        sub = MarketDataSubscription(reqId, contract, msg, outgoing.CancelMktData(reqId=reqId))
+
+        def renew(rid: int | None) -> tuple[Message, Message]:
+            assert rid is not None
+            return (outgoing.ReqMktData(reqId=rid, contract=contract,
+                                        genericTickList=genericTickList),
+                    outgoing.CancelMktData(reqId=rid))
+
+        msg, cancel = renew(reqId)
+        sub = MarketDataSubscription(reqId, contract, msg, cancel, renew=renew)
         return core.start(sub, msg)
 
     async def reqHistoricalData(
         self, contract: Contract, endDateTime: str, durationStr: str, barSizeSetting: str,
         whatToShow: str, useRTH: bool, formatDate: int,
     ) -> list[BarData]:
-        """reqHistoricalData (20) → historicalData (17)."""
+        """reqHistoricalData (20) → historicalData (17); paced (:mod:`.pacing`)."""
         core = self._core
         reqId = core.next_id()
+        renew = _historical(contract, endDateTime, durationStr, barSizeSetting, whatToShow,
+                            useRTH, formatDate, False)
+        msg, cancel = renew(reqId)
         req: Request[BarData] = Request(
             "reqHistoricalData", reqId, (incoming.HistoricalData,), (incoming.HistoricalData,),
-            convert=bars_of, cancel=outgoing.CancelHistoricalData(reqId=reqId))
-        return await core.call(req, outgoing.ReqHistoricalData(
-            reqId=reqId, contract=contract, endDateTime=endDateTime, durationStr=durationStr,
-            barSizeSetting=barSizeSetting, whatToShow=whatToShow, useRTH=useRTH,
-            formatDate=formatDate, keepUpToDate=False))
+            convert=bars_of, cancel=cancel, renew=renew)
+        req.pace = self._pace(msg)
+        return await core.call(req, msg)
 
     def reqHistoricalDataStream(
         self, contract: Contract, durationStr: str, barSizeSetting: str, whatToShow: str,
         useRTH: bool, formatDate: int,
     ) -> HistoricalDataStream:
-        """reqHistoricalData (20, keepUpToDate) → historicalData (17), updates (90)."""
+        """reqHistoricalData (20, keepUpToDate) → historicalData (17), updates (90);
+        paced; sent again after a reconnect."""
         core = self._core
         reqId = core.next_id()
+        renew = _historical(contract, "", durationStr, barSizeSetting, whatToShow, useRTH,
+                            formatDate, True)
+        msg, cancel = renew(reqId)
         stream = HistoricalDataStream(
             "reqHistoricalData", reqId, (incoming.HistoricalData, incoming.HistoricalDataUpdate),
-            convert=bars_of, cancel=outgoing.CancelHistoricalData(reqId=reqId), maxlen=100_000)
-        return core.start(stream, outgoing.ReqHistoricalData(
-            reqId=reqId, contract=contract, endDateTime="", durationStr=durationStr,
-            barSizeSetting=barSizeSetting, whatToShow=whatToShow, useRTH=useRTH,
-            formatDate=formatDate, keepUpToDate=True))
+            convert=bars_of, cancel=cancel, maxlen=100_000, renew=renew)
+        stream.pace = self._pace(msg)
+        return core.start(stream, msg)
+
+    def _pace(self, msg: outgoing.ReqHistoricalData) -> PaceKey | None:
+        """The pacing key of ``msg`` when the historical rules apply to it."""
+        limits = self._core.pacing.limits
+        if limits is None or not limits.applies(msg.barSizeSetting):
+            return None
+        return historical_key(msg)
 
     async def reqHeadTimeStamp(
         self, contract: Contract, whatToShow: str, useRTH: bool, formatDate: int

@@ -159,7 +159,11 @@ class OrderBook:
         """completedOrder (101): an order done (this session or earlier)."""
         trade = self._take(msg.contract, msg.order, msg.order.orderId, msg.order.clientId)
         trade.orderState = msg.orderState
-        trade.set_status(msg.orderState.status or msg.orderState.completedStatus)
+        status = msg.orderState.status or msg.orderState.completedStatus
+        if trade.orderStatus is not None and trade.orderStatus.status not in DONE_STATES \
+                and status in DONE_STATES:
+            trade.orderStatus = None  # news missed (a reconnect): quantities from fills
+        trade.set_status(status)
         trade.changed()
         return trade
 

@@ -18,30 +18,36 @@ whose ``reqId`` is pending fail that request (:meth:`Router.route_error`).
 Items are read with ``await request.wait()`` (all of them, once it ended) or
 ``async for item in request`` (as they come). A request that fails raises its
 exception from both; a dropped connection fails every request at once
-(:meth:`Router.close`). Fire-and-forget requests (reqMarketDataType) need no
-Request at all.
+(:meth:`Router.close`), except the subscriptions a reconnecting client keeps
+to send again (:meth:`Request.renew`, :class:`~twsbridge.client.events.Gap`).
+Fire-and-forget requests (reqMarketDataType) need no Request at all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from twsbridge.protocol import BarData, Contract, Message, incoming
 
 from .errors import ConnectionLost, TWSError
+from .events import ErrorStream, Gap, utcnow
 from .ids import IdAllocator
 from .ticker import Tick, TickBook, Ticker
+
+if TYPE_CHECKING:
+    from .pacing import PaceKey, PaceRecord
 
 __all__ = [
     "MARKET_DATA",
     "ErrorStream",
     "HistoricalDataStream",
     "MarketDataSubscription",
+    "Renew",
     "Request",
     "Router",
     "Subscription",
@@ -56,6 +62,11 @@ MARKET_DATA: tuple[type[Message], ...] = (
     incoming.TickPrice, incoming.TickSize, incoming.TickGeneric, incoming.TickString,
     incoming.MarketDataType, incoming.TickReqParams,
 )
+
+
+#: How a request is sent again: ``renew(reqId)`` → (the request, its cancel
+#: message or None); reqId is None for requests TWS answers without one.
+Renew = Callable[[int | None], tuple[Message, Message | None]]
 
 
 def identity(msg: Message) -> tuple[Message]:
@@ -76,6 +87,14 @@ class Request(Generic[T]):
             caller is cancelled or a subscription is cancelled.
         maxlen: most items kept unread (subscriptions); older ones are dropped
             and counted in ``dropped``, with one WARNING log.
+        renew: how to send the request again with a new reqId (subscriptions
+            that survive reconnects and 1101, historical requests retried after
+            a pacing violation); None when it cannot be.
+
+    Attributes:
+        sent: True once the request was handed to the transport (a request
+            still waiting for its pacing slot is not cancelled at TWS).
+        pace: the historical-data pacing key of a paced request, else None.
     """
 
     def __init__(
@@ -88,6 +107,7 @@ class Request(Generic[T]):
         convert: Callable[[Message], Iterable[T]],
         cancel: Message | None = None,
         maxlen: int | None = None,
+        renew: Renew | None = None,
     ) -> None:
         self.name = name
         self.reqId = reqId
@@ -99,6 +119,11 @@ class Request(Generic[T]):
         self.dropped = 0
         self.done = False
         self.exception: BaseException | None = None
+        self.renewer = renew
+        self.sent = False
+        self.pace: PaceKey | None = None
+        self.pace_record: PaceRecord | None = None
+        self.retried = False
         self._items: deque[T] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._send: Callable[[Message], None] | None = None
@@ -113,10 +138,29 @@ class Request(Generic[T]):
         """True for a subscription (no end marker)."""
         return not self.end
 
+    @property
+    def resumable(self) -> bool:
+        """True for a live subscription that can be sent again (:meth:`renew`)."""
+        return self.streaming and self.renewer is not None and not self.done
+
     def bind(self, send: Callable[[Message], None], detach: Callable[[Request[Any]], None]) -> None:
         """Attach the transport's send and the router's removal (done by the client)."""
         self._send = send
         self._detach = detach
+
+    def renew(self, reqId: int | None) -> Message:
+        """Take ``reqId`` (None for requests without one) and the matching
+        cancel message; the request to send again. Only when :attr:`renewer`.
+
+        Raises:
+            RuntimeError: the request cannot be sent again.
+        """
+        if self.renewer is None:
+            raise RuntimeError(f"{self!r} cannot be sent again")
+        msg, self.cancel_msg = self.renewer(reqId)
+        self.reqId = reqId
+        self.sent = False
+        return msg
 
     # fed by the router ------------------------------------------------------
 
@@ -195,7 +239,7 @@ class Request(Generic[T]):
             return
         if self._detach is not None:
             self._detach(self)
-        if self.cancel_msg is not None and self._send is not None:
+        if self.cancel_msg is not None and self._send is not None and self.sent:
             try:
                 self._send(self.cancel_msg)
             except ConnectionError:
@@ -217,9 +261,45 @@ class Request(Generic[T]):
             await self._next_change()
 
 
-class Subscription(Request[T]):
+class Subscription(Request[T | Gap]):
     """A request that streams until cancelled: ``async with``, ``async for``,
-    ``await cancel()``. Leaving ``async with`` cancels it."""
+    ``await cancel()``. Leaving ``async with`` cancels it.
+
+    The stream yields the subscription's items and, where data may have been
+    missed (a reconnect, TWS errors 1100-1102), a :class:`Gap` (see
+    :mod:`twsbridge.client.events`): consumers receive it in the stream, so
+    ``async for item in sub: if isinstance(item, Gap): …``.
+
+    Attributes:
+        stale_since: when the data stopped (a drop, error 1100), None while live.
+    """
+
+    stale_since: datetime | None = None
+    stale_reason = ""
+
+    def mark_stale(self, since: datetime, reason: str) -> None:
+        """Data stopped at ``since`` for ``reason`` (kept when already stale)."""
+        if self.stale_since is None:
+            self.stale_since = since
+            self.stale_reason = reason
+
+    def gap(self, reason: str | None = None) -> Gap | None:
+        """Queue a :class:`Gap` from :attr:`stale_since` (now when not stale)
+        until now, and mark the stream live again; the Gap (None when done)."""
+        if self.done:
+            return None
+        now = utcnow()
+        gap = Gap(self.stale_since or now, now, reason or self.stale_reason or "data resumed")
+        self.stale_since, self.stale_reason = None, ""
+        self.put(gap)
+        return gap
+
+    def feed(self, msg: Message) -> None:
+        """As :meth:`Request.feed`; data of a stale subscription (TWS sends
+        again, e.g. after error 10197) comes after a :class:`Gap`."""
+        if self.stale_since is not None and not self.done:
+            self.gap(f"{self.stale_reason}; data resumed" if self.stale_reason else None)
+        super().feed(msg)
 
     async def cancel(self) -> None:
         """Stop the subscription: send its cancel message (when still connected),
@@ -235,16 +315,25 @@ class Subscription(Request[T]):
 
 class MarketDataSubscription(Subscription[Tick]):
     """A streaming reqMktData (message 1): ``async for tick in sub`` yields
-    :class:`~twsbridge.client.ticker.Tick` objects; ``sub.ticker`` is the latest
+    :class:`~twsbridge.client.ticker.Tick` objects (and a :class:`Gap` before
+    the ticks of a resumed subscription); ``sub.ticker`` is the latest
     :class:`~twsbridge.client.ticker.Ticker` (updated even when nobody iterates);
     ``await sub.cancel()`` sends cancelMktData (message 2)."""
 
     def __init__(self, reqId: int, contract: Contract, msg: Message, cancel: Message,
-                 maxlen: int | None = 100_000) -> None:
+                 maxlen: int | None = 100_000, renew: Renew | None = None) -> None:
         self.book = TickBook(reqId, contract)
         super().__init__("reqMktData", reqId, MARKET_DATA, (), convert=self.book.update,
-                         cancel=cancel, maxlen=maxlen)
+                         cancel=cancel, maxlen=maxlen, renew=renew)
         self.request = msg
+
+    def renew(self, reqId: int | None) -> Message:
+        """As :meth:`Request.renew`; ticks then carry the new reqId."""
+        msg = super().renew(reqId)
+        if reqId is not None:
+            self.book.reqId = reqId
+        self.request = msg
+        return msg
 
     @property
     def ticker(self) -> Ticker:
@@ -259,7 +348,8 @@ class HistoricalDataStream(Subscription[BarData]):
     """A keepUpToDate reqHistoricalData (message 20): ``async for bar in stream``
     yields the history's ``BarData`` (historicalData, 17), then each update of
     the current bar (historicalDataUpdate, 90); ``await stream.cancel()`` sends
-    cancelHistoricalData (message 25)."""
+    cancelHistoricalData (message 25). After a :class:`Gap` the history window
+    comes again (bars repeat: key them by ``bar.date``), then the updates."""
 
     async def __aenter__(self) -> HistoricalDataStream:
         return self
@@ -277,6 +367,10 @@ def bars_of(msg: Message) -> list[BarData]:
 class Router:
     """Pending requests of one connection, and where their ids come from.
 
+    Answers without a reqId go to the oldest pending one-shot request of that
+    answer type, and to every subscription without a reqId (a positions
+    stream) as well.
+
     Args:
         ids: the id sequence shared with order ids (see :mod:`.ids`); a fresh
             one starting at 1 when not given.
@@ -285,6 +379,7 @@ class Router:
     def __init__(self, ids: IdAllocator | None = None) -> None:
         self._by_id: dict[int, Request[Any]] = {}
         self._fifo: dict[type[Message], deque[Request[Any]]] = {}
+        self._broadcast: dict[type[Message], list[Request[Any]]] = {}
         self.ids = ids if ids is not None else IdAllocator()
 
     def next_id(self) -> int:
@@ -292,7 +387,18 @@ class Router:
         return self.ids.next()
 
     def __len__(self) -> int:
-        return len(self._by_id) + sum(len(q) for q in self._fifo.values())
+        return len(self.pending())
+
+    def pending(self) -> list[Request[Any]]:
+        """Every pending request, each once."""
+        reqs = list(self._by_id.values())
+        for group in (*self._fifo.values(), *self._broadcast.values()):
+            reqs += [r for r in group if r not in reqs]
+        return reqs
+
+    def streams(self) -> list[Request[Any]]:
+        """The pending subscriptions that can be sent again (:attr:`Request.resumable`)."""
+        return [r for r in self.pending() if r.resumable]
 
     def add(self, req: Request[Any]) -> None:
         """Route answers to ``req`` from now on.
@@ -301,8 +407,11 @@ class Router:
             ValueError: ``req.reqId`` is already pending.
         """
         if req.reqId is None:
+            table: dict[type[Message], Any] = self._broadcast if req.streaming else self._fifo
             for cls in req.answers:
-                self._fifo.setdefault(cls, deque()).append(req)
+                group = table.setdefault(cls, [] if req.streaming else deque())
+                if req not in group:
+                    group.append(req)
         elif req.reqId in self._by_id:
             raise ValueError(f"reqId {req.reqId} is already pending")
         else:
@@ -311,30 +420,37 @@ class Router:
     def discard(self, req: Request[Any]) -> None:
         """Stop routing to ``req`` (no error when it is not pending)."""
         if req.reqId is None:
-            for cls in req.answers:
-                q = self._fifo.get(cls)
-                if q is not None and req in q:
-                    q.remove(req)
+            for table in (self._fifo, self._broadcast):
+                for cls in req.answers:
+                    group = table.get(cls)
+                    if group is not None and req in group:
+                        group.remove(req)
         elif self._by_id.get(req.reqId) is req:
             del self._by_id[req.reqId]
 
     def route(self, msg: Message) -> bool:
-        """Give ``msg`` to its request; True when one took it."""
+        """Give ``msg`` to its request(s); True when one took it."""
         reqId = getattr(msg, "reqId", None)
-        req: Request[Any] | None = None
         if isinstance(reqId, int) and reqId in self._by_id:
             req = self._by_id[reqId]
             if not isinstance(msg, req.answers):
                 return False
-        else:
-            q = self._fifo.get(type(msg))
-            if not q:
-                return False
-            req = q[0]
+            self._feed(req, msg)
+            return True
+        took = False
+        for sub in list(self._broadcast.get(type(msg), ())):
+            sub.feed(msg)
+            took = True
+        q = self._fifo.get(type(msg))
+        if q:
+            self._feed(q[0], msg)
+            took = True
+        return took
+
+    def _feed(self, req: Request[Any], msg: Message) -> None:
         req.feed(msg)
         if req.done:
             self.discard(req)
-        return True
 
     def route_error(self, err: TWSError) -> bool:
         """Fail the request ``err.reqId`` names; True when it was pending."""
@@ -345,60 +461,34 @@ class Router:
         self.discard(req)
         return True
 
-    def close(self, exc: BaseException | None, where: str) -> None:
+    def get(self, reqId: int) -> Request[Any] | None:
+        """The pending request ``reqId``."""
+        return self._by_id.get(reqId)
+
+    def close(self, exc: BaseException | None, where: str,
+              keep: Callable[[Request[Any]], bool] | None = None) -> list[Request[Any]]:
         """End every request: with ``exc`` when the connection failed; after a
         local ``disconnect()`` (``exc`` None) waiting requests fail with
-        :class:`ConnectionLost` and subscriptions simply end."""
-        reqs = list(self._by_id.values())
-        for q in self._fifo.values():
-            reqs += [r for r in q if r not in reqs]
+        :class:`ConnectionLost` and subscriptions simply end. Requests for
+        which ``keep`` returns True are left alone and returned (unrouted)."""
+        reqs = self.pending()
         self._by_id.clear()
         self._fifo.clear()
+        self._broadcast.clear()
+        kept: list[Request[Any]] = []
         for req in reqs:
-            if exc is not None:
+            if keep is not None and keep(req):
+                kept.append(req)
+            elif exc is not None:
                 req.fail(exc)
             elif req.streaming:
                 req.finish()
             else:
                 req.fail(ConnectionLost(f"disconnect() from TWS at {where} while {req.name} "
                                         f"(reqId {req.reqId}) waited for its answer"))
+        return kept
 
 
-class ErrorStream:
-    """Unsolicited TWS errors of a client (``TWSClient.errors``).
-
-    ``async for err in ib.errors`` yields every :class:`TWSError` that fails no
-    request and is not a notice (reqId -1 errors such as 1100, errors of ids
-    nobody waits for) from the moment the loop starts; each loop gets every
-    error. Iteration ends after ``disconnect()`` and raises the reason when the
-    connection is lost. ``recent`` keeps the last ``maxlen`` errors for those
-    who only look.
-    """
-
-    def __init__(self, maxlen: int = 100) -> None:
-        self.recent: deque[TWSError] = deque(maxlen=maxlen)
-        self._readers: weakref.WeakSet[Request[TWSError]] = weakref.WeakSet()
-
-    def __aiter__(self) -> Request[TWSError]:
-        reader: Request[TWSError] = Request("errors", None, (), convert=_nothing, maxlen=10_000)
-        self._readers.add(reader)
-        return reader
-
-    def publish(self, err: TWSError) -> None:
-        """Hand ``err`` to every running loop and to ``recent``."""
-        self.recent.append(err)
-        for reader in list(self._readers):
-            reader.put(err)
-
-    def close(self, exc: BaseException | None) -> None:
-        """End every running loop: raise ``exc``, or stop when it is None."""
-        for reader in list(self._readers):
-            if exc is None:
-                reader.finish()
-            else:
-                reader.fail(exc)
-        self._readers = weakref.WeakSet()
-
-
-def _nothing(msg: Message) -> tuple[()]:
+def nothing(msg: Message) -> tuple[()]:
+    """The ``convert`` of readers fed with :meth:`Request.put` only."""
     return ()

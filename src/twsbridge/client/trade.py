@@ -195,8 +195,12 @@ class Trade:
             return False
         if any(f.commissionReport is None for f in self.fills):
             return False
-        return not self.placed or self.orderStatus is None or \
-            self.fill_quantity() >= self.orderStatus.filled
+        if not self.placed:
+            return True
+        if self.orderStatus is not None:
+            return self.fill_quantity() >= self.orderStatus.filled
+        filled = self.order.filledQuantity  # of a completedOrder (a reconnect's recovery)
+        return filled == UNSET_DECIMAL or self.fill_quantity() >= filled
 
     async def done(self, timeout: float | None = None) -> Trade:
         """Wait until the trade is :meth:`complete`; the trade.
@@ -209,7 +213,8 @@ class Trade:
                 code, e.g. 110, 200, 201, 103).
             TimeoutError: (``asyncio.TimeoutError``) not complete within ``timeout``.
             ConnectionLost, NotConnected: the connection ended (or is not up)
-                before the trade completed.
+                before the trade completed; with a reconnect policy it waits
+                through reconnects and raises only when the client gives up.
             InterceptError: an intercept hook failed, which closed the connection.
 
         TWS sends live news of an order to the client that placed it (and to the
@@ -236,7 +241,10 @@ class Trade:
         fill or commission (changes before the loop starts reading are kept);
         ends after the change that made it :meth:`complete` (at once when it is
         already complete) or when the connection is closed with disconnect();
-        raises the reason when the connection is lost."""
+        raises the reason when the connection is lost. With a reconnect policy
+        the loop goes on across a reconnect and yields the trade once more
+        after the recovery brought it up to date (no Gap item: each item is
+        the trade's whole current state)."""
         reader: Request[Trade] = Request("Trade.updates", self.orderId, (), convert=_nothing,
                                          maxlen=10_000)
         if self.complete():

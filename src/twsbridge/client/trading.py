@@ -3,26 +3,39 @@
 :class:`Trading` places, modifies and cancels orders, previews them (whatIf),
 asks TWS for open and completed orders and for executions, and feeds TWS's
 order messages to the :class:`~twsbridge.client.orders.OrderBook`.
+
+Across a reconnect (:mod:`.reconnect`) trades stay live: ``Trade.done()`` and
+``Trade.updates()`` keep waiting, and once reconnected :meth:`Trading.recover`
+asks TWS for the open orders, today's completed orders and executions, so a
+trade gets the statuses, fills and commissions it missed. An order TWS never
+received (its placeOrder went down with the connection: TWS knows it neither
+as open nor as completed) ends Cancelled with error 504 "Not connected",
+which ``Trade.done()`` raises.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 from twsbridge.protocol import Contract, ExecutionFilter, Message, incoming, outgoing
 from twsbridge.protocol.order_models import Order, OrderState
 
 from .core import ClientCore
-from .errors import InterceptError
+from .errors import ConnectionLost, InterceptError, TWSError
 from .orders import OrderBook
 from .requests import Request
-from .trade import Fill, Trade
+from .trade import UNACKNOWLEDGED, Fill, Trade
 
-__all__ = ["COMMISSION_WAIT", "Trading"]
+__all__ = ["COMMISSION_WAIT", "NOT_CONNECTED", "Trading"]
+
+log = logging.getLogger("twsbridge.client")
 
 #: Seconds reqExecutions waits after execDetailsEnd for missing commission reports.
 COMMISSION_WAIT = 2.0
+#: IB's client error code "Not connected": the code of an order lost with the connection.
+NOT_CONNECTED = 504
 
 
 class Trading:
@@ -39,13 +52,65 @@ class Trading:
         core.listen(incoming.CompletedOrder, self.book.on_completed_order)
         core.claim_errors(self.book.on_error)
         core.on_close(self.book.on_close)
+        core.on_suspend(self._on_suspend)
+        core.on_reconnect(self.recover)
+        self._unconfirmed: list[Trade] = []
 
     def _check(self) -> None:
-        """Raise unless connected; after a failed intercept hook its InterceptError."""
-        reason = self._core.close_reason
-        if not self._core.is_connected and isinstance(reason, InterceptError):
+        """Raise unless connected or reconnecting; after a failed intercept hook
+        its InterceptError."""
+        core = self._core
+        reason = core.close_reason
+        if not core.is_connected and isinstance(reason, InterceptError):
             raise reason
-        self._core.ensure_connected()
+        if core.reconnecting:
+            return  # trades wait for the reconnect and its recovery
+        core.ensure_connected()
+
+    # across reconnects ------------------------------------------------------------
+
+    def _on_suspend(self, exc: BaseException) -> None:
+        """The connection dropped: remember the orders TWS had not acknowledged."""
+        for trade in self.book.open_trades():
+            if trade.placed and trade.status in UNACKNOWLEDGED and trade not in self._unconfirmed:
+                self._unconfirmed.append(trade)
+            trade.add_log(f"Connection lost: {exc}")
+
+    async def recover(self) -> None:
+        """Reconnected: bring the trades that are not complete up to date
+        (reqOpenOrders, reqCompletedOrders, reqExecutions); mark orders TWS
+        never received (see the module doc).
+
+        Raises:
+            ConnectionLost: the connection dropped again (the next reconnect
+                recovers).
+        """
+        trades = [t for t in self.book.trades() if not t.complete()]
+        if not trades:
+            self._unconfirmed.clear()
+            return
+        try:
+            await self._orders("reqOpenOrders", outgoing.ReqOpenOrders(), internal=True)
+            await self.reqCompletedOrders(apiOnly=True, internal=True)
+            await self.reqExecutions(None, internal=True)
+        except ConnectionLost:
+            raise
+        except TWSError as refused:  # TWS refused a request: the trades may stay behind
+            log.warning("recovering trades after reconnecting failed: %s", refused)
+            self._core.errors.publish(refused)
+            return
+        unconfirmed, self._unconfirmed = self._unconfirmed, []
+        for trade in unconfirmed:
+            if trade.status in UNACKNOWLEDGED and not trade.acknowledged:
+                err = TWSError(NOT_CONNECTED, "Not connected: TWS did not receive this order "
+                               "before the connection was lost", trade.orderId)
+                trade.error = err
+                trade.set_status("Cancelled", err.message, err.code, synthetic=True)
+                trade.changed()
+        for trade in trades:
+            trade.add_log("Reconnected: recovered from TWS")
+            trade.changed()
+        log.info("recovered %d trade(s) after reconnecting", len(trades))
 
     def _on_open_order(self, msg: incoming.OpenOrder) -> None:
         req = self._whatifs.pop(msg.orderId, None)
@@ -118,10 +183,10 @@ class Trading:
         await self._core.call(req, outgoing.ReqIds(numIds=1))
         return self._core.ids.peek
 
-    async def _orders(self, name: str, msg: Message) -> list[Trade]:
+    async def _orders(self, name: str, msg: Message, internal: bool = False) -> list[Trade]:
         req = Request(name, None, (incoming.OpenOrder, incoming.OpenOrderEnd),
                       (incoming.OpenOrderEnd,), convert=self._open_trade)
-        return list(dict.fromkeys(await self._core.call(req, msg)))
+        return list(dict.fromkeys(await self._core.call(req, msg, not internal)))
 
     async def reqOpenOrders(self) -> list[Trade]:
         """reqOpenOrders (5) → openOrder (5) … openOrderEnd (53)."""
@@ -131,22 +196,25 @@ class Trading:
         """reqAllOpenOrders (16) → openOrder (5) … openOrderEnd (53)."""
         return await self._orders("reqAllOpenOrders", outgoing.ReqAllOpenOrders())
 
-    async def reqCompletedOrders(self, apiOnly: bool) -> list[Trade]:
+    async def reqCompletedOrders(self, apiOnly: bool, internal: bool = False) -> list[Trade]:
         """reqCompletedOrders (99) → completedOrder (101) … completedOrdersEnd (102)."""
         req = Request("reqCompletedOrders", None,
                       (incoming.CompletedOrder, incoming.CompletedOrdersEnd),
                       (incoming.CompletedOrdersEnd,), convert=self._completed_trade)
-        trades = await self._core.call(req, outgoing.ReqCompletedOrders(apiOnly=apiOnly))
+        trades = await self._core.call(req, outgoing.ReqCompletedOrders(apiOnly=apiOnly),
+                                       not internal)
         return list(dict.fromkeys(trades))
 
-    async def reqExecutions(self, execFilter: ExecutionFilter | None) -> list[Fill]:
+    async def reqExecutions(self, execFilter: ExecutionFilter | None,
+                            internal: bool = False) -> list[Fill]:
         """reqExecutions (7) → execDetails (11) … execDetailsEnd (55), commissions (59)."""
         core = self._core
-        reqId = core.next_id()
+        core.live(check_handlers=not internal)
+        reqId = core.ids.next()
         req = Request("reqExecutions", reqId, (incoming.ExecDetails, incoming.ExecDetailsEnd),
                       (incoming.ExecDetailsEnd,), convert=self._fill)
         fills = list(dict.fromkeys(await core.call(req, outgoing.ReqExecutions(
-            reqId=reqId, execFilter=execFilter or ExecutionFilter()))))
+            reqId=reqId, execFilter=execFilter or ExecutionFilter()), not internal)))
         await self.book.wait_commissions(fills, COMMISSION_WAIT)
         return fills
 

@@ -190,37 +190,53 @@ def _identity(s: str) -> str:
     return s
 
 
-#: Decoded values of the cached kinds are kept per decode function, for field
-#: texts of at most :data:`CACHE_TEXT_MAX` characters; a cache is emptied when it
-#: reaches :data:`CACHE_SIZE` entries. Ticks repeat their ids, tick types, prices
-#: and sizes, and a dict lookup costs a third of ``int()``/``float()``/``Decimal()``.
+#: Decoded values of the cached kinds (ints, floats, booleans) are kept per decode
+#: function, for field texts of at most :data:`CACHE_TEXT_MAX` characters; a cache
+#: is emptied when it reaches :data:`CACHE_SIZE` entries. Ticks repeat their ids,
+#: tick types and prices, and a dict lookup costs a third of ``int()``/``float()``.
+#: Sizes (``Decimal``) are not cached: volumes rarely repeat, and a miss costs more
+#: than the lookup saves.
 CACHE_SIZE = 4096
 CACHE_TEXT_MAX = 24
 
 _CACHES: dict[Callable[[str], Any], tuple[dict[str, Any], Callable[[str], Any]]] = {}
 
 
-def _cacheable(v: Any) -> bool:
-    """Immutable values that compare equal to themselves (no NaN: each stays its own)."""
-    if isinstance(v, Decimal):
-        return not v.is_nan()
-    return bool(v == v)
+_MISS = """
+def miss(s):
+    v = {expr}
+    # NaN is not cached: each decoded NaN stays a distinct object, as without a cache
+    if len(s) <= CACHE_TEXT_MAX and (not v.is_nan() if type(v) is Decimal else v == v):
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()
+        cache[s] = v
+    return v
+"""
 
 
-def _value_cache(decode: Callable[[str], Any]) -> tuple[dict[str, Any], Callable[[str], Any]]:
-    """The cache of ``decode``'s values, and the function that fills it on a miss."""
+def _value_cache(
+    decode: Callable[[str], Any], inline: str | None
+) -> tuple[dict[str, Any], Callable[[str], Any]]:
+    """The cache of ``decode``'s values, and the function that decodes a text missing
+    from it (with ``inline`` when given: no second call) and caches the value."""
     if decode in _CACHES:
         return _CACHES[decode]
     cache: dict[str, Any] = {}
-
-    def miss(s: str) -> Any:
-        v = decode(s)
-        if len(s) <= CACHE_TEXT_MAX and _cacheable(v):
-            if len(cache) >= CACHE_SIZE:
-                cache.clear()
-            cache[s] = v
-        return v
-
+    ns: dict[str, Any] = {
+        "cache": cache,
+        "decode": decode,
+        "Decimal": Decimal,
+        "CACHE_SIZE": CACHE_SIZE,
+        "CACHE_TEXT_MAX": CACHE_TEXT_MAX,
+        "UNSET_INTEGER": UNSET_INTEGER,
+        "UNSET_LONG": UNSET_LONG,
+        "UNSET_DOUBLE": UNSET_DOUBLE,
+        "UNSET_DECIMAL": UNSET_DECIMAL,
+        "DECIMAL_UNSET_TEXTS": DECIMAL_UNSET_TEXTS,
+    }
+    src = _MISS.format(expr=inline.format("s") if inline is not None else "decode(s)")
+    exec(compile(src, f"<twsbridge value cache {decode.__name__}>", "exec"), ns)
+    miss: Callable[[str], Any] = ns["miss"]
     _CACHES[decode] = (cache, miss)
     return cache, miss
 
@@ -257,7 +273,7 @@ class Kind:
         self.cache: dict[str, Any] | None = None
         self.miss: Callable[[str], Any] | None = None
         if cached:
-            self.cache, self.miss = _value_cache(decode)
+            self.cache, self.miss = _value_cache(decode, inline)
 
     def __repr__(self) -> str:
         return f"Kind({self.name})"
@@ -269,13 +285,11 @@ INT = Kind("int", decode_int, encode_int, 0, int, inline="(int({0}) if {0} else 
            cached=True)
 INT_MAX = Kind("int_max", decode_int, encode_int_max, 0, int,
                inline="(int({0}) if {0} else UNSET_INTEGER)", cached=True)
-LONG = Kind("long", decode_long, encode_long, 0, int, inline="(int({0}) if {0} else UNSET_LONG)",
-            cached=True)
+LONG = Kind("long", decode_long, encode_long, 0, int, inline="(int({0}) if {0} else UNSET_LONG)")
 FLOAT = Kind("float", decode_float, encode_float, 0.0, float,
              inline="(float({0}) if {0} else UNSET_DOUBLE)", cached=True)
 FLOAT_MAX = Kind("float_max", decode_float, encode_float_max, 0.0, float,
                  inline="(float({0}) if {0} else UNSET_DOUBLE)", cached=True)
 DECIMAL = Kind("decimal", decode_decimal, encode_decimal, UNSET_DECIMAL, Decimal,
-               inline="(UNSET_DECIMAL if {0} in DECIMAL_UNSET_TEXTS else Decimal({0}))",
-               cached=True)
+               inline="(UNSET_DECIMAL if {0} in DECIMAL_UNSET_TEXTS else Decimal({0}))")
 BOOL = Kind("bool", decode_bool, encode_bool, False, bool, cached=True)

@@ -185,8 +185,9 @@ class _Base:
     def events(self) -> Iterator[Event]:
         """Drain every queued event."""
         ev = self._events
+        popleft = ev.popleft
         while ev:
-            yield ev.popleft()
+            yield popleft()
 
 
 class ClientConnection(_Base):

@@ -30,6 +30,7 @@ import dataclasses
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from itertools import repeat
 from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
 from . import codec
@@ -352,9 +353,13 @@ def _build(cls: type[Message], version: int, *, trace: bool) -> tuple[Decoder, E
     dec.append("        raise _extra(f, i, t)")
     dec.append("    return o")
     enc.append("    p.append('')")
-    enc.append("    return '\\0'.join(p)")
+    enc.append("    s = '\\0'.join(p)")
+    enc.append("    if s.count('\\0') != len(p) - 1:")  # a NUL inside a value would split it
+    enc.append("        raise _nul(p)")
+    enc.append("    return s")
     g.ns["_fail"] = _failure(cls, version)
     g.ns["_extra"] = _extra(cls, version)
+    g.ns["_nul"] = _nul_in_value(cls)
     src = "\n".join(dec) + "\n\n" + "\n".join(enc) + "\n"
     exec(compile(src, f"<twsbridge codec {cls.__name__} v{version}>", "exec"), g.ns)
     return g.ns["decode"], g.ns["encode"]
@@ -372,21 +377,27 @@ def _flat_decoder(cls: type[Message], version: int) -> Decoder | None:
     if hasattr(cls, "__post_init__"):
         return None
     g = _Gen(cls, version)
-    # every slot is set, so the object is built without __init__ (a dataclass
-    # __init__ costs about as much as two int() conversions)
-    sets = "".join(
-        f"        o.{name} = {g.decode_expr(by_path[name][1].kind, f'f[{by_path[name][0]}]')}\n"
-        for name in fields
-    )
-    n = len(items) + 2
+    defaults = {f.name: f.default for f in _fields(cls)}
+    sets = []
+    for name in fields:
+        k, it = by_path[name]
+        expr = g.decode_expr(it.kind, f"v{k}")
+        if name == "version" and _decodes_to_itself(it.kind, defaults[name]):
+            # the legacy version is nearly always the class default: a text compare
+            d = defaults[name]
+            expr = f"({d!r} if v{k} == {str(d)!r} else {expr})"
+        sets.append(f"        o.{name} = {expr}\n")
+    # the fields are unpacked into locals (a wrong count raises ValueError: the slow
+    # decoder then reports it); every slot is set, so the object is built without
+    # __init__ (a dataclass __init__ costs about as much as two int() conversions)
+    unpack = ", ".join(["_", *(f"v{k}" for k in range(1, len(items) + 1)), "_"])
     g.ns["_slow"] = _build(cls, version, trace=False)[0]
     src = (
         "def decode(f):\n"
-        f"    if len(f) != {n}:\n"
-        "        return _slow(f)\n"
         "    try:\n"
+        f"        {unpack} = f\n"
         "        o = _new(_cls)\n"
-        f"{sets}"
+        f"{''.join(sets)}"
         "        return o\n"
         "    except (ValueError, TypeError, ArithmeticError):\n"
         "        return _slow(f)\n"
@@ -394,6 +405,17 @@ def _flat_decoder(cls: type[Message], version: int) -> Decoder | None:
     exec(compile(src, f"<twsbridge fast decoder {cls.__name__} v{version}>", "exec"), g.ns)
     decode: Decoder = g.ns["decode"]
     return decode
+
+
+def _decodes_to_itself(kind: Kind, value: Any) -> bool:
+    """``value`` is an int that ``kind`` decodes from ``str(value)`` to itself."""
+    if type(value) is not int:
+        return False
+    try:
+        back = kind.decode(str(value))
+    except (ValueError, TypeError, ArithmeticError):
+        return False
+    return type(back) is int and back == value
 
 
 def _target(path: str, obj: str) -> str:
@@ -434,18 +456,27 @@ def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> No
                 g.dec.append(f"{dpad}    i += 1")
                 g.enc.append(f"{epad}    p.append({g.encode_expr(sub.kind, item)})")
             elif (flat := None if g.trace else _flat_items(it, g.version)) is not None:
-                # items that are exactly the item type's plain fields: one slice per item,
-                # the object built without __init__ (as the flat decoder does)
+                # items that are exactly the item type's plain fields: the objects are
+                # built without __init__ (as the flat decoder does), then filled in one
+                # loop over one strided slice of the fields per attribute
                 mark = len(g.dec)
                 _emit(g, it.items, item, dind + 1, eind + 1)  # for the encoder lines
-                del g.dec[mark:]
-                names = [f"_v{n}_{k}" for k in range(len(flat))]
-                g.dec.append(f"{dpad}    {', '.join(names)}, = f[i : i + {len(flat)}]")
-                g.dec.append(f"{dpad}    {item} = _new({g.sym(it.item_type, '_t')})")
+                # the list and loop lines above are replaced here
+                assert g.dec[mark - 2 : mark] == [f"{dpad}{lst} = []",
+                                                  f"{dpad}for _ in range({cnt}):"]
+                del g.dec[mark - 2 :]
+                k, end = len(flat), f"_e{n}"
+                names = [f"_v{n}_{j}" for j in range(k)]
+                cols = ", ".join(f"f[{f'i + {j}' if j else 'i'} : {end} : {k}]" for j in range(k))
+                g.ns["_repeat"] = repeat
+                g.dec.append(f"{dpad}{end} = i + {k} * {cnt}")
+                g.dec.append(f"{dpad}if {end} > len(f): raise ValueError('bad count')")
+                new = f"_new, _repeat({g.sym(it.item_type, '_t')}, {cnt})"
+                g.dec.append(f"{dpad}{lst} = list(map({new}))")
+                g.dec.append(f"{dpad}for {item}, {', '.join(names)} in zip({lst}, {cols}):")
                 for sub, v in zip(flat, names, strict=True):
                     g.dec.append(f"{dpad}    {item}.{sub.path} = {g.decode_expr(sub.kind, v)}")
-                g.dec.append(f"{dpad}    {lst}.append({item})")
-                g.dec.append(f"{dpad}    i += {len(flat)}")
+                g.dec.append(f"{dpad}i = {end}")
             else:
                 g.dec.append(f"{dpad}    {item} = {g.sym(it.item_type, '_t')}()")
                 _emit(g, it.items, item, dind + 1, eind + 1)
@@ -554,6 +585,18 @@ def _failure(
         return ProtocolError(what, msg_id=f[0], field=t or f"#{i}", fields=f)
 
     return fail
+
+
+def _nul_in_value(cls: type[Message]) -> Callable[[list[str]], ProtocolError]:
+    def nul(p: list[str]) -> ProtocolError:
+        k = next((k for k, v in enumerate(p) if "\0" in v), 0)
+        return ProtocolError(
+            f"{cls.NAME}: field {k} contains a NUL character, which would split it on the wire",
+            msg_id=str(cls.ID),
+            field=f"#{k}",
+        )
+
+    return nul
 
 
 def _extra(cls: type[Message], version: int) -> Callable[[list[str], int, str], ProtocolError]:

@@ -7,33 +7,47 @@ gateway and says so in its log, its OpenAPI description and every ``/health``.
 
 from __future__ import annotations
 
-import logging
+from typing import TYPE_CHECKING, Any
 
-from .app import create_app
 from .settings import ServiceSettings
 
+if TYPE_CHECKING:
+    from .app import create_app
+
 __all__ = ["ServiceSettings", "create_app", "run_service"]
+
+
+def __getattr__(name: str) -> Any:
+    """``create_app`` on first use: the application (FastAPI, GraphQL, MCP ...) takes
+    seconds to import, which the command's look-ups, using only the schemas, skip."""
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run_service(settings: ServiceSettings | None = None) -> None:
     """Serve the application with uvicorn until interrupted (blocking)."""
     import uvicorn
 
+    from .app import create_app
+    from .observability import configure_logging
+
     settings = settings if settings is not None else ServiceSettings()
-    level = settings.log_level.upper()
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=logging.WARNING,
-            format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
-        )
-    logging.getLogger("twsbridge").setLevel(level)
+    # every logger (twsbridge, uvicorn, the client ...) in one shape: text or JSON lines;
+    # requests are logged by twsbridge.access (uvicorn's access log is off)
+    configure_logging(settings.log_level, settings.log_format)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,  # open SSE/WebSocket streams must not hold shutdown
+        ssl_certfile=settings.ssl_certfile,  # HTTPS / WSS when both are given
+        ssl_keyfile=settings.ssl_keyfile,
     )
     uvicorn.Server(config).run()

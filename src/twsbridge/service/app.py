@@ -6,14 +6,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from .gateway import GatewayManager
+from .graphql import graphql_router
+from .input_guard import NulGuardMiddleware
 from .journal import Journal
+from .mcp import McpHttp
 from .middleware import RequestTimeoutMiddleware
+from .observability import install_observability, observe_gateway
 from .problems import install_problem_handlers
-from .routes import account, contracts, health, market_data, orders
+from .routes import account, contracts, health, keys, market_data, orders
 from .routes import streaming as streaming_routes
+from .security import require_scope
 from .settings import VERSION, ServiceSettings
 from .streaming import stream_hub
 
@@ -28,6 +33,9 @@ cancelled), executions with commissions, positions, account values and P&L,
 with TWS's own field names (`conId`, `secType`, `totalQuantity`, `lmtPrice` ...).
 Every order message TWS sends is committed to the order journal before the
 service acts on it, and the journal is reconciled with TWS after every connect.
+Every route but `/health` needs an API key (`twsbridge keys create NAME --scope
+read|trade|admin`) as `X-API-Key: <key>` or `Authorization: Bearer <key>`: no valid key
+is 401, a key without the scope 403; orders pass the guardrails (403 / 422 naming the `rule`).
 Errors are RFC 9457 `application/problem+json`
 with TWS's error `code` where there is one (`200`: no security definition → 404).
 Sizes are JSON numbers; unknown values are `null`.
@@ -56,6 +64,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     ``settings`` defaults to :class:`ServiceSettings` read from the environment.
     """
     settings = settings if settings is not None else ServiceSettings()
+    mcp = McpHttp(settings)  # MCP over streamable HTTP at /mcp (same API keys)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,12 +75,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             log.error("cannot open the order journal at %s: %s", journal.display_url, exc)
             raise
         manager = GatewayManager(settings, journal)
+        observe_gateway(app, manager)  # count TWS messages (before it connects)
         app.state.journal = journal
         app.state.gateway = manager
         try:
             await manager.start()
             try:
-                async with stream_hub(app, manager):
+                async with stream_hub(app, manager), mcp.running():
                     yield
             finally:
                 await manager.stop()
@@ -87,10 +97,18 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(RequestTimeoutMiddleware, timeout=settings.request_timeout)
-    app.include_router(health.router)
-    app.include_router(contracts.router)
-    app.include_router(market_data.router)
-    app.include_router(orders.router)
-    app.include_router(account.router)
-    app.include_router(streaming_routes.router)
+    app.add_middleware(NulGuardMiddleware)  # a NUL would split a TWS field: 422
+    # request ids, access log, HTTP latency (outermost: added after every other
+    # middleware) and GET /metrics ("admin" scope unless metrics_public)
+    install_observability(app, settings.metrics_public)
+    app.include_router(health.router)  # the only route without a key (and /docs)
+    read = [Depends(require_scope("read"))]  # every route below needs a key
+    app.include_router(contracts.router, dependencies=read)
+    app.include_router(market_data.router, dependencies=read)
+    app.include_router(orders.router, dependencies=read)  # writes: "trade" (orders.py)
+    app.include_router(account.router, dependencies=read)
+    app.include_router(streaming_routes.router, dependencies=read)
+    app.include_router(keys.router)  # "admin"
+    app.include_router(graphql_router())  # /graphql: its own key check (HTTP, WS init)
+    mcp.install(app)  # /mcp: a key for every request; tools check read / trade
     return app

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -71,6 +72,8 @@ class GatewayManager:
         self._client: TWSClient | None = None
         self._lock = asyncio.Lock()
         self._watchdog: asyncio.Task[None] | None = None
+        #: Called with every new client before it connects (metrics count its messages).
+        self.client_hooks: list[Callable[[TWSClient], None]] = []
 
     @property
     def address(self) -> str:
@@ -160,6 +163,8 @@ class GatewayManager:
         if self.journal is not None:
             client.intercept(self.journal.record, *JOURNALED)
             client.intercept(self.journal.error_hook(self.settings.client_id), "error")
+        for hook in self.client_hooks:
+            hook(client)
         return client
 
     async def _connect(self) -> None:

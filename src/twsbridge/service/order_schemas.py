@@ -25,7 +25,7 @@ from twsbridge.protocol import Contract
 from twsbridge.protocol.order_models import Order, OrderState
 
 from .journal.models import CommissionRecord, ExecutionRecord, OrderRecord
-from .schemas import Size, price
+from .schemas import TWS_INT_MAX, Size, price
 
 __all__ = [
     "LIMIT_TYPES",
@@ -87,7 +87,8 @@ class OrderCreate(BaseModel):
          "lmtPrice": 430.5, "tif": "DAY"},
     ]})
 
-    conId: int | None = Field(None, gt=0, description="IB contract id, e.g. 265598 (AAPL).")
+    conId: int | None = Field(None, gt=0, le=TWS_INT_MAX,
+                              description="IB contract id, e.g. 265598 (AAPL).")
     symbol: str | None = Field(None, min_length=1, validate_default=True,
                                description="Symbol, when no conId is given.")
     secType: Annotated[str, Upper] = Field("STK", description="STK, CASH, FUT ...")
@@ -107,7 +108,8 @@ class OrderCreate(BaseModel):
     account: str | None = Field(None, description="Account code; TWS's default when unset.")
     orderRef: str | None = Field(None, max_length=128)
     transmit: bool = True
-    parentId: int | None = Field(None, gt=0, description="orderId of the parent (brackets).")
+    parentId: int | None = Field(None, gt=0, le=TWS_INT_MAX,
+                                 description="orderId of the parent (brackets).")
     ocaGroup: str | None = Field(None, max_length=64)
     ocaType: Literal[1, 2, 3] | None = None
 

@@ -20,7 +20,10 @@ anything else TWS rejects (162, 320-322, 10314 ...)   400
 ====================================================  ======
 
 A lost connection is 503 and a request timeout 504; FastAPI's request
-validation errors are 422 problems with an ``errors`` member.
+validation errors are 422 problems with an ``errors`` member. No valid API key
+is 401 (``unauthorized``, with ``WWW-Authenticate: Bearer``), a key without the
+scope 403 (``forbidden``), an order refused by a guardrail 403 or 422
+(``guardrail``, with the ``rule``); see :mod:`twsbridge.service.security`.
 """
 
 from __future__ import annotations
@@ -66,6 +69,9 @@ TYPES: dict[str, str] = {
     "gateway-timeout": "TWS gateway did not answer in time",
     "validation-error": "Invalid request",
     "internal-error": "Internal error",
+    "unauthorized": "API key missing, unknown or revoked",
+    "forbidden": "The API key lacks the scope",
+    "guardrail": "Refused by a guardrail",
 }
 """Problem type slug (after ``urn:twsbridge:problem:``) -> its fixed title."""
 
@@ -82,6 +88,9 @@ _STATUS_OF_TYPE: dict[str, int] = {
     "gateway-timeout": 504,
     "validation-error": 422,
     "internal-error": 500,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "guardrail": 403,
 }
 
 _TYPE_OF_CODE: dict[int, str] = {
@@ -147,6 +156,8 @@ class ProblemError(Exception):
         self.code = code
         self.reqId = reqId
         self.extensions = extensions
+        self.headers: dict[str, str] = {}
+        """Extra response headers (``WWW-Authenticate`` of a 401 ...)."""
 
     def to_public(self, instance: str | None = None) -> ProblemPublic:
         """The problem as its public model."""
@@ -191,7 +202,8 @@ def problem_response(problem: ProblemError, request: Request | None = None) -> J
     """A ``application/problem+json`` response for ``problem``."""
     instance = request.url.path if request is not None else None
     body = problem.to_public(instance).model_dump(mode="json", exclude_none=True)
-    headers = {"Retry-After": "1"} if problem.status in (429, 503) else None
+    headers = {"Retry-After": "1"} if problem.status in (429, 503) else {}
+    headers.update(getattr(problem, "headers", None) or {})
     return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -37,6 +37,8 @@ from twsbridge.protocol import (
 from .journal import Journal, ReconcileSummary
 
 __all__ = [
+    "TWS_INT_MAX",
+    "TWS_INT_MIN",
     "BarPublic",
     "BarsPublic",
     "ContractDescriptionPublic",
@@ -62,6 +64,11 @@ Size = Annotated[
     PlainSerializer(_size_number, return_type=int | float | None, when_used="always"),
 ]
 """A TWS size (``Decimal``) served as a JSON number, ``null`` when unknown."""
+
+TWS_INT_MIN = -(2**31)
+TWS_INT_MAX = 2**31 - 1
+"""Bounds of TWS's ids (conId, orderId, clientId, reqId: Java ints): the routes refuse
+others with 422 (the journal's database could not even look them up)."""
 
 
 def price(value: float | None) -> float | None:

@@ -9,9 +9,13 @@ the environment.
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .config_file import TomlFileSource
+from .security.settings import GuardrailSettings
 
 __all__ = ["DEFAULT_CLIENT_ID", "VERSION", "ServiceSettings", "parse_gateway"]
 
@@ -47,8 +51,13 @@ def parse_gateway(value: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(BaseSettings, GuardrailSettings):
     """Settings of the REST service.
+
+    The order guardrails (``trading_enabled``, ``max_order_quantity`` ...) come
+    from :class:`~twsbridge.service.security.settings.GuardrailSettings`; a TOML
+    file (``TWSBRIDGE_CONFIG`` / ``--config``, see :mod:`.config_file`) may set
+    any field, below the environment and explicit arguments.
 
     ``gateway`` ``None`` (the default) starts the embedded simulated gateway
     in-process on 127.0.0.1 and says so loudly; ``"HOST:PORT"`` connects to a
@@ -84,6 +93,15 @@ class ServiceSettings(BaseSettings):
         description="Seconds allowed for one HTTP request (its TWS calls); then 504.",
     )
     log_level: str = Field(default="info", description="Log level of the service and uvicorn.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as readable text or as JSON objects (ts, level, logger, "
+        "message and context: request_id, route, status, latency_ms, orderId ...).",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve GET /metrics without an API key (else the admin scope is needed).",
+    )
     journal_url: str | None = Field(
         default=None,
         description=(
@@ -96,6 +114,26 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="Seconds POST/PUT/DELETE /orders wait for TWS to acknowledge the order.",
     )
+
+    ssl_certfile: str | None = Field(
+        default=None, description="TLS certificate (PEM) to serve HTTPS; with ssl_keyfile."
+    )
+    ssl_keyfile: str | None = Field(
+        default=None, description="TLS private key (PEM) of ssl_certfile."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the TOML configuration file."""
+        return (init_settings, env_settings, dotenv_settings, TomlFileSource(settings_cls),
+                file_secret_settings)
 
     @field_validator("gateway")
     @classmethod

@@ -6,7 +6,10 @@ the price model, the simulated clock, the paper account, the simulated broker
 sequence. :class:`SimServer` accepts TCP connections and runs one
 :class:`~twsbridge.sim.session.SimSession` per socket, with a read loop and a
 poll loop (streaming output). :func:`run_sim` runs a server until
-cancelled.
+cancelled. ``Simulator.faults`` (:mod:`twsbridge.sim.faults`) injects faults
+(dropped connections, stalls, connectivity loss, restarts ...) and holds
+TWS's limits (message rate, historical-data pacing, market data lines); the
+server and the sessions consult it.
 
 Clients connect to it exactly as to TWS or IB Gateway (``API\\0`` handshake,
 server versions 157-178)::
@@ -27,6 +30,8 @@ from types import TracebackType
 from twsbridge.sim.account import Account
 from twsbridge.sim.broker import Broker
 from twsbridge.sim.clock import SimClock
+from twsbridge.sim.fault_script import FaultScript
+from twsbridge.sim.faults import FaultInjector
 from twsbridge.sim.prices import PriceModel
 from twsbridge.sim.reference import InstrumentBook
 from twsbridge.sim.session import SimSession
@@ -56,6 +61,9 @@ class Simulator:
             survives client reconnects.
         master_client_id: TWS's "Master API client ID" setting: that client
             also sees every other API client's orders (None: no master).
+        faults: the fault injector (:mod:`twsbridge.sim.faults`): faults on
+            demand or by script, and TWS's limits (message rate, historical
+            pacing, market data lines).
     """
 
     def __init__(
@@ -75,6 +83,7 @@ class Simulator:
         self._next_order_id = 1
         self.master_client_id: int | None = None
         self.broker = Broker(self)
+        self.faults = FaultInjector(self)
 
     @property
     def client_ids(self) -> frozenset[int]:
@@ -84,7 +93,7 @@ class Simulator:
     def claim_client_id(self, client_id: int, owner: object) -> bool:
         """Register ``owner`` under ``client_id``; False when another session holds it."""
         holder = self._clients.get(client_id)
-        if holder is not None and holder is not owner:
+        if (holder is not None and holder is not owner) or self.faults.holds_client_id(client_id):
             return False
         self._clients[client_id] = owner
         return True
@@ -132,6 +141,21 @@ class Simulator:
         return SimSession(self)
 
 
+class _Conn:
+    """One client connection: its socket writer, session and write lock."""
+
+    def __init__(self, writer: asyncio.StreamWriter, session: SimSession) -> None:
+        self.writer = writer
+        self.session = session
+        self._lock = asyncio.Lock()
+
+    async def send(self, data: bytes) -> None:
+        if data:
+            async with self._lock:
+                self.writer.write(data)
+                await self.writer.drain()
+
+
 class SimServer:
     """An asyncio TCP server speaking the TWS API protocol.
 
@@ -158,7 +182,8 @@ class SimServer:
         self.max_clients = max_clients
         self.poll_interval = poll_interval
         self._server: asyncio.Server | None = None
-        self._conns: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._conns: dict[asyncio.Task[None], _Conn] = {}
+        self._stopped = False
         self.sessions: set[SimSession] = set()
 
     async def start(self) -> None:
@@ -167,31 +192,70 @@ class SimServer:
         Raises:
             OSError: when the address cannot be bound.
         """
+        self._stopped = False
         if self._server is not None:
             return
+        await self._listen()
+        self.simulator.faults.attach(self)
+
+    async def _listen(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("TWS simulator listening on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
-        """Stop listening and close every connection."""
+        """Stop listening and close every connection (and cancel fault scripts)."""
+        self._stopped = True
+        self.simulator.faults.detach(self)
+        await self._shut()
+
+    async def _shut(self) -> None:
+        """Stop listening, close every connection."""
         server, self._server = self._server, None
         if server is not None:
             server.close()
-        for task, writer in list(self._conns.items()):
-            writer.close()
-            task.cancel()
-        if self._conns:
-            await asyncio.gather(*self._conns, return_exceptions=True)
+        await self.drop_connections()
         if server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2)
 
     async def serve_forever(self) -> None:
-        """Start (if needed) and serve until cancelled."""
+        """Start (if needed) and serve until cancelled (also across fault restarts)."""
         await self.start()
-        assert self._server is not None
-        await self._server.serve_forever()
+        await asyncio.get_running_loop().create_future()
+
+    # ----------------------------------------------- what the faults act on
+    @property
+    def live_sessions(self) -> list[SimSession]:
+        """The sessions of the open connections."""
+        return [c.session for c in self._conns.values()]
+
+    async def flush(self) -> None:
+        """Write each session's pending output now (nothing during a stall)."""
+        if self.simulator.faults.stalled:
+            return
+        for conn in list(self._conns.values()):
+            with contextlib.suppress(ConnectionError):
+                await conn.send(conn.session.take_output())
+
+    async def drop_connections(self) -> None:
+        """Close every client connection (the server keeps listening)."""
+        conns = dict(self._conns)
+        for task, conn in conns.items():
+            conn.writer.close()
+            task.cancel()
+        if conns:
+            await asyncio.gather(*conns, return_exceptions=True)
+
+    async def go_down(self) -> None:
+        """Close every connection and stop listening (a TWS restart)."""
+        await self._shut()
+        log.info("TWS simulator down (restart)")
+
+    async def come_up(self) -> None:
+        """Listen again on the same port after :meth:`go_down` (not once stopped)."""
+        if not self._stopped and self._server is None:
+            await self._listen()
 
     async def __aenter__(self) -> SimServer:
         await self.start()
@@ -208,34 +272,31 @@ class SimServer:
     # ------------------------------------------------------------ per socket
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
-        if len(self._conns) >= self.max_clients:
-            log.warning("refusing %s: %d clients already connected", peer, len(self._conns))
+        if self._server is None or len(self._conns) >= self.max_clients:
+            log.warning("refusing %s: down, or %d clients already connected", peer,
+                        len(self._conns))
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
             return
         task = asyncio.current_task()
         assert task is not None
-        self._conns[task] = writer
         session = SimSession(self.simulator)
+        conn = self._conns[task] = _Conn(writer, session)
         self.sessions.add(session)
-        lock = asyncio.Lock()
-
-        async def send(data: bytes) -> None:
-            if data:
-                async with lock:
-                    writer.write(data)
-                    await writer.drain()
+        send, faults = conn.send, self.simulator.faults
 
         async def poll_loop() -> None:
             while not session.closed:
                 await asyncio.sleep(self.poll_interval)
-                await send(session.poll())
+                if not faults.stalled:
+                    await send(session.poll())
 
         poller = asyncio.create_task(poll_loop())
         try:
             while not session.closed:
                 data = await reader.read(_READ_SIZE)
+                await faults.wait_unstalled()  # a stall: answered afterwards, in order
                 await send(session.receive_data(data))
                 if not data:
                     break
@@ -262,9 +323,11 @@ async def run_sim(
     seed: int = 0,
     start: dt.datetime | None = None,
     speed: float = 1.0,
+    faults: FaultScript | None = None,
 ) -> None:
     """Run a simulated TWS on ``host:port`` until cancelled (logs its address,
-    account and simulated clock).
+    account and simulated clock), running the fault script ``faults`` from
+    the start.
 
     Raises:
         OSError: when the address cannot be bound.
@@ -274,6 +337,9 @@ async def run_sim(
     await server.start()
     log.info("simulated TWS on %s:%d: account %s, clock %s (speed %gx), seed %d",
              host, server.port, sim.account.code, sim.clock.now().isoformat(), speed, seed)
+    if faults is not None and faults.steps:
+        log.info("fault script: %d faults over %.1f s", len(faults), faults.duration)
+        sim.faults.schedule(faults)
     try:
         await server.serve_forever()
     finally:

@@ -40,6 +40,7 @@ from twsbridge.sim.order_feed import OrderFeed
 from twsbridge.sim.pnl import PnLFeeds
 from twsbridge.sim.reference import Instrument
 from twsbridge.sim.requests import request_name, request_req_id
+from twsbridge.sim.session_faults import Line, SessionGuard
 from twsbridge.sim.streams import BarStream, MktDataStream, to_bar_data
 from twsbridge.sim.subscriptions import AccountFeeds
 
@@ -100,6 +101,9 @@ class SimSession:
         self.orders = OrderFeed(simulator, self.feeds, self._emit)
         self.pnl = PnLFeeds(simulator)
         self._out: list[bytes] = []
+        self.guard = SessionGuard(simulator, error=self._error, handle=self._dispatch,
+                                  close=self.close, is_open=lambda: not self.closed,
+                                  mkt=self._mkt, bars=self._bars)
         self._handlers: dict[type[Message], Callable[[Any], object]] = {
             outgoing.StartApi: self._start_api,
             outgoing.ReqIds: self._req_ids,
@@ -110,7 +114,7 @@ class SimSession:
             outgoing.ReqMktData: self._req_mkt_data,
             outgoing.CancelMktData: lambda m: self._mkt.pop(m.reqId, None),
             outgoing.ReqHistoricalData: self._req_historical_data,
-            outgoing.CancelHistoricalData: lambda m: self._bars.pop(m.reqId, None),
+            outgoing.CancelHistoricalData: lambda m: self.guard.cancel_historical(m.reqId),
             outgoing.ReqHeadTimeStamp: self._req_head_timestamp,
             outgoing.CancelHeadTimeStamp: lambda m: None,  # answered at once: nothing to stop
             outgoing.ReqPositions: lambda m: self._emit(self.feeds.req_positions()),
@@ -185,17 +189,24 @@ class SimSession:
         clock): the broker's order updates and fills (it works the orders up to
         ``now`` first), changed market data ticks (about 4 per second per
         request), historicalDataUpdate every ~5 s per keepUpToDate request, the
-        periodic account updates of active subscriptions and pnl/pnlSingle."""
-        if self.closed or self._client_id is None:
+        periodic account updates of active subscriptions and pnl/pnlSingle.
+        Requests paced by ``+PACEAPI`` are processed first, as the rate allows;
+        market data waits while a fault stops it (:mod:`twsbridge.sim.faults`)."""
+        if self.closed:
             return b""
+        self.guard.drain()
+        if self.closed or self._client_id is None:
+            return self._flush()
         t = now if now is not None else self._now()
         self.sim.broker.step(t)
-        for mkt in list(self._mkt.values()):
-            self._emit(mkt.update(t))
-        for bars in list(self._bars.values()):
-            self._emit(bars.update(t))
+        self._emit(self.guard.market_data(t))
         self._emit(self.feeds.poll(t))
         self._emit(self.pnl.poll(t))
+        return self._flush()
+
+    def take_output(self) -> bytes:
+        """The output queued outside :meth:`receive_data` and :meth:`poll` (fault
+        notices), emptying the queue."""
         return self._flush()
 
     def close(self, reason: str = "closed") -> None:
@@ -235,14 +246,14 @@ class SimSession:
                 self._hello(ev)
             elif isinstance(ev, ConnectionClosed):
                 self.close("peer closed the connection")
-            elif isinstance(ev, Unknown):
-                if not (ev.msgId.isascii() and ev.msgId.isdigit()):
+            elif isinstance(ev, Unknown | Message):
+                if isinstance(ev, Unknown) and not (ev.msgId.isascii() and ev.msgId.isdigit()):
                     raise ProtocolError(f"bad message id {ev.msgId[:20]!r}", msg_id=ev.msgId)
-                self._unsupported(ev)
-            elif isinstance(ev, Message):
-                self._dispatch(ev)
+                if self.guard.admit(ev):  # the message rate limit
+                    self._dispatch(ev)
 
     def _hello(self, hello: ClientHello) -> None:
+        self.guard.hello(hello.connectOptions)
         answer = self.conn.accept(self.sim.clock.tws_time_string())
         if answer is None:
             self.close(f"client version range v{hello.minVersion}..{hello.maxVersion} "
@@ -250,26 +261,22 @@ class SimSession:
             return
         self._out.append(answer)
 
-    def _dispatch(self, msg: Message) -> None:
-        handler = self._handlers.get(type(msg))
-        req_id = getattr(msg, "reqId", -1)
+    def _dispatch(self, msg: Message | Unknown) -> None:
+        handler = None if isinstance(msg, Unknown) else self._handlers.get(type(msg))
         if handler is None:
+            name = request_name(msg.ID) if isinstance(msg, Unknown) else msg.NAME
+            req_id = request_req_id(msg.ID, msg.fields) if isinstance(msg, Unknown) \
+                else getattr(msg, "reqId", -1)
+            log.info("client %s: unsupported request %s (id %s)", self._client_id, name, msg.ID)
             self._error(req_id, NOT_SUPPORTED, f"The TWS is out of date and must be upgraded. "
-                        f"(simulator: {msg.NAME}, message id {msg.ID}, is not implemented)")
+                        f"(simulator: {name}, message id {msg.ID}, is not implemented)")
             return
         try:
             handler(msg)
         except Exception as e:  # one bad request must not end the session
             log.exception("client %s: %s failed", self._client_id, msg.NAME)
-            self._error(req_id, 322, f"Error processing request.-'sim' : cause - {e!r}")
-
-    def _unsupported(self, msg: Unknown) -> None:
-        mid = msg.ID
-        name = request_name(mid)
-        req_id = request_req_id(mid, msg.fields)
-        log.info("client %s: unsupported request %s (id %s)", self._client_id, name, msg.msgId)
-        self._error(req_id, NOT_SUPPORTED, f"The TWS is out of date and must be upgraded. "
-                    f"(simulator: {name}, message id {msg.msgId}, is not implemented)")
+            self._error(getattr(msg, "reqId", -1), 322,
+                        f"Error processing request.-'sim' : cause - {e!r}")
 
     def _single(self, req_id: int, contract: Any) -> Instrument | None:
         """The one instrument a request designates, else error 200 and None."""
@@ -304,6 +311,7 @@ class SimSession:
         ])
         for code, text in FARM_NOTICES:
             self._error(-1, code, text)
+        self.guard.connect_notices()
 
     def _req_ids(self, msg: outgoing.ReqIds) -> None:
         self._emit([incoming.NextValidId(orderId=self.sim.next_order_id)])
@@ -339,11 +347,14 @@ class SimSession:
             self._error(msg.reqId, 322, DUPLICATE_TICKER)
             return
         inst = self._single(msg.reqId, msg.contract)
-        if inst is None:
+        snapshot = msg.snapshot or msg.regulatorySnapshot
+        line = Line.REFUSED if inst is None else self.guard.new_line(
+            msg.reqId, self._md_type, snapshot)
+        if inst is None or line is Line.REFUSED:
             return
-        stream = MktDataStream(msg.reqId, inst, self.sim.prices, self._md_type,
-                               snapshot=msg.snapshot or msg.regulatorySnapshot)
-        self._emit(stream.first(self._now()))
+        stream = MktDataStream(msg.reqId, inst, self.sim.prices, self._md_type, snapshot=snapshot)
+        if line is Line.ANSWER:  # else its first tick set waits for the data (faults)
+            self._emit(stream.first(self._now()))
         if not stream.snapshot:
             self._mkt[msg.reqId] = stream
 
@@ -353,6 +364,8 @@ class SimSession:
             return
         if msg.keepUpToDate and msg.endDateTime.strip():
             self._error(msg.reqId, 321, LIVE_UPDATES_END)
+            return
+        if self.guard.historical_refused(inst.conId, msg):  # pacing: 162 / 420
             return
         now = self._now()
         try:

@@ -12,6 +12,9 @@
 ``executions``
     One row per TWS execution, ``exec_id`` unique; ``source`` says whether it
     arrived live or was found missing by reconciliation.
+``api_keys``
+    The service's API keys (:mod:`twsbridge.service.security`): the SHA-256 of
+    each key, never the key; revoked keys keep their row (``revoked_at``).
 ``commissions``
     One commission report per execution, ``exec_id`` unique (not a database
     foreign key: a report is kept even if its execution never arrived).
@@ -32,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, foreign, mapped_column, rela
 from .types import Quantity, UTCDateTime
 
 __all__ = [
+    "ApiKeyRecord",
     "Base",
     "CommissionRecord",
     "ExecutionRecord",
@@ -188,3 +192,17 @@ class CommissionRecord(Base):
     realized_pnl: Mapped[float | None]
     source: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[dt.datetime]
+
+
+class ApiKeyRecord(Base):
+    """An API key: its public id, name, scope and SHA-256; never the key itself."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]

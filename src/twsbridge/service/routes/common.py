@@ -12,7 +12,7 @@ from twsbridge.client import TWSClient
 from twsbridge.protocol import Contract, ContractDetails
 
 from ..problems import ProblemError
-from ..schemas import ContractPublic
+from ..schemas import TWS_INT_MAX, TWS_INT_MIN, ContractPublic
 
 __all__ = [
     "ContractQuery",
@@ -39,7 +39,8 @@ class ContractQuery:
         symbol: Annotated[
             str | None, Query(description="Ticker symbol, e.g. AAPL (or EUR.USD with CASH).")
         ] = None,
-        conId: Annotated[int | None, Query(description="IB contract id, e.g. 265598.")] = None,
+        conId: Annotated[int | None, Query(description="IB contract id, e.g. 265598.",
+                                           ge=TWS_INT_MIN, le=TWS_INT_MAX)] = None,
         secType: Annotated[str | None, Query(description="STK (default), CASH, IND ...")] = None,
         exchange: Annotated[
             str | None, Query(description="SMART (default; IDEALPRO for CASH), ISLAND ...")

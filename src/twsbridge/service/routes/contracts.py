@@ -6,12 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from twsbridge.protocol import Contract
-
 from ..gateway import ClientDep
-from ..problems import ProblemError, problem_responses
-from ..schemas import ContractDescriptionPublic, ContractDetailsPublic
-from .common import ContractQueryDep, describe
+from ..operations import contracts as ops
+from ..problems import problem_responses
+from ..schemas import (
+    TWS_INT_MAX,
+    TWS_INT_MIN,
+    ContractDescriptionPublic,
+    ContractDetailsPublic,
+)
+from .common import ContractQueryDep
 
 __all__ = ["router"]
 
@@ -29,13 +33,7 @@ async def list_contracts(ib: ClientDep, query: ContractQueryDep) -> list[Contrac
     ``GET /contracts?symbol=AMD`` answers AMD's details (conId 4391). No match
     is a 404 problem with TWS's code 200.
     """
-    contract = query.to_contract()
-    details = await ib.reqContractDetails(contract)
-    if not details:
-        raise ProblemError(
-            "contract-not-found", f"no contract matches {describe(contract)}", code=200
-        )
-    return [ContractDetailsPublic.from_tws(d) for d in details]
+    return await ops.contract_details(ib, query.to_contract())
 
 
 @router.get(
@@ -50,8 +48,7 @@ async def search_contracts(
     ],
 ) -> list[ContractDescriptionPublic]:
     """``reqMatchingSymbols``: contracts whose symbol or name matches ``pattern``."""
-    found = await ib.reqMatchingSymbols(pattern)
-    return [ContractDescriptionPublic.from_tws(d) for d in found]
+    return await ops.search_contracts(ib, pattern)
 
 
 @router.get(
@@ -61,10 +58,8 @@ async def search_contracts(
 )
 async def get_contract(
     ib: ClientDep,
-    conId: Annotated[int, Path(description="IB contract id, e.g. 4391 for AMD.")],
+    conId: Annotated[int, Path(description="IB contract id, e.g. 4391 for AMD.",
+                               ge=TWS_INT_MIN, le=TWS_INT_MAX)],
 ) -> ContractDetailsPublic:
     """The details of contract ``conId``; 404 problem (code 200) when TWS knows none."""
-    details = await ib.reqContractDetails(Contract(conId=conId))
-    if not details:
-        raise ProblemError("contract-not-found", f"no contract has conId {conId}", code=200)
-    return ContractDetailsPublic.from_tws(details[0])
+    return await ops.contract_by_conid(ib, conId)

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Path, Query
 from twsbridge.protocol import Contract
 
 from ..gateway import ClientDep
+from ..operations import market_data as ops
 from ..problems import problem_responses
-from ..schemas import BarPublic, BarsPublic, ContractPublic, HeadTimestampPublic, QuotePublic
-from .common import ContractQueryDep, market_contract, resolve_contract
+from ..schemas import TWS_INT_MAX, TWS_INT_MIN, BarsPublic, HeadTimestampPublic, QuotePublic
+from .common import ContractQueryDep
 
 __all__ = ["router"]
 
@@ -34,14 +35,12 @@ UseRTH = Annotated[bool, Query(description="Regular trading hours only.")]
 )
 async def quote_by_conid(
     ib: ClientDep,
-    conId: Annotated[int, Path(description="IB contract id, e.g. 265598 for AAPL.")],
+    conId: Annotated[int, Path(description="IB contract id, e.g. 265598 for AAPL.",
+                               ge=TWS_INT_MIN, le=TWS_INT_MAX)],
     genericTickList: GenericTicks = "",
 ) -> QuotePublic:
     """``reqMktData`` snapshot of contract ``conId``."""
-    details = await resolve_contract(ib, Contract(conId=conId))
-    contract = market_contract(details)
-    ticker = await ib.reqMktDataSnapshot(contract, genericTickList)
-    return QuotePublic.from_ticker(ticker, contract)
+    return await ops.quote(ib, Contract(conId=conId), genericTickList)
 
 
 @router.get("/quotes", summary="Snapshot quote of a symbol", responses=_ERRORS)
@@ -52,10 +51,7 @@ async def quote(
 
     Several matches are a 409 problem listing the candidates.
     """
-    details = await resolve_contract(ib, query.to_contract())
-    contract = market_contract(details)
-    ticker = await ib.reqMktDataSnapshot(contract, genericTickList)
-    return QuotePublic.from_ticker(ticker, contract)
+    return await ops.quote(ib, query.to_contract(), genericTickList)
 
 
 @router.get("/bars", summary="Historical bars", responses=_ERRORS)
@@ -82,28 +78,14 @@ async def bars(
     Values go to TWS as given; what TWS rejects (a bad ``barSizeSetting``, say)
     comes back as a 400 problem carrying TWS's error code.
     """
-    details = await resolve_contract(ib, query.to_contract())
-    contract = market_contract(details)
-    duration_str = durationStr or duration or "1 D"
-    bar_size = barSizeSetting or barSize or "1 hour"
-    result = await ib.reqHistoricalData(
-        contract,
+    return await ops.bars(
+        ib,
+        query.to_contract(),
         endDateTime=endDateTime,
-        durationStr=duration_str,
-        barSizeSetting=bar_size,
+        durationStr=durationStr or duration or ops.DEFAULT_DURATION,
+        barSizeSetting=barSizeSetting or barSize or ops.DEFAULT_BAR_SIZE,
         whatToShow=whatToShow,
         useRTH=useRTH,
-        formatDate=1,
-    )
-    return BarsPublic(
-        contract=ContractPublic.from_tws(contract),
-        endDateTime=endDateTime,
-        durationStr=duration_str,
-        barSizeSetting=bar_size,
-        whatToShow=whatToShow,
-        useRTH=useRTH,
-        count=len(result),
-        bars=[BarPublic.from_tws(b) for b in result],
     )
 
 
@@ -117,12 +99,5 @@ async def head_timestamp(
     useRTH: UseRTH = True,
 ) -> HeadTimestampPublic:
     """``reqHeadTimeStamp`` for the one contract matching ``symbol`` or ``conId``."""
-    details = await resolve_contract(ib, query.to_contract())
-    contract = market_contract(details)
-    stamp = await ib.reqHeadTimeStamp(contract, whatToShow=whatToShow, useRTH=useRTH, formatDate=1)
-    return HeadTimestampPublic(
-        contract=ContractPublic.from_tws(contract),
-        whatToShow=whatToShow,
-        useRTH=useRTH,
-        headTimestamp=stamp,
-    )
+    return await ops.head_timestamp(ib, query.to_contract(), whatToShow=whatToShow,
+                                    useRTH=useRTH)

@@ -1,7 +1,8 @@
 """Streaming: WebSocket and Server-Sent Events fed by one upstream per topic.
 
 :class:`~.hub.StreamHub` fans one TWS subscription out to every subscriber
-(see :mod:`.hub`); :mod:`.upstreams` feeds it market data and live bars;
+(see :mod:`.hub`); :mod:`.upstreams` feeds it market data and live bars,
+:mod:`.orders` the events of the service's orders;
 the routes are in :mod:`twsbridge.service.routes.streaming`. The application
 lifespan runs the hub with :func:`stream_hub`.
 """
@@ -17,10 +18,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..gateway import GatewayManager
 from .hub import Frame, Sink, SinkDropped, StreamError, StreamHub, TopicKind, TopicSpec
+from .orders import ORDERS, orders_spec, register_order_upstream
 from .upstreams import BARS, QUOTES, register_market_upstreams
 
 __all__ = [
     "BARS",
+    "ORDERS",
     "QUOTES",
     "Frame",
     "Sink",
@@ -30,6 +33,7 @@ __all__ = [
     "StreamSettings",
     "TopicKind",
     "TopicSpec",
+    "orders_spec",
     "stream_hub",
 ]
 
@@ -58,6 +62,7 @@ async def stream_hub(app: FastAPI, gateway: GatewayManager) -> AsyncIterator[Str
     settings = StreamSettings()
     hub = StreamHub(max_queue=settings.max_queue, drop_after=settings.drop_after)
     register_market_upstreams(hub, gateway)
+    register_order_upstream(hub, gateway)
     app.state.stream_hub = hub
     app.state.stream_settings = settings
     try:

@@ -25,6 +25,7 @@ from typing import Any
 
 from twsbridge.client import (
     Contract,
+    Gap,
     HistoricalDataStream,
     MarketDataSubscription,
     Subscription,
@@ -147,6 +148,8 @@ def _quotes_factory(gateway: GatewayManager) -> UpstreamFactory:
         async def run(emit: Emit) -> None:
             async def consume(sub: Subscription[Any]) -> None:
                 async for tick in sub:
+                    if isinstance(tick, Gap):
+                        continue  # the next ticks carry the current values again
                     emit((tick_item(tick),))
             await _resilient(gateway, start, consume)
         return run
@@ -163,6 +166,8 @@ def _bars_factory(gateway: GatewayManager) -> UpstreamFactory:
         async def run(emit: Emit) -> None:
             async def consume(sub: Subscription[Any]) -> None:
                 async for bar in sub:
+                    if isinstance(bar, Gap):
+                        continue  # after a gap the stream yields its history window again
                     emit((bar_item(bar),))
             await _resilient(gateway, start, consume)
         return run

@@ -1,0 +1,191 @@
+"""Who calls the GraphQL endpoint: the context getter, scope permissions, WebSocket auth.
+
+* HTTP: the key travels as for REST (``Authorization: Bearer <key>`` or
+  ``X-API-Key``); none, unknown or revoked is a 401 problem before any
+  GraphQL runs. Only the GraphiQL page (a ``GET`` without a query) is served
+  without a key.
+* WebSocket (``graphql-transport-ws``): the key comes in the
+  ``connection_init`` payload (``{"Authorization": "Bearer <key>"}``,
+  ``{"X-API-Key": "<key>"}`` or ``{"api_key": "<key>"}``), or as for REST
+  WebSockets (headers, ``?api_key=``). Without a valid key the socket is
+  closed with 4401 (as REST WebSockets are).
+* Every field needs a scope (:class:`ReadScope`, :class:`TradeScope`): a key
+  without it gets a GraphQL error with ``extensions.status`` 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocket
+from strawberry.exceptions import StrawberryGraphQLError
+from strawberry.fastapi import BaseContext
+from strawberry.permission import BasePermission
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.types import Info
+
+from ..gateway import GatewayManager
+from ..journal import Journal
+from ..problems import ProblemError
+from ..security import Principal, authenticate_key, extract_key
+from ..security.auth import WS_FORBIDDEN, WS_UNAUTHORIZED, forbidden
+from ..settings import ServiceSettings
+from ..streaming import StreamHub
+
+__all__ = [
+    "GraphQLContext",
+    "ReadScope",
+    "TradeScope",
+    "TransportWSHandler",
+    "get_context",
+]
+
+
+class GraphQLContext(BaseContext):
+    """The context of one GraphQL request or WebSocket: the principal and the service."""
+
+    def __init__(self, principal: Principal | None, auth_error: ProblemError | None = None,
+                 ) -> None:
+        super().__init__()
+        self.principal = principal
+        self.auth_error = auth_error
+
+    @property
+    def connection(self) -> HTTPConnection:
+        """The HTTP request or the WebSocket (what the guardrails read the state from)."""
+        assert self.request is not None
+        return self.request
+
+    @property
+    def gateway(self) -> GatewayManager:
+        """The service's connection manager."""
+        manager: GatewayManager = self.connection.app.state.gateway
+        return manager
+
+    @property
+    def journal(self) -> Journal:
+        """The order journal."""
+        journal: Journal = self.connection.app.state.journal
+        return journal
+
+    @property
+    def settings(self) -> ServiceSettings:
+        """The service's settings."""
+        settings: ServiceSettings = self.connection.app.state.settings
+        return settings
+
+    @property
+    def hub(self) -> StreamHub:
+        """The streaming hub (shared upstreams)."""
+        hub: StreamHub = self.connection.app.state.stream_hub
+        return hub
+
+    def require(self, scope: str) -> Principal:
+        """The principal, which must hold ``scope``; a GraphQL error (401 / 403) if not."""
+        principal = self.principal
+        if principal is None:
+            problem = self.auth_error or ProblemError("unauthorized", "an API key is required")
+            raise _scope_error(problem)
+        if not principal.allows(scope):
+            raise _scope_error(forbidden(principal, scope))
+        return principal
+
+
+def _scope_error(problem: ProblemError) -> StrawberryGraphQLError:
+    extensions = {"code": None, "status": problem.status, "type": problem.type,
+                  **problem.extensions}
+    return StrawberryGraphQLError(problem.detail or problem.title, extensions=extensions)
+
+
+async def get_context(conn: HTTPConnection) -> GraphQLContext:
+    """FastAPI dependency of the GraphQL routes: authenticate the caller.
+
+    Raises:
+        ProblemError: 401 for an HTTP request without a valid key.
+    """
+    key = extract_key(conn)
+    if isinstance(conn, WebSocket) or conn.scope["type"] == "websocket":
+        if key is None:
+            return GraphQLContext(None)  # the key may come with connection_init
+        try:
+            return GraphQLContext(await authenticate_key(conn, key))
+        except ProblemError as exc:
+            return GraphQLContext(None, exc)
+    if key is None and conn.scope.get("method") == "GET" and "query" not in conn.query_params:
+        return GraphQLContext(None)  # the GraphiQL page
+    return GraphQLContext(await authenticate_key(conn, key))
+
+
+def _payload_key(payload: Mapping[str, Any]) -> str | None:
+    """The key in a ``connection_init`` payload (header-like names, any case)."""
+    fields = {str(k).lower(): v for k, v in payload.items()}
+    headers = fields.get("headers")
+    if isinstance(headers, Mapping):
+        fields = {**{str(k).lower(): v for k, v in headers.items()}, **fields}
+    auth = fields.get("authorization")
+    if isinstance(auth, str):
+        scheme, _, value = auth.strip().partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    for name in ("x-api-key", "api_key", "apikey"):
+        member = fields.get(name)
+        if isinstance(member, str) and member.strip():
+            return member.strip()
+    return None
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
+    """``graphql-transport-ws`` with authentication at ``connection_init``: a payload
+    key replaces the connection's; no valid key closes the socket with 4401."""
+
+    async def handle_connection_init(self, message: Any) -> None:
+        payload = message.get("payload") or {}
+        context = self.context
+        if (isinstance(payload, Mapping) and not self.connection_init_received
+                and not self.connection_timed_out):
+            key = _payload_key(payload)
+            if key is not None:
+                try:
+                    context.principal = await authenticate_key(context.connection, key)
+                    context.auth_error = None
+                except ProblemError as exc:
+                    context.principal, context.auth_error = None, exc
+            if context.principal is None:
+                problem = context.auth_error or ProblemError(
+                    "unauthorized", "an API key is required: send it in the connection_init "
+                                    "payload as {\"Authorization\": \"Bearer <key>\"}")
+                self.connection_init_received = True
+                if self.connection_init_timeout_task is not None:
+                    self.connection_init_timeout_task.cancel()
+                code = WS_UNAUTHORIZED if problem.status == 401 else WS_FORBIDDEN
+                reason = (problem.detail or problem.title)[:120]
+                await self.websocket.close(code=code, reason=reason)
+                return
+        await super().handle_connection_init(message)
+
+
+class _Scope(BasePermission):
+    """The caller must hold :attr:`scope` (GraphQL error with status 401 / 403 if not)."""
+
+    scope: ClassVar[str] = "admin"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        context: GraphQLContext = info.context
+        context.require(self.scope)
+        return True
+
+
+class ReadScope(_Scope):
+    """Needs an API key with scope ``read`` (or stronger)."""
+
+    scope = "read"
+
+
+class TradeScope(_Scope):
+    """Needs an API key with scope ``trade`` (or ``admin``)."""
+
+    scope = "trade"
