@@ -80,6 +80,10 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/sse/quotes"): Probe("read", "/sse/quotes?conId=265598", kind="sse"),
     ("WS", "/ws/quotes"): Probe("read", "/ws/quotes?conId=265598", kind="ws"),
     ("WS", "/ws/bars"): Probe("read", "/ws/bars?conId=265598&useRTH=false", kind="ws"),
+    ("WS", "/ws/orders"): Probe("read", "/ws/orders", kind="ws"),
+    ("WS", "/ws/account"): Probe("read", "/ws/account", kind="ws"),
+    ("GET", "/sse/orders"): Probe("read", "/sse/orders", kind="sse"),
+    ("GET", "/sse/account"): Probe("read", "/sse/account", kind="sse"),
     # trade: bodies that fail validation once allowed, so nothing is placed
     ("POST", "/orders"): Probe("trade", "/orders", body={}),
     ("POST", "/orders/preview"): Probe("trade", "/orders/preview", body={}),
@@ -293,6 +297,11 @@ MCP_TOOLS: dict[str, str] = {
     "preview_order": "trade", "place_order": "trade", "cancel_order": "trade",
 }
 
+MCP_RESOURCES: dict[str, str] = {
+    # MCP resource templates (read, resources/subscribe) -> scope
+    "quote://{symbol}": "read", "orders://{view}": "read",
+}
+
 _SCHEMA = ("{ __schema { queryType { fields { name } } mutationType { fields { name } } "
            "subscriptionType { fields { name } } } }")
 
@@ -309,5 +318,9 @@ async def test_every_mcp_tool_has_a_row(svc: Svc) -> None:
     async with httpx2.AsyncClient(headers=svc.headers("read"), timeout=30.0) as client:
         async with Client(streamable_http_client(f"{svc.url}/mcp", http_client=client)) as mcp:
             tools = {t.name for t in (await mcp.list_tools()).tools}
+            templates = {t.uri_template for t in
+                         (await mcp.list_resource_templates()).resource_templates}
     assert tools == set(MCP_TOOLS)
+    assert templates == set(MCP_RESOURCES)
+    assert set(MCP_RESOURCES.values()) <= {"read", "trade", "admin"}
     assert set(MCP_TOOLS.values()) <= {"read", "trade", "admin"}

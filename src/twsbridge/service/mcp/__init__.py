@@ -3,6 +3,8 @@
 Tools (:mod:`.tools`): search_contracts, get_contract, get_quote, get_bars,
 get_positions, get_orders, get_account (scope ``read``); preview_order,
 place_order, cancel_order (scope ``trade``; orders pass the service's guardrails).
+Resources (:mod:`.resources`, scope ``read``): ``quote://{symbol}`` and
+``orders://recent``, with ``resources/subscribe`` fed by the StreamHub.
 
 * Streamable HTTP at ``/mcp`` inside the service (:class:`McpHttp`), with the
   service's API keys (``Authorization: Bearer`` / ``X-API-Key``).

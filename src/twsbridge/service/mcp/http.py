@@ -67,12 +67,15 @@ class McpHttp:
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
         manager = self.server.session_manager
+        # resource subscriptions end with their session (the SDK has no hook for it)
+        self.runtime.session_alive = lambda sid: sid in manager._server_instances
         async with manager.run():
             self._manager = manager
             try:
                 yield
             finally:
                 self._manager = None
+                self.runtime.session_alive = None
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Authenticate the request, then hand it to the SDK."""

@@ -11,6 +11,7 @@ every call (a revoked key stops working at once, as over HTTP).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,8 @@ class McpRuntime:
     api_key: str | None = None
     """stdio: the key given at start (``None`` over HTTP, where each request carries one)."""
     transport: str = "streamable-http"
+    session_alive: Callable[[str], bool] | None = None
+    """HTTP: whether the MCP session of an ``mcp-session-id`` still exists."""
 
     async def call(self, request: Any) -> Call:
         """The context of one tool call; ``request`` is the HTTP request (``None`` on stdio).

@@ -28,6 +28,7 @@ from ..routes.common import ContractQuery
 from ..schemas import BarsPublic, ContractDescriptionPublic, ContractDetailsPublic, QuotePublic
 from ..security.auth import forbidden
 from ..settings import VERSION
+from .resources import register_resources
 from .runtime import Call, McpRuntime
 from .texts import INSTRUCTIONS, TOOL_TEXTS, instructions_for
 
@@ -260,4 +261,5 @@ def build_server(runtime: McpRuntime) -> MCPServer:
 
         return await run(ctx, "trade", work)
 
+    register_resources(server, runtime)
     return server

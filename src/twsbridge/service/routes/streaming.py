@@ -11,12 +11,19 @@ Every subscriber of one instrument shares one TWS subscription (see
   was sent the latest values only (``n`` updates skipped);
 * bars: ``snapshot`` / ``bars`` messages with ``"bars": [{"date", "open", ...}]``;
 * ``{"type": "subscribed" | "unsubscribed", "conId", "symbol", ...}`` answering actions;
-* ``{"type": "error", "code", "status", "message"}``; ``code`` is TWS's.
+* ``{"type": "error", "code", "status", "message"}``; ``code`` is TWS's;
+* ``/ws/orders`` and ``/sse/orders``: ``snapshot`` / ``orders`` messages with
+  ``"events": [...]`` (the service's order statuses, executions, commissions);
+* ``/ws/account`` and ``/sse/account``: ``snapshot`` / ``account`` messages with
+  ``"updates": [...]`` (account values and portfolio, reqAccountUpdates).
 
 ``t_hub`` is when the service received the (oldest) update from TWS, in epoch
 nanoseconds. Over one WebSocket, send ``{"action": "subscribe", "conId": 265598}``
 (or ``"symbol": "AAPL"``, with ``secType``/``exchange``/``currency``, and the
-route's options) and ``{"action": "unsubscribe", "conId": 265598}``.
+route's options) and ``{"action": "unsubscribe", "conId": 265598}``. Every
+WebSocket also takes ``placeOrder`` / ``previewOrder`` / ``cancelOrder`` actions
+when its key has the ``trade`` scope (see
+:mod:`twsbridge.service.streaming.order_actions`).
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ from fastapi.responses import Response
 from twsbridge.client import Contract
 
 from ..problems import problem_responses
-from ..streaming import StreamSettings
+from ..security import Principal
+from ..streaming import StreamSettings, orders_spec
+from ..streaming.account import account_spec
 from ..streaming.deps import HubDep, StreamGatewayDep, require_scope
 from ..streaming.endpoints import (
     EventStreamResponse,
@@ -44,6 +53,9 @@ from .common import ContractQuery, ContractQueryDep, market_contract, resolve_co
 __all__ = ["router"]
 
 router = APIRouter(tags=["streaming"], dependencies=[Depends(require_scope("read"))])
+
+ReadKey = Annotated[Principal, Depends(require_scope("read"))]
+"""The socket's key (the router's check, run once): order actions need its ``trade``."""
 
 GenericTicks = Annotated[
     str, Query(description="TWS genericTickList, comma-separated (e.g. '236').")
@@ -88,25 +100,25 @@ def _initial(query: ContractQuery) -> ContractQuery | None:
 @router.websocket("/ws/quotes", name="ws_quotes")
 async def ws_quotes(
     websocket: WebSocket, hub: HubDep, gateway: StreamGatewayDep, query: ContractQueryDep,
-    genericTickList: GenericTicks = "",
+    principal: ReadKey, genericTickList: GenericTicks = "",
 ) -> None:
     """Streaming quotes of ``?conId=`` or ``?symbol=`` (a snapshot, then ticks), and of
     the instruments subscribed with ``{"action": "subscribe", ...}`` messages."""
     session = WebSocketSession(websocket, hub, gateway, _quotes,
-                               _settings(websocket).close_timeout)
+                               _settings(websocket).close_timeout, principal)
     await session.run(_initial(query), {"genericTickList": genericTickList})
 
 
 @router.websocket("/ws/bars", name="ws_bars")
 async def ws_bars(
     websocket: WebSocket, hub: HubDep, gateway: StreamGatewayDep, query: ContractQueryDep,
-    barSizeSetting: BarSize = "5 secs", whatToShow: WhatToShow = "TRADES",
+    principal: ReadKey, barSizeSetting: BarSize = "5 secs", whatToShow: WhatToShow = "TRADES",
     useRTH: UseRTH = True, durationStr: Duration = "1800 S",
 ) -> None:
     """Live bars (reqHistoricalData keepUpToDate): a snapshot of the history, then
     each update of the current bar."""
     session = WebSocketSession(websocket, hub, gateway, _bars,
-                               _settings(websocket).close_timeout)
+                               _settings(websocket).close_timeout, principal)
     options = {"barSizeSetting": barSizeSetting, "whatToShow": whatToShow,
                "useRTH": useRTH, "durationStr": durationStr}
     await session.run(_initial(query), options)
@@ -134,6 +146,53 @@ async def sse_quotes(
     name = f"sse {client.host}:{client.port}" if client else "sse"
     return EventStreamResponse(hub, quotes_spec(contract, genericTickList), name,
                                settings.keepalive, settings.close_timeout)
+
+
+@router.websocket("/ws/orders", name="ws_orders")
+async def ws_orders(websocket: WebSocket, hub: HubDep, gateway: StreamGatewayDep,
+                    principal: ReadKey) -> None:
+    """Events of the service's orders (status, executions, commissions): a snapshot of
+    the latest per order and execution, then ``orders`` messages."""
+    session = WebSocketSession(websocket, hub, gateway, _quotes,
+                               _settings(websocket).close_timeout, principal)
+    await session.run(None, {}, orders_spec())
+
+
+@router.websocket("/ws/account", name="ws_account")
+async def ws_account(websocket: WebSocket, hub: HubDep, gateway: StreamGatewayDep,
+                     principal: ReadKey) -> None:
+    """Account values and portfolio of the first managed account (reqAccountUpdates):
+    a snapshot, then ``account`` messages."""
+    session = WebSocketSession(websocket, hub, gateway, _quotes,
+                               _settings(websocket).close_timeout, principal)
+    await session.run(None, {}, account_spec())
+
+
+def _sse(request: Request, hub: HubDep, spec: TopicSpec) -> Response:
+    settings = _settings(request)
+    client = request.client
+    name = f"sse {client.host}:{client.port}" if client else "sse"
+    return EventStreamResponse(hub, spec, name, settings.keepalive, settings.close_timeout)
+
+
+_SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "event: snapshot, then ..."},
+    **problem_responses(403),
+}
+
+
+@router.get("/sse/orders", summary="Order events as Server-Sent Events",
+            response_class=Response, responses=_SSE_RESPONSES)
+async def sse_orders(request: Request, hub: HubDep) -> Response:
+    """``event: snapshot`` then ``event: orders`` (the /ws/orders messages as ``data:``)."""
+    return _sse(request, hub, orders_spec())
+
+
+@router.get("/sse/account", summary="Account updates as Server-Sent Events",
+            response_class=Response, responses=_SSE_RESPONSES)
+async def sse_account(request: Request, hub: HubDep) -> Response:
+    """``event: snapshot`` then ``event: account`` (the /ws/account messages as ``data:``)."""
+    return _sse(request, hub, account_spec())
 
 
 @router.get("/streams", summary="Streaming upstreams and subscribers")

@@ -2,7 +2,8 @@
 
 :class:`~.hub.StreamHub` fans one TWS subscription out to every subscriber
 (see :mod:`.hub`); :mod:`.upstreams` feeds it market data and live bars,
-:mod:`.orders` the events of the service's orders;
+:mod:`.orders` the events of the service's orders, :mod:`.account` the account
+updates (:mod:`.order_actions`: orders placed over a WebSocket);
 the routes are in :mod:`twsbridge.service.routes.streaming`. The application
 lifespan runs the hub with :func:`stream_hub`.
 """
@@ -17,11 +18,13 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..gateway import GatewayManager
+from .account import ACCOUNT, account_spec, register_account_upstream
 from .hub import Frame, Sink, SinkDropped, StreamError, StreamHub, TopicKind, TopicSpec
 from .orders import ORDERS, orders_spec, register_order_upstream
 from .upstreams import BARS, QUOTES, register_market_upstreams
 
 __all__ = [
+    "ACCOUNT",
     "BARS",
     "ORDERS",
     "QUOTES",
@@ -33,6 +36,7 @@ __all__ = [
     "StreamSettings",
     "TopicKind",
     "TopicSpec",
+    "account_spec",
     "orders_spec",
     "stream_hub",
 ]
@@ -63,6 +67,7 @@ async def stream_hub(app: FastAPI, gateway: GatewayManager) -> AsyncIterator[Str
     hub = StreamHub(max_queue=settings.max_queue, drop_after=settings.drop_after)
     register_market_upstreams(hub, gateway)
     register_order_upstream(hub, gateway)
+    register_account_upstream(hub, gateway)
     app.state.stream_hub = hub
     app.state.stream_settings = settings
     try:

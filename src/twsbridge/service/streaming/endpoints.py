@@ -30,7 +30,9 @@ from twsbridge.client import Contract, TWSError
 from ..gateway import GatewayManager
 from ..problems import ProblemError, tws_status
 from ..routes.common import ContractQuery, market_contract, resolve_contract
+from ..security import Principal
 from .hub import Sink, SinkDropped, StreamHub, TopicKey, TopicSpec, dumps
+from .order_actions import ORDER_ACTIONS, order_action
 
 __all__ = [
     "EventStreamResponse",
@@ -122,8 +124,10 @@ class WebSocketSession:
     """One WebSocket: its sink, its writer and its reader of actions."""
 
     def __init__(self, ws: WebSocket, hub: StreamHub, gateway: GatewayManager,
-                 build: SpecBuilder, close_timeout: float = 10.0) -> None:
+                 build: SpecBuilder, close_timeout: float = 10.0,
+                 principal: Principal | None = None) -> None:
         self.ws = ws
+        self.principal = principal
         self.hub = hub
         self.gateway = gateway
         self.build = build
@@ -134,8 +138,10 @@ class WebSocketSession:
         self.sink: Sink | None = None
         self.name = f"ws {where} {ws.url.path}"
 
-    async def run(self, initial: ContractQuery | None, options: Mapping[str, Any]) -> None:
-        """Serve the socket until the client leaves, an error closes it or it is dropped."""
+    async def run(self, initial: ContractQuery | None, options: Mapping[str, Any],
+                  topic: TopicSpec | None = None) -> None:
+        """Serve the socket until the client leaves, an error closes it or it is dropped;
+        ``topic``: a topic without an instrument (orders, account) subscribed at once."""
         await self.ws.accept()
         if initial is not None:
             try:
@@ -158,8 +164,8 @@ class WebSocketSession:
 
         sink.on_drop = on_drop
         try:
-            if initial is not None:
-                spec = self.build(contract, options)
+            spec = topic if initial is None else self.build(contract, options)
+            if spec is not None:
                 self.primary = spec.key
                 self.hub.subscribe(sink, spec)
             await self._serve(sink, dropped)
@@ -217,6 +223,9 @@ class WebSocketSession:
                          message='send {"action": "subscribe"|"unsubscribe", "conId": …}')
             return
         action = msg.get("action")
+        if action in ORDER_ACTIONS and self.principal is not None:
+            await order_action(self.ws, self.gateway, self.principal, sink, msg)
+            return
         ident = {k: msg[k] for k in ("conId", "symbol") if k in msg}
         try:
             if action == "subscribe":
@@ -228,8 +237,9 @@ class WebSocketSession:
             if action == "unsubscribe":
                 self._unsubscribe(sink, msg, ident)
                 return
-            raise ResolveError(None, 400, f"unknown action {action!r}: "
-                                          "use 'subscribe' or 'unsubscribe'")
+            raise ResolveError(None, 400, f"unknown action {action!r}: use 'subscribe', "
+                                          "'unsubscribe', 'placeOrder', 'previewOrder' or "
+                                          "'cancelOrder'")
         except ResolveError as exc:
             sink.control("error", **ident, **exc.fields())
         except SinkDropped:

@@ -1,0 +1,233 @@
+"""MCP resources with subscriptions: ``quote://{symbol}`` and ``orders://recent``.
+
+Reading a resource needs the ``read`` scope (of the key that opened the MCP
+session): ``quote://AAPL`` is the current quote as JSON (as the ``get_quote``
+tool), ``orders://recent`` the newest orders of the journal.
+
+``resources/subscribe`` (the handshake-era protocol, i.e. a session) joins the
+service's :class:`~twsbridge.service.streaming.StreamHub`: MCP subscribers
+share the TWS subscription with the WebSocket, SSE and GraphQL subscribers.
+While subscribed, the session gets ``notifications/resources/updated`` for the
+URI when the hub delivers ticks / order events, at most :data:`MIN_INTERVAL`
+apart per URI (quotes tick often); the client then reads the resource.
+``resources/unsubscribe`` (or the session's end) leaves the topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.exceptions import MCPError
+
+from ..operations import market_data, orders
+from ..problems import ProblemError
+from ..routes.common import ContractQuery
+from ..security.auth import forbidden
+from ..streaming import Sink, SinkDropped, StreamHub, TopicSpec, orders_spec
+from ..streaming.endpoints import ResolveError, resolve
+from ..streaming.hub import TopicKey
+from ..streaming.upstreams import quotes_spec
+from .runtime import Call, McpRuntime
+
+__all__ = ["MIN_INTERVAL", "ORDERS_URI", "register_resources"]
+
+log = logging.getLogger("twsbridge.service.mcp")
+
+MIN_INTERVAL = 0.5
+"""Seconds between two ``resources/updated`` notifications of one URI (≤ 2/s)."""
+ORDERS_URI = "orders://recent"
+QUOTE_PREFIX = "quote://"
+RECENT_ORDERS = 50
+LIVENESS = 1.0
+"""Seconds between two checks that a subscriber's session still exists."""
+
+
+async def _authorize(runtime: McpRuntime, request: Any) -> Call:
+    """The caller, with the ``read`` scope (an MCP error otherwise)."""
+    try:
+        call = await runtime.call(request)
+    except ProblemError as exc:
+        raise MCPError(types.INVALID_REQUEST, exc.detail or exc.title) from exc
+    if not call.principal.allows("read"):
+        raise MCPError(types.INVALID_REQUEST, forbidden(call.principal, "read").detail
+                       or "the API key lacks the 'read' scope")
+    return call
+
+
+class _Subscriber:
+    """One MCP session's subscriptions: a hub sink and the task that notifies."""
+
+    def __init__(self, hub: StreamHub, session: Any, name: str,
+                 alive: Callable[[], bool]) -> None:
+        self.hub = hub
+        self.alive = alive
+        self.session = session
+        self.sink: Sink = hub.sink(name)
+        self.uris: dict[TopicKey, str] = {}
+        self.last: dict[str, float] = {}
+        self.pending: set[str] = set()
+        self.delayed: set[asyncio.Task[None]] = set()
+        self.task: asyncio.Task[None] = asyncio.create_task(self._pump(), name=name)
+
+    async def _pump(self) -> None:
+        try:
+            while self.alive():
+                try:
+                    frames = await asyncio.wait_for(self.sink.next_frames(), LIVENESS)
+                except TimeoutError:
+                    continue
+                for frame in frames:
+                    uri = self.uris.get(frame.topic) if frame.topic is not None else None
+                    if uri is None:
+                        continue
+                    if frame.type == "error":
+                        self.uris.pop(frame.topic, None)  # type: ignore[arg-type]
+                        continue
+                    await self._notify(uri)
+        except SinkDropped:
+            pass
+        except Exception as exc:  # the session is gone
+            log.debug("MCP resource subscriber %s ends: %r", self.sink.name, exc)
+        finally:
+            self.hub.close(self.sink)
+
+    async def _notify(self, uri: str) -> None:
+        wait = self.last.get(uri, 0.0) + MIN_INTERVAL - time.monotonic()
+        if wait > 0:
+            if uri not in self.pending:  # one delayed notification covers the burst
+                self.pending.add(uri)
+                asyncio.get_running_loop().call_later(wait, self._later, uri)
+            return
+        self.last[uri] = time.monotonic()
+        await self.session.send_resource_updated(uri)
+
+    def _later(self, uri: str) -> None:
+        task = asyncio.ensure_future(self._delayed(uri))
+        self.delayed.add(task)  # referenced until done
+        task.add_done_callback(self.delayed.discard)
+
+    async def _delayed(self, uri: str) -> None:
+        self.pending.discard(uri)
+        if uri in self.uris.values() and not self.task.done():
+            self.last[uri] = time.monotonic()
+            with contextlib.suppress(Exception):
+                await self.session.send_resource_updated(uri)
+
+    def close(self) -> None:
+        self.task.cancel()
+        self.hub.close(self.sink)
+
+
+def _session_key(ctx: ServerRequestContext[Any]) -> Any:
+    """The MCP session of a request: its ``mcp-session-id`` over HTTP (the SDK's
+    session object is not the same from one request to the next)."""
+    headers = getattr(ctx.request, "headers", None)
+    session_id = headers.get("mcp-session-id") if headers is not None else None
+    return session_id or id(ctx.session)
+
+
+class _Subscriptions:
+    """The ``resources/subscribe`` / ``unsubscribe`` handlers of one server."""
+
+    def __init__(self, runtime: McpRuntime) -> None:
+        self.runtime = runtime
+        self.sessions: dict[Any, _Subscriber] = {}
+
+    def _alive(self, key: Any) -> bool:
+        alive = self.runtime.session_alive
+        return alive is None or not isinstance(key, str) or alive(key)
+
+    def _hub(self) -> StreamHub:
+        hub: StreamHub | None = getattr(self.runtime.state, "stream_hub", None)
+        if hub is None:
+            raise MCPError(types.INVALID_REQUEST,
+                           "resource subscriptions need the service (MCP over /mcp)")
+        return hub
+
+    async def _spec(self, call: Call, uri: str) -> TopicSpec:
+        if uri == ORDERS_URI:
+            return orders_spec()
+        if uri.startswith(QUOTE_PREFIX) and len(uri) > len(QUOTE_PREFIX):
+            query = ContractQuery(symbol=uri[len(QUOTE_PREFIX):])
+            try:
+                return quotes_spec(await resolve(call.gateway, query))
+            except ResolveError as exc:
+                raise MCPError(types.INVALID_PARAMS, f"{uri}: {exc}") from exc
+        raise MCPError(types.INVALID_PARAMS, f"no such resource: {uri}")
+
+    async def subscribe(self, ctx: ServerRequestContext[Any],
+                        params: types.SubscribeRequestParams) -> types.EmptyResult:
+        call = await _authorize(self.runtime, ctx.request)
+        hub = self._hub()
+        uri = str(params.uri)
+        spec = await self._spec(call, uri)
+        key = _session_key(ctx)
+        subscriber = self.sessions.get(key)
+        if subscriber is None or subscriber.task.done():
+            name = f"mcp {call.principal.key_id} #{len(self.sessions) + 1}"
+            subscriber = _Subscriber(hub, ctx.session, name, lambda: self._alive(key))
+            self.sessions[key] = subscriber
+            subscriber.task.add_done_callback(lambda _t: self.sessions.pop(key, None))
+        subscriber.uris[spec.key] = uri
+        hub.subscribe(subscriber.sink, spec)
+        return types.EmptyResult()
+
+    async def unsubscribe(self, ctx: ServerRequestContext[Any],
+                          params: types.UnsubscribeRequestParams) -> types.EmptyResult:
+        await _authorize(self.runtime, ctx.request)
+        uri = str(params.uri)
+        subscriber = self.sessions.get(_session_key(ctx))
+        if subscriber is not None:
+            for key in [k for k, u in subscriber.uris.items() if u == uri]:
+                del subscriber.uris[key]
+                subscriber.hub.unsubscribe(subscriber.sink, key)
+            if not subscriber.uris:
+                subscriber.close()
+        return types.EmptyResult()
+
+
+def register_resources(server: MCPServer, runtime: McpRuntime) -> None:
+    """Add the resources and the subscribe / unsubscribe handlers to ``server``."""
+
+    @server.resource(
+        "quote://{symbol}", name="quote", title="Quote", mime_type="application/json",
+        description="The current quote of a stock by ticker symbol (TWS reqMktData "
+                    "snapshot, as get_quote): bid, ask, last, sizes. Subscribe to be "
+                    "notified (at most twice a second) when it changes. Needs 'read'.")
+    async def quote_resource(symbol: str, ctx: Context) -> str:
+        call = await _authorize(runtime, ctx.request_context.request)
+        try:
+            quote = await market_data.quote(await call.client(),
+                                            ContractQuery(symbol=symbol).to_contract())
+        except ProblemError as exc:
+            raise MCPError(types.INVALID_PARAMS, exc.detail or exc.title) from exc
+        return quote.model_dump_json()
+
+    @server.resource(
+        "orders://{view}", name="orders", title="Recent orders", mime_type="application/json",
+        description=f"orders://recent: the newest {RECENT_ORDERS} orders of the service's "
+                    "journal (as get_orders status 'all'). Subscribe to be notified of order "
+                    "events (status changes, fills). Needs 'read'.")
+    async def recent_orders(view: str, ctx: Context) -> str:
+        # a template (the SDK gives static resources no Context, hence no caller)
+        if view != "recent":
+            raise MCPError(types.INVALID_PARAMS, f"no such resource: orders://{view}")
+        call = await _authorize(runtime, ctx.request_context.request)
+        listed = await orders.list_orders(await call.client(), call.journal, "all",
+                                          RECENT_ORDERS)
+        return "[" + ",".join(o.model_dump_json() for o in listed) + "]"
+
+    handlers = _Subscriptions(runtime)
+    lowlevel = server._lowlevel_server  # the SDK has no public hook for resources/subscribe
+    lowlevel.add_request_handler("resources/subscribe", types.SubscribeRequestParams,
+                                 handlers.subscribe)
+    lowlevel.add_request_handler("resources/unsubscribe", types.UnsubscribeRequestParams,
+                                 handlers.unsubscribe)
