@@ -435,18 +435,8 @@ def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> No
             g.dec.append(f"{dpad}i += 1")
             g.enc.append(f"{epad}p.append({g.encode_expr(it.kind, _target(it.path, obj))})")
         elif isinstance(it, Group):
-            n = g._n = g._n + 1
-            lst, item, cnt = f"_l{n}", f"_it{n}", f"_n{n}"
-            if g.trace:
-                g.dec.append(f"{dpad}u, t = t, {it.path + '.count'!r}")
-            g.dec.append(f"{dpad}{cnt} = int(f[i])")
-            g.dec.append(f"{dpad}i += 1")
-            g.dec.append(f"{dpad}if {cnt} < 0 or {cnt} > len(f): raise ValueError('bad count')")
-            g.dec.append(f"{dpad}{lst} = []")
-            g.dec.append(f"{dpad}for _ in range({cnt}):")
-            g.enc.append(f"{epad}{lst} = {_target(it.path, obj)}")
-            g.enc.append(f"{epad}p.append(str(len({lst})))")
-            g.enc.append(f"{epad}for {item} in {lst}:")
+            lst, item, n = _emit_count_loop(g, it.path, obj, dpad, epad)
+            cnt = f"_n{n}"
             if it.item_type is None:
                 (sub,) = it.items
                 assert isinstance(sub, F), "a scalar group holds one F"
@@ -518,25 +508,37 @@ def _emit(g: _Gen, items: Sequence[_Item], obj: str, dind: int, eind: int) -> No
             raise TypeError(f"unknown wire item {it!r}")
 
 
-def _emit_poly(g: _Gen, it: PolyGroup, obj: str, dind: int, eind: int) -> None:
-    dpad = "    " * dind
-    epad = "    " * eind
+def _emit_count_loop(
+    g: _Gen, path: str, obj: str, dpad: str, epad: str
+) -> tuple[str, str, int]:
+    """The count field and the loop header of a counted list, in decoder and encoder.
+
+    Returns the list variable, the item variable and the serial number used.
+    """
     n = g._n = g._n + 1
-    lst, item, cnt, tag = f"_l{n}", f"_it{n}", f"_n{n}", f"_tg{n}"
+    lst, item, cnt = f"_l{n}", f"_it{n}", f"_n{n}"
     if g.trace:
-        g.dec.append(f"{dpad}u, t = t, {it.path + '.count'!r}")
+        g.dec.append(f"{dpad}u, t = t, {path + '.count'!r}")
     g.dec.append(f"{dpad}{cnt} = int(f[i])")
     g.dec.append(f"{dpad}i += 1")
     g.dec.append(f"{dpad}if {cnt} < 0 or {cnt} > len(f): raise ValueError('bad count')")
     g.dec.append(f"{dpad}{lst} = []")
     g.dec.append(f"{dpad}for _ in range({cnt}):")
+    g.enc.append(f"{epad}{lst} = {_target(path, obj)}")
+    g.enc.append(f"{epad}p.append(str(len({lst})))")
+    g.enc.append(f"{epad}for {item} in {lst}:")
+    return lst, item, n
+
+
+def _emit_poly(g: _Gen, it: PolyGroup, obj: str, dind: int, eind: int) -> None:
+    dpad = "    " * dind
+    epad = "    " * eind
+    lst, item, n = _emit_count_loop(g, it.path, obj, dpad, epad)
+    tag = f"_tg{n}"
     if g.trace:
         g.dec.append(f"{dpad}    u, t = t, {it.path + '.' + it.tag!r}")
     g.dec.append(f"{dpad}    {tag} = int(f[i])")
     g.dec.append(f"{dpad}    i += 1")
-    g.enc.append(f"{epad}{lst} = {_target(it.path, obj)}")
-    g.enc.append(f"{epad}p.append(str(len({lst})))")
-    g.enc.append(f"{epad}for {item} in {lst}:")
     g.enc.append(f"{epad}    {tag} = {item}.{it.tag}")
     g.enc.append(f"{epad}    p.append(str(int({tag})))")
     for k, (value, (item_type, items)) in enumerate(it.variants.items()):
