@@ -222,3 +222,28 @@ async def test_unknown_frames_reach_handlers(ib: TWSClient) -> None:
     async with asyncio.timeout(3):
         await done.wait()
     assert isinstance(got[-1], incoming.PositionEnd)
+
+
+async def test_real_time_bars_every_5_seconds(fast_sim: SimServer) -> None:
+    async with TWSClient("127.0.0.1", fast_sim.port, client_id=1, timeout=5) as ib:
+        sub = ib.reqRealTimeBars(AMD, 5, "TRADES", useRTH=False)
+        bars: list[incoming.RealTimeBar] = []
+        async with sub:
+            async with asyncio.timeout(10):
+                async for bar in sub:
+                    assert isinstance(bar, incoming.RealTimeBar)
+                    bars.append(bar)
+                    if len(bars) == 2:
+                        break
+        assert bars[1].time - bars[0].time == 5
+        assert all(b.reqId == sub.reqId and b.low <= b.high for b in bars)
+        assert [b async for b in sub] == []
+
+
+async def test_real_time_bars_bad_bar_size_raises(ib: TWSClient) -> None:
+    sub = ib.reqRealTimeBars(AMD, 10)
+    with pytest.raises(TWSError) as info:
+        async with asyncio.timeout(5):
+            async for _ in sub:
+                pass
+    assert info.value.code == 321

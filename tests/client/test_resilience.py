@@ -384,3 +384,22 @@ async def test_stall_loses_nothing(sim: SimServer, rib: TWSClient) -> None:
     tick = await next_item(ticks)
     assert tick.reqId == ticks.reqId and ib.is_connected
     await ticks.cancel()
+
+
+async def test_real_time_bars_resume_after_a_drop() -> None:
+    async with SimServer(Simulator(clock=SimClock(speed=50)), port=0) as sim, \
+            TWSClient("127.0.0.1", sim.port, client_id=1, timeout=5, reconnect=FAST) as ib:
+        events = Events(ib)
+        sub = ib.reqRealTimeBars(AMD, 5, "MIDPOINT", useRTH=False)
+        first = await next_item(sub)
+        assert isinstance(first, incoming.RealTimeBar)
+        old_reqId = sub.reqId
+        await sim.simulator.faults.drop_all()
+        await events.until("connected")
+        gap, _ = await next_gap(sub)
+        assert "connection to TWS lost" in gap.reason
+        bar = await next_item(sub)
+        assert isinstance(bar, incoming.RealTimeBar)
+        assert bar.reqId == sub.reqId != old_reqId and bar.time > first.time
+        await sub.cancel()
+        await events.stop()

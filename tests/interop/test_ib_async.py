@@ -161,3 +161,22 @@ async def test_streaming_ticks_and_live_bars() -> None:
             ib.cancelHistoricalData(bars)
         finally:
             ib.disconnect()
+
+
+async def test_real_time_bars() -> None:
+    sim = Simulator(clock=SimClock(speed=50.0))
+    async with SimServer(sim, port=0, poll_interval=0.02) as server:
+        ib = IB()
+        await ib.connectAsync("127.0.0.1", server.port, clientId=3, timeout=5)
+        try:
+            bars = ib.reqRealTimeBars(Stock("AAPL", "SMART", "USD"), 5, "TRADES", False)
+            async with asyncio.timeout(5):
+                while len(bars) < 2:
+                    await asyncio.sleep(0.02)
+            first, second = bars[0], bars[1]
+            assert isinstance(first.time, dt.datetime) and first.time.tzinfo is not None
+            assert (second.time - first.time) == dt.timedelta(seconds=5)
+            assert second.low <= second.close <= second.high and second.volume >= 0
+            ib.cancelRealTimeBars(bars)
+        finally:
+            ib.disconnect()

@@ -80,6 +80,8 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/sse/quotes"): Probe("read", "/sse/quotes?conId=265598", kind="sse"),
     ("WS", "/ws/quotes"): Probe("read", "/ws/quotes?conId=265598", kind="ws"),
     ("WS", "/ws/bars"): Probe("read", "/ws/bars?conId=265598&useRTH=false", kind="ws"),
+    ("WS", "/ws/realtime-bars"): Probe("read", "/ws/realtime-bars?conId=265598&useRTH=false",
+                                       kind="ws"),
     ("WS", "/ws/orders"): Probe("read", "/ws/orders", kind="ws"),
     ("WS", "/ws/account"): Probe("read", "/ws/account", kind="ws"),
     ("GET", "/sse/orders"): Probe("read", "/sse/orders", kind="sse"),

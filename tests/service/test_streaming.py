@@ -222,6 +222,24 @@ async def test_bars_over_websocket(svc: Service, sim: SimThread) -> None:
     await wait_for(lambda: svc.hub.upstream_count(kind="bars") == 0, what="bars released")
 
 
+async def test_realtime_bars_over_websocket(svc: Service, sim: SimThread) -> None:
+    url = f"{svc.ws}/ws/realtime-bars?conId={AAPL}&whatToShow=TRADES&useRTH=false"
+    async with connect(url) as ws:
+        snap = await recv_json(ws)
+        assert snap["type"] == "snapshot" and snap["conId"] == AAPL, snap
+        msg = snap
+        while msg["type"] != "realtimeBars" or not msg["bars"]:
+            msg = await recv_json(ws)
+        assert msg["conId"] == AAPL and msg["symbol"] == "AAPL"
+        bar = msg["bars"][-1]
+        assert set(bar) == {"time", "open", "high", "low", "close", "volume", "wap", "count"}
+        assert bar["low"] <= bar["close"] <= bar["high"] and bar["volume"] >= 0
+        assert bar["time"].endswith("Z")
+        assert svc.hub.upstream_count(kind="realtime_bars") == 1
+    await wait_for(lambda: svc.hub.upstream_count(kind="realtime_bars") == 0,
+                   what="realtime bars released")
+
+
 def _tiny_socket(port: int) -> socket.socket:
     """A connected client socket with a tiny receive buffer (a reader that stalls soon)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -268,10 +268,37 @@ def test_auto_open_orders_needs_client_zero(wire: Wire) -> None:
     assert w0.send(outgoing.ReqAutoOpenOrders(bAutoBind=True)) == []
 
 
+def test_real_time_bars_every_5_seconds_until_cancelled(wire: Wire) -> None:
+    assert wire.send(outgoing.ReqRealTimeBars(reqId=21, contract=AAPL, whatToShow="TRADES",
+                                              useRTH=False)) == []
+    wire.sim.clock.advance(16)  # bars start on the next multiple of 5 s
+    bars = wire.poll()
+    assert len(bars) == 2 and all(isinstance(b, incoming.RealTimeBar) for b in bars)
+    assert bars[0].reqId == 21 and bars[0].time % 5 == 0
+    assert bars[1].time - bars[0].time == 5
+    assert all(b.low <= min(b.open, b.close) <= max(b.open, b.close) <= b.high for b in bars)
+    assert all(b.volume >= 0 and b.count >= 0 for b in bars)
+    wire.send(outgoing.CancelRealTimeBars(reqId=21))
+    wire.sim.clock.advance(11)
+    assert wire.poll() == []
+
+
+def test_real_time_bars_mid_and_errors(wire: Wire) -> None:
+    wire.send(outgoing.ReqRealTimeBars(reqId=22, contract=AAPL, whatToShow="MIDPOINT"))
+    wire.sim.clock.advance(10)
+    (bar,) = wire.poll()
+    assert (bar.volume, bar.wap, bar.count) == (-1, -1, -1)
+    (err,) = wire.send(outgoing.ReqRealTimeBars(reqId=23, contract=AAPL, barSize=10))
+    assert (err.reqId, err.errorCode) == (23, 321)
+    (err,) = wire.send(outgoing.ReqRealTimeBars(reqId=24, contract=Contract(
+        symbol="NOSUCH", secType="STK", exchange="SMART", currency="USD")))
+    assert (err.reqId, err.errorCode) == (24, 200)
+
+
 def test_unimplemented_request_gets_a_named_error(wire: Wire) -> None:
-    (err,) = wire.send(Unknown("50", ["3", "42", "8314"], "out"))  # reqRealTimeBars
+    (err,) = wire.send(Unknown("10", ["5", "42", "8314"], "out"))  # reqMktDepth
     assert (err.reqId, err.errorCode) == (42, 503)
-    assert "reqRealTimeBars" in err.errorString
+    assert "reqMktDepth" in err.errorString
     assert not wire.session.closed
 
 

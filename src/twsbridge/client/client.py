@@ -340,6 +340,18 @@ class TWSClient:
         return self._market.reqHistoricalDataStream(
             contract, durationStr, barSizeSetting, whatToShow, useRTH, formatDate)
 
+    def reqRealTimeBars(
+        self, contract: Contract, barSize: int = 5, whatToShow: str = "TRADES",
+        useRTH: bool = True,
+    ) -> Subscription[incoming.RealTimeBar]:
+        """Real-time 5-second bars (reqRealTimeBars, message 50; sent at once):
+        ``async for bar in sub`` yields each realtimeBar (50) — ``bar.time`` its
+        start in epoch seconds, ``volume``/``wap``/``count`` -1 unless TRADES —
+        and a :class:`Gap` before the bars of a resumed subscription (sent again
+        after a reconnect). ``barSize`` must be 5; ``whatToShow`` TRADES,
+        MIDPOINT, BID or ASK. ``await sub.cancel()`` sends cancelRealTimeBars (51)."""
+        return self._market.reqRealTimeBars(contract, barSize, whatToShow, useRTH)
+
     async def reqHeadTimeStamp(
         self, contract: Contract, whatToShow: str = "TRADES", useRTH: bool = True,
         formatDate: int = 1,

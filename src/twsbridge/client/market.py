@@ -21,7 +21,14 @@ from twsbridge.protocol import (
 
 from .core import ClientCore
 from .pacing import PaceKey, historical_key
-from .requests import MARKET_DATA, HistoricalDataStream, MarketDataSubscription, Request, bars_of
+from .requests import (
+    MARKET_DATA,
+    HistoricalDataStream,
+    MarketDataSubscription,
+    Request,
+    Subscription,
+    bars_of,
+)
 from .ticker import TickBook, Ticker
 
 __all__ = ["MarketData"]
@@ -37,6 +44,10 @@ def _descriptions(msg: Message) -> list[ContractDescription]:
 
 def _time(msg: Message) -> list[int]:
     return [msg.time] if isinstance(msg, incoming.CurrentTime) else []
+
+
+def _realtime_bar(msg: Message) -> list[incoming.RealTimeBar]:
+    return [msg] if isinstance(msg, incoming.RealTimeBar) else []
 
 
 def _head(msg: Message) -> list[str]:
@@ -147,6 +158,26 @@ class MarketData:
             convert=bars_of, cancel=cancel, maxlen=100_000, renew=renew)
         stream.pace = self._pace(msg)
         return core.start(stream, msg)
+
+    def reqRealTimeBars(
+        self, contract: Contract, barSize: int, whatToShow: str, useRTH: bool,
+    ) -> Subscription[incoming.RealTimeBar]:
+        """reqRealTimeBars (50) → realtimeBar (50) every 5 s; cancelRealTimeBars
+        (51); sent again after a reconnect."""
+        core = self._core
+        reqId = core.next_id()
+
+        def renew(rid: int | None) -> tuple[Message, Message]:
+            assert rid is not None
+            return (outgoing.ReqRealTimeBars(reqId=rid, contract=contract, barSize=barSize,
+                                             whatToShow=whatToShow, useRTH=useRTH),
+                    outgoing.CancelRealTimeBars(reqId=rid))
+
+        msg, cancel = renew(reqId)
+        sub: Subscription[incoming.RealTimeBar] = Subscription(
+            "reqRealTimeBars", reqId, (incoming.RealTimeBar,), convert=_realtime_bar,
+            cancel=cancel, maxlen=100_000, renew=renew)
+        return core.start(sub, msg)
 
     def _pace(self, msg: outgoing.ReqHistoricalData) -> PaceKey | None:
         """The pacing key of ``msg`` when the historical rules apply to it."""

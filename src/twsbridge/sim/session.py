@@ -41,7 +41,13 @@ from twsbridge.sim.pnl import PnLFeeds
 from twsbridge.sim.reference import Instrument
 from twsbridge.sim.requests import request_name, request_req_id
 from twsbridge.sim.session_faults import Line, SessionGuard
-from twsbridge.sim.streams import BarStream, MktDataStream, to_bar_data
+from twsbridge.sim.streams import (
+    REALTIME_BAR_SECONDS,
+    BarStream,
+    MktDataStream,
+    RealTimeBarStream,
+    to_bar_data,
+)
 from twsbridge.sim.subscriptions import AccountFeeds
 
 if TYPE_CHECKING:
@@ -96,7 +102,7 @@ class SimSession:
         self._client_id: int | None = None
         self._md_type = 1
         self._mkt: dict[int, MktDataStream] = {}
-        self._bars: dict[int, BarStream] = {}
+        self._bars: dict[int, BarStream | RealTimeBarStream] = {}
         self.feeds = AccountFeeds(simulator)
         self.orders = OrderFeed(simulator, self.feeds, self._emit)
         self.pnl = PnLFeeds(simulator)
@@ -116,6 +122,8 @@ class SimSession:
             outgoing.ReqHistoricalData: self._req_historical_data,
             outgoing.CancelHistoricalData: lambda m: self.guard.cancel_historical(m.reqId),
             outgoing.ReqHeadTimeStamp: self._req_head_timestamp,
+            outgoing.ReqRealTimeBars: self._req_real_time_bars,
+            outgoing.CancelRealTimeBars: lambda m: self._bars.pop(m.reqId, None),
             outgoing.CancelHeadTimeStamp: lambda m: None,  # answered at once: nothing to stop
             outgoing.ReqPositions: lambda m: self._emit(self.feeds.req_positions()),
             outgoing.CancelPositions: lambda m: self.feeds.cancel_positions(),
@@ -188,7 +196,8 @@ class SimSession:
         """Streaming output due at simulated time ``now`` (default the simulator
         clock): the broker's order updates and fills (it works the orders up to
         ``now`` first), changed market data ticks (about 4 per second per
-        request), historicalDataUpdate every ~5 s per keepUpToDate request, the
+        request), historicalDataUpdate every ~5 s per keepUpToDate request, a
+        realtimeBar per 5 s per reqRealTimeBars, the
         periodic account updates of active subscriptions and pnl/pnlSingle.
         Requests paced by ``+PACEAPI`` are processed first, as the rate allows;
         market data waits while a fault stops it (:mod:`twsbridge.sim.faults`)."""
@@ -384,6 +393,27 @@ class SimSession:
             self._bars[msg.reqId] = BarStream(
                 msg.reqId, inst.conId, self.sim.prices, msg.barSizeSetting, msg.whatToShow,
                 msg.useRTH, msg.formatDate, next_due=now + dt.timedelta(seconds=5))
+
+    def _req_real_time_bars(self, msg: outgoing.ReqRealTimeBars) -> None:
+        inst = self._single(msg.reqId, msg.contract)
+        if inst is None:
+            return
+        if msg.barSize != REALTIME_BAR_SECONDS:
+            self._error(msg.reqId, 321, f"Error validating request.-'bL' : cause - Invalid "
+                                        f"bar size {msg.barSize}: only 5 seconds bars are "
+                                        f"supported")
+            return
+        if msg.whatToShow.upper() not in ("TRADES", "MIDPOINT", "BID", "ASK"):
+            self._error(msg.reqId, 321, f"Error validating request.-'bL' : cause - Invalid "
+                                        f"whatToShow {msg.whatToShow}")
+            return
+        if msg.reqId in self._bars:
+            self._error(msg.reqId, 322, DUPLICATE_TICKER)
+            return
+        now = int(self._now().timestamp())
+        self._bars[msg.reqId] = RealTimeBarStream(
+            msg.reqId, inst.conId, self.sim.prices, msg.whatToShow,
+            next_start=(now // REALTIME_BAR_SECONDS + 1) * REALTIME_BAR_SECONDS)
 
     def _req_head_timestamp(self, msg: outgoing.ReqHeadTimeStamp) -> None:
         inst = self._single(msg.reqId, msg.contract)

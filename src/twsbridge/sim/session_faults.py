@@ -31,7 +31,7 @@ from twsbridge.sim.pacing import (
     RateVerdict,
 )
 from twsbridge.sim.requests import request_req_id
-from twsbridge.sim.streams import BarStream, MktDataStream
+from twsbridge.sim.streams import BarStream, MktDataStream, RealTimeBarStream
 
 if TYPE_CHECKING:
     from twsbridge.sim.server import Simulator
@@ -86,7 +86,8 @@ class SessionGuard:
     def __init__(self, sim: Simulator, *, error: Callable[[int, int, str], None],
                  handle: Callable[[Request], None], close: Callable[[str], None],
                  is_open: Callable[[], bool],
-                 mkt: dict[int, MktDataStream], bars: dict[int, BarStream]) -> None:
+                 mkt: dict[int, MktDataStream],
+                 bars: dict[int, BarStream | RealTimeBarStream]) -> None:
         self.faults = sim.faults
         self._error = error
         self._handle = handle

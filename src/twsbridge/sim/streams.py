@@ -22,7 +22,7 @@ from twsbridge.protocol.models import BarData
 from twsbridge.protocol.spec import Message
 from twsbridge.sim.history import HistBar, HistoryError, bar_update, format_bar_time
 from twsbridge.sim.prices import PriceModel, Quote
-from twsbridge.sim.reference import Instrument
+from twsbridge.sim.reference import SIM_TZ, Instrument
 
 __all__ = [
     "BAR_UPDATE_INTERVAL",
@@ -32,6 +32,7 @@ __all__ = [
     "TICK_INTERVAL",
     "BarStream",
     "MktDataStream",
+    "RealTimeBarStream",
     "TickIds",
     "to_bar_data",
 ]
@@ -215,3 +216,69 @@ class BarStream:
             return []
         return [incoming.HistoricalDataUpdate(reqId=self.reqId,
                                               bar=to_bar_data(bar, self.formatDate))]
+
+
+REALTIME_BAR_SECONDS = 5
+"""The only bar size of reqRealTimeBars."""
+_MAX_BEHIND = 12  # bars sent at most at once after a long pause of poll()
+
+
+@dataclass(slots=True)
+class RealTimeBarStream:
+    """One reqRealTimeBars subscription: a realtimeBar (id 50) for each 5 s of
+    simulated time, once the 5 s are over. TRADES bars carry the path's volume,
+    wap and count; MIDPOINT, BID and ASK bars -1. ``useRTH`` is not applied:
+    outside sessions the bars are flat at the last price."""
+
+    reqId: int
+    conId: int
+    model: PriceModel
+    whatToShow: str
+    next_start: int  # epoch second where the next bar starts
+
+    def update(self, now: dt.datetime) -> list[Message]:
+        """The bars that ended by ``now``."""
+        end = int(now.timestamp())
+        step = REALTIME_BAR_SECONDS
+        if end - self.next_start >= _MAX_BEHIND * step:
+            self.next_start = (end // step - _MAX_BEHIND) * step
+        out: list[Message] = []
+        while self.next_start + step <= end:
+            out.append(self._bar(self.next_start))
+            self.next_start += step
+        return out
+
+    def _bar(self, t0: int) -> incoming.RealTimeBar:
+        step = REALTIME_BAR_SECONDS
+        what = self.whatToShow.upper()
+        if what == "TRADES":
+            prices, volumes = self._trades(t0)
+        else:
+            prices = []
+            for k in range(step):
+                q = self.model.quote(self.conId, dt.datetime.fromtimestamp(t0 + k, dt.UTC))
+                prices.append(q.bid if what == "BID" else q.ask if what == "ASK"
+                              else (q.bid + q.ask) / 2)
+            volumes = []
+        bar = incoming.RealTimeBar(reqId=self.reqId, time=t0, open=prices[0], high=max(prices),
+                                   low=min(prices), close=prices[-1], volume=Decimal(-1),
+                                   wap=Decimal(-1), count=-1)
+        if what == "TRADES":
+            total = sum(volumes)
+            wap = sum(p * v for p, v in zip(prices, volumes, strict=True)) / total if total \
+                else prices[-1]
+            bar.volume = Decimal(total)
+            bar.wap = Decimal(repr(round(wap, 6)))
+            bar.count = sum(1 for v in volumes if v)
+        return bar
+
+    def _trades(self, t0: int) -> tuple[list[float], list[int]]:
+        step = REALTIME_BAR_SECONDS
+        day = dt.datetime.fromtimestamp(t0, SIM_TZ).date()
+        path = self.model.path(self.conId, day)
+        if path is not None and path.start <= t0 and t0 + step <= path.end:
+            k = t0 - path.start
+            return ([float(x) for x in path.prices[k:k + step]],
+                    [int(x) for x in path.volumes[k:k + step]])
+        last = self.model.price_at(self.conId, dt.datetime.fromtimestamp(t0, dt.UTC))
+        return [last] * step, [0] * step

@@ -38,6 +38,7 @@ __all__ = [
     "OpenOrderEnd",
     "Position",
     "PositionEnd",
+    "RealTimeBar",
     "SymbolSamples",
     "TickGeneric",
     "TickPrice",
@@ -435,6 +436,28 @@ class HistoricalDataUpdate(Message):
         F("reqId", INT), F("bar.barCount", INT), F("bar.date", STR), F("bar.open", FLOAT),
         F("bar.close", FLOAT), F("bar.high", FLOAT), F("bar.low", FLOAT),
         F("bar.wap", DECIMAL), F("bar.volume", DECIMAL),
+    )
+
+
+@message(IN, 50, "realtimeBar")
+class RealTimeBar(Message):
+    """One 5-second bar of a reqRealTimeBars (id 50): ``time`` the bar's start in
+    epoch seconds; ``volume``, ``wap`` and ``count`` are -1 unless TRADES."""
+
+    reqId: int = 0
+    time: int = 0
+    open: float = 0.0
+    high: float = 0.0
+    low: float = 0.0
+    close: float = 0.0
+    volume: Decimal = UNSET_DECIMAL
+    wap: Decimal = UNSET_DECIMAL
+    count: int = 0
+    version: int = 3
+    WIRE = (
+        F("version", INT), F("reqId", INT), F("time", INT), F("open", FLOAT),
+        F("high", FLOAT), F("low", FLOAT), F("close", FLOAT), F("volume", DECIMAL),
+        F("wap", DECIMAL), F("count", INT),
     )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "CancelHistoricalData",
     "CancelMktData",
     "CancelPositions",
+    "CancelRealTimeBars",
     "ReqAccountSummary",
     "ReqAccountUpdates",
     "ReqAccountUpdatesMulti",
@@ -39,6 +40,7 @@ __all__ = [
     "ReqMktData",
     "ReqOpenOrders",
     "ReqPositions",
+    "ReqRealTimeBars",
     "StartApi",
 ]
 
@@ -187,6 +189,34 @@ class ReqCurrentTime(Message):
 
     version: int = 1
     WIRE = (F("version", INT),)
+
+
+@message(OUT, 50, "reqRealTimeBars")
+class ReqRealTimeBars(Message):
+    """Real-time 5-second bars (id 50), answered by realtimeBar (50) every 5 s.
+    ``barSize`` must be 5 (TWS supports no other); ``whatToShow`` TRADES,
+    MIDPOINT, BID or ASK; ``realTimeBarsOptions`` a "tag=value;" string."""
+
+    reqId: int = 0
+    contract: Contract = field(default_factory=Contract)
+    barSize: int = 5
+    whatToShow: str = "TRADES"
+    useRTH: bool = True
+    realTimeBarsOptions: str = ""
+    version: int = 3
+    WIRE = (
+        F("version", INT), F("reqId", INT), *contract_fields(), F("barSize", INT),
+        F("whatToShow", STR), F("useRTH", BOOL), F("realTimeBarsOptions", STR),
+    )
+
+
+@message(OUT, 51, "cancelRealTimeBars")
+class CancelRealTimeBars(Message):
+    """Cancel a reqRealTimeBars (id 51)."""
+
+    reqId: int = 0
+    version: int = 1
+    WIRE = (F("version", INT), F("reqId", INT))
 
 
 @message(OUT, 59, "reqMarketDataType")

@@ -1,4 +1,5 @@
-"""Streaming routes: WebSocket ``/ws/quotes``, ``/ws/bars`` and SSE ``/sse/quotes``.
+"""Streaming routes: WebSocket ``/ws/quotes``, ``/ws/bars``, ``/ws/realtime-bars`` and
+SSE ``/sse/quotes``.
 
 Every subscriber of one instrument shares one TWS subscription (see
 :mod:`twsbridge.service.streaming.hub`). Messages are JSON objects:
@@ -10,6 +11,8 @@ Every subscriber of one instrument shares one TWS subscription (see
   (several ticks per message), with ``"conflated": n`` when a slow subscriber
   was sent the latest values only (``n`` updates skipped);
 * bars: ``snapshot`` / ``bars`` messages with ``"bars": [{"date", "open", ...}]``;
+* real-time bars: ``snapshot`` / ``realtimeBars`` messages with ``"bars": [{"time",
+  "open", "high", "low", "close", "volume", "wap", "count"}]`` (5-second bars);
 * ``{"type": "subscribed" | "unsubscribed", "conId", "symbol", ...}`` answering actions;
 * ``{"type": "error", "code", "status", "message"}``; ``code`` is TWS's;
 * ``/ws/orders`` and ``/sse/orders``: ``snapshot`` / ``orders`` messages with
@@ -47,7 +50,7 @@ from ..streaming.endpoints import (
     WebSocketSession,
 )
 from ..streaming.hub import TopicSpec
-from ..streaming.upstreams import bars_spec, quotes_spec
+from ..streaming.upstreams import bars_spec, quotes_spec, realtime_bars_spec
 from .common import ContractQuery, ContractQueryDep, market_contract, resolve_contract
 
 __all__ = ["router"]
@@ -93,6 +96,16 @@ def _bars(contract: Contract, options: Mapping[str, Any]) -> TopicSpec:
                      _str(options, "durationStr", "1800 S"))
 
 
+def _realtime_bars(contract: Contract, options: Mapping[str, Any]) -> TopicSpec:
+    rth = options.get("useRTH", True)
+    if not isinstance(rth, bool):
+        raise ResolveError(None, 422, "useRTH must be true or false")
+    what = _str(options, "whatToShow", "TRADES").upper()
+    if what not in ("TRADES", "MIDPOINT", "BID", "ASK"):
+        raise ResolveError(None, 422, "whatToShow must be TRADES, MIDPOINT, BID or ASK")
+    return realtime_bars_spec(contract, what, rth)
+
+
 def _initial(query: ContractQuery) -> ContractQuery | None:
     return query if (query.symbol is not None or query.conId is not None) else None
 
@@ -122,6 +135,18 @@ async def ws_bars(
     options = {"barSizeSetting": barSizeSetting, "whatToShow": whatToShow,
                "useRTH": useRTH, "durationStr": durationStr}
     await session.run(_initial(query), options)
+
+
+@router.websocket("/ws/realtime-bars", name="ws_realtime_bars")
+async def ws_realtime_bars(
+    websocket: WebSocket, hub: HubDep, gateway: StreamGatewayDep, query: ContractQueryDep,
+    principal: ReadKey, whatToShow: WhatToShow = "TRADES", useRTH: UseRTH = True,
+) -> None:
+    """Real-time 5-second bars (reqRealTimeBars): a snapshot of the recent bars, then
+    ``realtimeBars`` messages as each bar completes."""
+    session = WebSocketSession(websocket, hub, gateway, _realtime_bars,
+                               _settings(websocket).close_timeout, principal)
+    await session.run(_initial(query), {"whatToShow": whatToShow, "useRTH": useRTH})
 
 
 @router.get(

@@ -1,4 +1,5 @@
-"""The upstreams of the hub: TWS market data (``quotes``) and live bars (``bars``).
+"""The upstreams of the hub: TWS market data (``quotes``), live bars (``bars``)
+and real-time 5-second bars (``realtime_bars``, reqRealTimeBars).
 
 Each upstream holds one TWS subscription of the service's client
 (``reqMktData``; ``reqHistoricalData`` with keepUpToDate) and emits JSON-ready
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -33,6 +35,7 @@ from twsbridge.client import (
     TWSClient,
     TWSError,
 )
+from twsbridge.protocol import incoming
 
 from ..gateway import GatewayManager
 from ..problems import ProblemError
@@ -51,9 +54,12 @@ from .hub import (
 __all__ = [
     "BARS",
     "QUOTES",
+    "REALTIME_BARS",
     "bar_item",
     "bars_spec",
     "quotes_spec",
+    "realtime_bar_item",
+    "realtime_bars_spec",
     "register_market_upstreams",
     "tick_item",
 ]
@@ -62,6 +68,7 @@ log = logging.getLogger("twsbridge.service.streaming")
 
 QUOTES = "quotes"
 BARS = "bars"
+REALTIME_BARS = "realtime_bars"
 _RETRY_MIN = 0.5
 _RETRY_MAX = 10.0
 
@@ -81,6 +88,26 @@ def bar_item(bar: Any) -> Item:
     """A protocol ``BarData`` as ``GET /bars`` serves it."""
     item: Item = BarPublic.from_tws(bar).model_dump(mode="json")
     return item
+
+
+def _number(value: Decimal) -> int | float | None:
+    if not value.is_finite():
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def realtime_bar_item(bar: incoming.RealTimeBar) -> Item:
+    """A realtimeBar as a JSON-ready item: ``time`` its start (ISO, UTC); volume,
+    wap and count -1 unless TRADES."""
+    start = dt.datetime.fromtimestamp(bar.time, dt.UTC)
+    return {"time": start.isoformat().replace("+00:00", "Z"), "open": bar.open,
+            "high": bar.high, "low": bar.low, "close": bar.close,
+            "volume": _number(bar.volume), "wap": _number(bar.wap), "count": bar.count}
+
+
+def _by_time(item: Item) -> str:
+    time: str = item["time"]
+    return time
 
 
 def _by_date(item: Item) -> str:
@@ -103,6 +130,13 @@ def bars_spec(contract: Contract, barSizeSetting: str, whatToShow: str, useRTH: 
               "barSizeSetting": barSizeSetting, "whatToShow": whatToShow}
     return TopicSpec(BARS, (contract.conId, barSizeSetting, whatToShow, useRTH), header,
                      (contract, barSizeSetting, whatToShow, useRTH, durationStr))
+
+
+def realtime_bars_spec(contract: Contract, whatToShow: str, useRTH: bool) -> TopicSpec:
+    """The real-time bars topic (shared per conId, whatToShow and useRTH)."""
+    header = {"conId": contract.conId, "symbol": contract.symbol, "whatToShow": whatToShow}
+    return TopicSpec(REALTIME_BARS, (contract.conId, whatToShow, useRTH), header,
+                     (contract, whatToShow, useRTH))
 
 
 async def _resilient(
@@ -174,8 +208,28 @@ def _bars_factory(gateway: GatewayManager) -> UpstreamFactory:
     return factory
 
 
+def _realtime_bars_factory(gateway: GatewayManager) -> UpstreamFactory:
+    def factory(spec: TopicSpec) -> Upstream:
+        contract, what, rth = spec.context
+
+        def start(ib: TWSClient) -> Subscription[incoming.RealTimeBar]:
+            return ib.reqRealTimeBars(contract, 5, what, rth)
+
+        async def run(emit: Emit) -> None:
+            async def consume(sub: Subscription[Any]) -> None:
+                async for bar in sub:
+                    if isinstance(bar, incoming.RealTimeBar):
+                        emit((realtime_bar_item(bar),))
+            await _resilient(gateway, start, consume)
+        return run
+    return factory
+
+
 def register_market_upstreams(hub: StreamHub, gateway: GatewayManager) -> None:
-    """Register the ``quotes`` and ``bars`` kinds on ``hub``, fed by ``gateway``'s client."""
+    """Register the ``quotes``, ``bars`` and ``realtime_bars`` kinds on ``hub``, fed by
+    ``gateway``'s client."""
     hub.register(TopicKind(QUOTES, _quotes_factory(gateway), message="ticks", field="ticks"))
     hub.register(TopicKind(BARS, _bars_factory(gateway), message="bars", field="bars",
                            key=_by_date, max_state=5_000))
+    hub.register(TopicKind(REALTIME_BARS, _realtime_bars_factory(gateway),
+                           message="realtimeBars", field="bars", key=_by_time, max_state=720))
