@@ -32,6 +32,7 @@ from rich.console import Console
 from twsbridge.cli_mcp import mcp_command
 from twsbridge.keys_cli import keys_app
 from twsbridge.lookups import register_lookups
+from twsbridge.lookups.commands import gateway_option as _gateway_option
 
 __all__ = ["app"]
 
@@ -44,18 +45,6 @@ app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.command(name="mcp")(mcp_command)
 err = Console(stderr=True, highlight=False)
-
-
-def _gateway_option(value: str | None) -> str | None:
-    from twsbridge.service.settings import parse_gateway
-
-    if value is None:
-        return None
-    try:
-        parse_gateway(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    return value
 
 
 @app.command()

@@ -38,7 +38,8 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-def _gateway_option(value: str | None) -> str | None:
+def gateway_option(value: str | None) -> str | None:
+    """Typer callback: check a ``HOST:PORT`` gateway option (None passes through)."""
     from twsbridge.service.settings import parse_gateway
 
     if value is None:
@@ -51,7 +52,7 @@ def _gateway_option(value: str | None) -> str | None:
 
 
 GatewayOpt = Annotated[str | None, typer.Option(
-    "--gateway", "-g", callback=_gateway_option, show_default=DEFAULT_GATEWAY,
+    "--gateway", "-g", callback=gateway_option, show_default=DEFAULT_GATEWAY,
     help="TWS / IB Gateway as HOST:PORT (asked straight, not through the service).")]
 SimOpt = Annotated[bool, typer.Option(
     "--sim", help="Ask a throw-away embedded simulator instead of a gateway.")]
