@@ -166,7 +166,9 @@ def sim(
     With --faults FILE it injects the file's faults, timed in seconds from the
     start. Kinds: drop_all; stall (seconds); connectivity_loss (seconds,
     data_lost); restart (down_seconds); competing_session (seconds);
-    client_id_in_use (client_id, seconds). Example TOML file:
+    client_id_in_use (client_id, seconds); and windows in which a TWS limit
+    bites: message_rate (seconds, limit: error 100), historical_pacing
+    (seconds: 162/420), market_data_lines (seconds, lines: 101). Example TOML file:
 
     \b
     seed = 7
@@ -179,6 +181,7 @@ def sim(
     duration = 60
     kinds = ["drop_all", "stall"]
     max_outage = 3
+    client_ids = [1]   # for client_id_in_use among the kinds
 
     A JSON file has the same keys, or is just the list of faults.
     """

@@ -18,7 +18,14 @@ from twsbridge.client import (
     Subscription,
     TWSClient,
 )
-from twsbridge.client.pacing import HistoricalPacer, PacingWait, bar_seconds, historical_key
+from twsbridge.client.pacing import (
+    RECOVER_AFTER,
+    HistoricalPacer,
+    Pacing,
+    PacingWait,
+    bar_seconds,
+    historical_key,
+)
 from twsbridge.client.requests import Request, Router
 from twsbridge.protocol import Message, incoming, outgoing
 
@@ -145,3 +152,28 @@ def test_register_accepts_connection_event_names() -> None:
         ib.register(print, "conected")
     assert ib.unregister(print, "connected")
     assert ib.state == "disconnected" and not ib.reconnecting
+
+
+def test_error_100_lowers_the_rate_which_climbs_back_after_quiet() -> None:
+    pacing = Pacing(45.0, None)
+    for t in (0.0, 1.0, 2.0):  # a burst of 100s (a limit window on TWS's side)
+        pacing.slow_down(t)
+    assert pacing.max_rate == pytest.approx(45 * 0.8 ** 3)
+    assert pacing.recover(2.0 + RECOVER_AFTER - 1) is None  # not quiet long enough
+    rates = []
+    t = 2.0 + RECOVER_AFTER
+    while (rate := pacing.recover(t)) is not None:
+        rates.append(rate)
+        t += 5
+    assert rates == pytest.approx([45 * 0.8 ** 2, 45 * 0.8, 45.0])
+    assert pacing.max_rate == 45.0 and pacing.rate_exceeded == 3
+    pacing.slow_down(t)  # a new 100 starts the wait again
+    assert pacing.recover(t + 1) is None and pacing.max_rate == 36.0
+
+
+def test_rate_recovery_without_a_local_limit_returns_to_none() -> None:
+    pacing = Pacing(0.0, None)  # +PACEAPI: no local limit until TWS says 100
+    pacing.slow_down(0.0)
+    assert pacing.max_rate == 40.0
+    assert pacing.recover(RECOVER_AFTER) == 0.0  # 50: TWS's own limit, so none again
+    assert pacing.recover(RECOVER_AFTER + 10) is None

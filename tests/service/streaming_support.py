@@ -43,6 +43,14 @@ class SimThread:
 
         return int(self._call(count()))
 
+    def account_subscribers(self) -> int:
+        """Sessions holding a reqAccountUpdates subscription now."""
+
+        async def count() -> int:
+            return sum(1 for s in self.server.sessions if s.feeds._updates is not None)
+
+        return int(self._call(count()))
+
     def restart(self) -> None:
         """Stop the gateway (every connection drops) and start it again on its port."""
         self._call(self.server.stop())

@@ -193,6 +193,34 @@ async def test_cancel_we_asked_for_is_not_a_rejection(journal: Journal) -> None:
     assert row is not None and row.status == "Cancelled" and row.error_code is None
 
 
+async def test_orders_tws_never_received_are_settled_lost(journal: Journal) -> None:
+    await journal.record_submission(CLIENT, AAPL, _order(20))  # lost with the connection
+    await journal.record_submission(CLIENT, AAPL, _order(21))  # acknowledged
+    await journal.record(_status(21, 9021, "Submitted", 0, 300))
+    await journal.record_submission(CLIENT, AAPL, _order(22))  # filled, never acknowledged
+    await journal.record_submission(17 + 1, AAPL, _order(23))  # another client's
+    window = journal.begin_reconcile()
+    await journal.record(_fill("e.22", 22, 0, 300, 430.5, req_id=5))
+    await journal.record_submission(CLIENT, AAPL, _order(24))  # sent after it began
+    window.orders_lost = await journal.settle_lost(CLIENT, window.started_at)
+    summary = journal.end_reconcile()
+    assert summary.orders_lost == 1
+    assert "1 sent but never received by TWS" in summary.text()
+    async with journal.session() as s:
+        status = {o.order_id: o.status for o in await queries.list_orders(s)}
+        lost = await queries.find_order(s, CLIENT, 20)
+        kinds = (await s.scalars(select(OrderEvent.kind).where(
+            OrderEvent.order_id == 20).order_by(OrderEvent.id))).all()
+    assert status == {20: "Lost", 21: "Submitted", 22: "PendingSubmit", 23: "PendingSubmit",
+                      24: "PendingSubmit"}
+    assert lost is not None and "never received" in (lost.error_message or "")
+    assert kinds == ["placeOrder", "lost"]
+    async with journal.session() as s:  # Lost is final: not among the open orders
+        assert 20 not in [o.order_id for o in await queries.list_orders(s, "open")]
+        assert 20 in [o.order_id for o in await queries.list_orders(s, "completed")]
+    assert await journal.settle_lost(CLIENT, window.started_at) == 0  # once
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("20130301 10:05:03 US/Eastern", dt.datetime(2013, 3, 1, 15, 5, 3, tzinfo=dt.UTC)),
     ("20130301-15:05:03", dt.datetime(2013, 3, 1, 15, 5, 3, tzinfo=dt.UTC)),

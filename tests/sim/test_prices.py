@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import gzip
 import io
@@ -11,19 +12,23 @@ import os
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twsbridge.sim.prices import DATA_END, PriceModel
+from twsbridge.sim.prices import DATA_END, EXTENDED_VOLUME_PCT, PriceModel, Quote
+from twsbridge.sim.quoting import QUOTE_CACHE_SIZE, bid_ask_one, mix64_one
 from twsbridge.sim.reference import (
     INSTRUMENTS,
     SIM_TZ,
     Instrument,
     InstrumentBook,
+    session_bounds,
     trading_days,
 )
 
@@ -264,3 +269,208 @@ def test_unknown_conid_and_bad_seed() -> None:
     with pytest.raises(ValueError):
         PriceModel(seed=-1)
     assert PriceModel(book=InstrumentBook(INSTRUMENTS[:1])).daily(AAPL)[-1].close == 430.47
+
+
+# ------------------------------------------------- quote: bit for bit as before
+# The quote is memoised per (conId, second) and answered from per-day running
+# figures and scalar bid/ask arithmetic. _ref_quote is the algorithm it
+# replaced (numpy reductions over the path up to the second, numpy bid_ask on
+# one-element arrays), kept here verbatim as the reference.
+
+
+def _ref_mix64(seed: int, conId: int, epochs: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        x = epochs.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        x = x + np.uint64((seed * 1_000_003 + conId * 7919 + 1) & ((1 << 64) - 1))
+        x ^= x >> np.uint64(30)
+        x = x * np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x = x * np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
+def _ref_bid_ask(model: PriceModel, conId: int, epochs: np.ndarray, prices: np.ndarray,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    inst = model.instrument(conId)
+    tick = inst.minTick
+    h = _ref_mix64(model.seed, conId, epochs)
+    k = np.maximum(1, np.rint(prices * 4e-5 / tick)).astype(np.uint64)
+    n = (np.uint64(1) + h % k).astype(np.int64)
+    j = ((h >> np.uint64(20)) % n.astype(np.uint64)).astype(np.int64)
+    raw = np.floor((prices - j * tick) / tick + 1e-7) * tick
+    bid = np.round(np.maximum(raw, tick), 10).astype(np.float64)
+    ask = np.round(bid + n * tick, 10).astype(np.float64)
+    lots = 100 if not inst.is_forex else 100_000
+    bsize = ((h >> np.uint64(33)) % np.uint64(25) + np.uint64(1)).astype(np.int64) * lots
+    asize = ((h >> np.uint64(45)) % np.uint64(25) + np.uint64(1)).astype(np.int64) * lots
+    return bid, ask, bsize, asize
+
+
+def _ref_locate(model: PriceModel, inst: Instrument, epoch: int) -> tuple[Any, int, Any]:
+    local = dt.datetime.fromtimestamp(epoch, SIM_TZ)
+    key = local.date()
+    if inst.is_forex and local.hour >= 17:
+        key += dt.timedelta(days=1)
+    ser = model.series(inst.conId, max(key, DATA_END))
+    i = ser.index_le(key)
+    if i < 0:
+        return ser, -1, None
+    day = ser.date(i)
+    s, e = session_bounds(inst, day, inst.is_forex)
+    if epoch < int(s.timestamp()):
+        return ser, i - 1, None
+    if epoch >= int(e.timestamp()):
+        return ser, i, None
+    return ser, i, model.path(inst.conId, day)
+
+
+def _ref_quote(model: PriceModel, conId: int, t: dt.datetime) -> Quote:
+    inst = model.instrument(conId)
+    epoch = int(np.floor(t.timestamp()))
+    ser, i, path = _ref_locate(model, inst, epoch)
+    prev = float(ser.close[i - 1]) if i >= 1 else float(ser.open[max(i, 0)])
+    if path is not None:
+        pos = epoch - path.start
+        last = float(path.prices[pos])
+        if pos < path.rth_start:
+            seg = path.prices[: pos + 1]
+            open_ = float(path.prices[0])
+        else:
+            seg = path.prices[path.rth_start: min(pos + 1, path.rth_end)]
+            open_ = float(path.prices[path.rth_start])
+        high, low = float(seg.max()), float(seg.min())
+        volume = int(path.volumes[: pos + 1].sum())
+        last_size = int(path.volumes[pos])
+    elif i >= 0:
+        last = float(ser.close[i])
+        open_, high, low = float(ser.open[i]), float(ser.high[i]), float(ser.low[i])
+        v = int(ser.volume[i])
+        volume = v if inst.is_forex else v + v * EXTENDED_VOLUME_PCT // 100
+        last_size = 0
+    else:
+        last = open_ = high = low = prev = float(ser.open[0])
+        volume = last_size = 0
+    e = np.array([epoch], dtype=np.int64)
+    bid, ask, bs, asz = _ref_bid_ask(model, conId, e, np.array([last]))
+    if not inst.is_forex:
+        last_size = max(100, min(last_size, 10_000) // 100 * 100)
+    return Quote(
+        bid=float(bid[0]), ask=float(ask[0]), last=last,
+        bidSize=Decimal(int(bs[0])), askSize=Decimal(int(asz[0])),
+        lastSize=Decimal(last_size), volume=Decimal(volume),
+        high=high, low=low, open=open_, close=prev, time=t,
+    )
+
+
+def _bits(q: Quote) -> list[tuple[str, str]]:
+    """Every field as (type, exact text): floats by float.hex (tells -0.0 from 0.0)."""
+    out = []
+    for f in dataclasses.fields(q):
+        v = getattr(q, f.name)
+        out.append((type(v).__name__, v.hex() if type(v) is float else repr(v)))
+    return out
+
+
+def _assert_same(model: PriceModel, conId: int, t: dt.datetime) -> None:
+    got, want = model.quote(conId, t), _ref_quote(model, conId, t)
+    assert _bits(got) == _bits(want), (conId, t)
+
+
+# session edges of stocks (04:00, 09:30, 16:00, 20:00) and forex (17:00, 17:15),
+# midnight, sub-second times
+_EDGE_TIMES = [dt.time(0, 0), dt.time(3, 59, 59), dt.time(4, 0), dt.time(4, 0, 0, 400_000),
+               dt.time(4, 0, 1), dt.time(9, 29, 59, 999_999), dt.time(9, 30), dt.time(9, 30, 1),
+               dt.time(12, 0, 0, 500_000), dt.time(15, 59, 59), dt.time(16, 0),
+               dt.time(16, 59, 59), dt.time(17, 0), dt.time(17, 14, 59), dt.time(17, 15),
+               dt.time(17, 15, 0, 250_000), dt.time(17, 15, 1), dt.time(19, 59, 59),
+               dt.time(20, 0), dt.time(23, 59, 59, 750_000)]
+# the real data's last days and the first synthetic ones, a weekend, a holiday,
+# both DST changes, first bars (2000-03-01; TSLA 2010-06-29, META 2012-05-18)
+# and days before them, a day far after the data
+_EDGE_DAYS = [dt.date(1999, 6, 1), dt.date(2000, 2, 29), dt.date(2000, 3, 1),
+              dt.date(2010, 6, 29), dt.date(2012, 5, 17), dt.date(2012, 5, 18),
+              dt.date(2012, 12, 31), dt.date(2013, 1, 1), dt.date(2013, 1, 2),
+              dt.date(2013, 2, 28), DATA_END, dt.date(2013, 3, 2), dt.date(2013, 3, 3),
+              dt.date(2013, 3, 4), dt.date(2013, 3, 10), dt.date(2013, 3, 11),
+              dt.date(2013, 11, 3), dt.date(2013, 11, 4), dt.date(2019, 7, 5)]
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_quote_is_bit_identical_to_the_previous_algorithm_at_edges(seed: int) -> None:
+    model = PriceModel(seed=seed)
+    conids = [i.conId for i in INSTRUMENTS] if seed == 0 else [AAPL, SPY, EURUSD, USDJPY]
+    for conid in conids:
+        for day in _EDGE_DAYS:
+            for tod in _EDGE_TIMES:
+                _assert_same(model, conid, dt.datetime.combine(day, tod, SIM_TZ))
+        # the quote in UTC and US/Eastern of the same instant: same fields, its own time
+        t = _et(2013, 3, 1, 9, 30)
+        assert _bits(model.quote(conid, t.astimezone(dt.UTC))) == _bits(
+            _ref_quote(model, conid, t.astimezone(dt.UTC)))
+
+
+def test_quote_is_bit_identical_over_random_and_consecutive_times() -> None:
+    model = PriceModel(seed=0)
+    rng = np.random.default_rng(42)
+    conids = [i.conId for i in INSTRUMENTS]
+    lo, hi = _et(2013, 2, 28).timestamp(), _et(2013, 3, 5).timestamp()
+    # random (conId, time) pairs over five days, in random order: the memo and
+    # the per-day figures are filled and left in any order
+    for c, x in zip(rng.choice(conids, 3000), rng.uniform(lo, hi, 3000), strict=True):
+        _assert_same(model, int(c), dt.datetime.fromtimestamp(float(x), SIM_TZ))
+    # random days over 13 years
+    for c, x in zip(rng.choice(conids, 60), rng.uniform(_et(2000, 1, 1).timestamp(),
+                                                        _et(2013, 12, 31).timestamp(), 60),
+                    strict=True):
+        _assert_same(model, int(c), dt.datetime.fromtimestamp(float(x), SIM_TZ))
+    # consecutive quarter seconds, as a streaming line asks, through the open of
+    # the pre-market, the regular session, the close and the forex session's roll
+    for conid in (AAPL, SPY, EURUSD, USDJPY):
+        for start in (_et(2013, 3, 1, 3, 59, 50), _et(2013, 3, 1, 9, 29, 50),
+                      _et(2013, 3, 1, 15, 59, 50), _et(2013, 3, 1, 16, 59, 50),
+                      _et(2013, 2, 28, 17, 14, 50)):
+            for k in range(120):
+                _assert_same(model, conid, start + dt.timedelta(milliseconds=250 * k))
+    # every 37 s through four days (Thursday to the open of Monday)
+    for conid in (AAPL, AMD, EURUSD):
+        t0 = _et(2013, 2, 28)
+        for k in range(0, 4 * 86400, 37):
+            _assert_same(model, conid, t0 + dt.timedelta(seconds=k))
+
+
+def test_bid_ask_one_second_equals_the_vector_bid_ask() -> None:
+    rng = np.random.default_rng(7)
+    for conid in (AAPL, SPY, EURUSD, USDJPY):
+        inst = MODEL.instrument(conid)
+        tick = inst.minTick
+        n = 20_000
+        epochs = rng.integers(946_684_800, 2_000_000_000, n, dtype=np.int64)
+        # on the tick grid (as the paths are), off it, and near the tick
+        prices = np.concatenate((
+            np.round(np.round(rng.uniform(tick, 2000 * tick * 100, n // 2) / tick) * tick, 10),
+            rng.uniform(tick / 2, 5000 * tick * 100, n // 4),
+            rng.uniform(tick / 2, 3 * tick, n - n // 2 - n // 4)))
+        bid, ask, bs, asz = MODEL.bid_ask(conid, epochs, prices)
+        lots = 100 if not inst.is_forex else 100_000
+        for k in range(n):
+            got = bid_ask_one(mix64_one(MODEL.seed, conid, int(epochs[k])), float(prices[k]),
+                              tick, lots)
+            assert got == (float(bid[k]), float(ask[k]), int(bs[k]), int(asz[k])), (
+                conid, int(epochs[k]), float(prices[k]))
+            assert got[0].hex() == float(bid[k]).hex() and got[1].hex() == float(ask[k]).hex()
+
+
+def test_quote_memo_is_per_second_and_bounded() -> None:
+    model = PriceModel(seed=1)
+    t = _et(2013, 3, 1, 11, 0, 0)
+    a = model.quote(SPY, t)
+    b = model.quote(SPY, t + dt.timedelta(milliseconds=600))
+    assert (a.time, b.time) == (t, t + dt.timedelta(milliseconds=600))
+    assert dataclasses.replace(b, time=t) == a
+    assert model.quote(SPY, t + dt.timedelta(seconds=1)) == _ref_quote(
+        model, SPY, t + dt.timedelta(seconds=1))
+    for k in range(QUOTE_CACHE_SIZE + 10):
+        model.quote(SPY, t + dt.timedelta(seconds=k))
+    assert len(model._quotes) <= QUOTE_CACHE_SIZE
+    _assert_same(model, SPY, t + dt.timedelta(seconds=5))

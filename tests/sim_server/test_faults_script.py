@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 
 import twsbridge.sim
 from twsbridge.cli import app
-from twsbridge.sim.fault_script import FAULT_KINDS, RANDOM_KINDS, FaultScript, FaultStep
+from twsbridge.sim.fault_script import (
+    ALL_KINDS,
+    FAULT_KINDS,
+    RANDOM_KINDS,
+    FaultScript,
+    FaultStep,
+)
 from twsbridge.sim.faults import FaultRecord
 
 from .test_faults_wire import TIMEOUT, Client, errors, serve
@@ -63,7 +69,126 @@ def test_steps_are_checked() -> None:
     step = FaultStep(1, "restart", {"down_seconds": 2})
     assert step.params == {"down_seconds": 2.0} and isinstance(step.params["down_seconds"],
                                                                float)
-    assert set(FAULT_KINDS) == {*RANDOM_KINDS, "client_id_in_use"}
+    assert set(FAULT_KINDS) == set(ALL_KINDS) == {
+        *RANDOM_KINDS, "client_id_in_use", "message_rate", "historical_pacing",
+        "market_data_lines"}
+
+
+@pytest.mark.parametrize("kind, params, message", [
+    ("message_rate", {}, "missing parameter seconds"),
+    ("message_rate", {"seconds": -1}, "seconds must be >= 0"),
+    ("message_rate", {"seconds": 1, "limit": 0}, "limit must be >= 1"),
+    ("message_rate", {"seconds": 1, "limit": 2.5}, "limit must be an integer"),
+    ("message_rate", {"seconds": 1, "limit": True}, "limit must be a number"),
+    ("message_rate", {"seconds": 1, "lines": 1}, "unknown parameter"),
+    ("historical_pacing", {"seconds": -0.5}, "seconds must be >= 0"),
+    ("historical_pacing", {"seconds": 1, "limit": 1}, "unknown parameter"),
+    ("market_data_lines", {"seconds": 1, "lines": -1}, "lines must be >= 0"),
+    ("market_data_lines", {"lines": 1}, "missing parameter seconds"),
+    ("stall", {"seconds": float("nan")}, "seconds must be >= 0"),
+    ("market_data_lines", {"seconds": 1, "lines": float("inf")}, "must be an integer"),
+])
+def test_limit_window_steps_are_checked(kind: str, params: dict[str, Any],
+                                        message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        FaultStep(1, kind, params)
+
+
+def test_limit_window_steps() -> None:
+    assert FaultStep(1, "message_rate", {"seconds": 2, "limit": 3.0}).params == {
+        "seconds": 2.0, "limit": 3}
+    assert FaultStep(1, "message_rate", {"seconds": 2}).params == {"seconds": 2.0}
+    assert FaultStep(0, "historical_pacing", {"seconds": 0}).params == {"seconds": 0.0}
+    step = FaultStep(1, "market_data_lines", {"seconds": 1, "lines": 0})
+    assert step.params == {"seconds": 1.0, "lines": 0} and isinstance(
+        step.params["lines"], int)
+
+
+def test_default_random_scripts_did_not_change() -> None:
+    """RANDOM_KINDS and the draws of the first kinds are as before the limit windows."""
+    script = FaultScript.random(7, 6, 60.0)
+    assert [(s.at, s.kind, dict(s.params)) for s in script.steps] == [
+        (2.897, "competing_session", {"seconds": 0.234}),
+        (5.157, "restart", {"down_seconds": 0.186}),
+        (5.443, "restart", {"down_seconds": 0.165}),
+        (19.43, "stall", {"seconds": 0.82}),
+        (33.927, "stall", {"seconds": 1.28}),
+        (34.967, "competing_session", {"seconds": 0.469}),
+    ]
+    assert RANDOM_KINDS == ("drop_all", "stall", "connectivity_loss", "restart",
+                            "competing_session")
+
+
+def test_a_random_script_of_every_kind() -> None:
+    script = FaultScript.random(11, n=300, duration=100.0, kinds=ALL_KINDS, max_outage=1.5,
+                                client_id=17)
+    assert script == FaultScript.random(11, n=300, duration=100.0, kinds=ALL_KINDS,
+                                        max_outage=1.5, client_id=17)
+    assert script != FaultScript.random(12, n=300, duration=100.0, kinds=ALL_KINDS,
+                                        max_outage=1.5, client_id=17)
+    assert {s.kind for s in script.steps} == set(ALL_KINDS)
+    by_kind: dict[str, list[FaultStep]] = {}
+    for s in script.steps:
+        by_kind.setdefault(s.kind, []).append(s)
+        assert 0 <= s.at < 100
+        for name in ("seconds", "down_seconds"):
+            if name in s.params:
+                assert 0.05 <= s.params[name] <= 1.5
+    assert {s.params["client_id"] for s in by_kind["client_id_in_use"]} == {17}
+    limits = [s.params["limit"] for s in by_kind["message_rate"]]
+    assert set(limits) == set(range(1, 11))
+    assert all(type(v) is int for v in limits)
+    assert {s.params["lines"] for s in by_kind["market_data_lines"]} == {0, 1, 2}
+    assert {s.params["data_lost"] for s in by_kind["connectivity_loss"]} == {True, False}
+    assert all(set(s.params) == {"seconds"} for s in by_kind["historical_pacing"])
+    assert all(set(s.params) == {"seconds", "limit"} for s in by_kind["message_rate"])
+    drawn = FaultScript.random(11, n=10, duration=10.0, kinds=["client_id_in_use"],
+                               client_ids=(3, 4))
+    assert {s.params["client_id"] for s in drawn.steps} <= {3, 4}
+
+
+def test_random_client_id_in_use_needs_a_client_id() -> None:
+    with pytest.raises(ValueError, match=r"client_id_in_use .*client_id=N"):
+        FaultScript.random(1, n=3, duration=10.0, kinds=ALL_KINDS)
+    with pytest.raises(ValueError, match="client_id=N"):
+        FaultScript.random(1, n=0, duration=10.0, kinds=["client_id_in_use"])
+    with pytest.raises(ValueError, match="not both"):
+        FaultScript.random(1, n=3, duration=10.0, kinds=ALL_KINDS, client_id=1,
+                           client_ids=(2,))
+    without = [k for k in ALL_KINDS if k != "client_id_in_use"]
+    assert len(FaultScript.random(1, n=3, duration=10.0, kinds=without)) == 3
+
+
+def test_load_limit_windows_from_toml_and_json(tmp_path: Path) -> None:
+    toml = tmp_path / "windows.toml"
+    toml.write_text("""
+faults = [
+  {at = 1, fault = "message_rate", seconds = 2, limit = 3},
+  {at = 2, fault = "historical_pacing", seconds = 1.5},
+  {at = 3, fault = "market_data_lines", seconds = 4},
+]
+seed = 5
+[random]
+n = 8
+duration = 30
+kinds = ["message_rate", "historical_pacing", "market_data_lines", "client_id_in_use"]
+client_id = 9
+""")
+    script = FaultScript.load(toml)
+    fixed = [FaultStep(1, "message_rate", {"seconds": 2, "limit": 3}),
+             FaultStep(2, "historical_pacing", {"seconds": 1.5}),
+             FaultStep(3, "market_data_lines", {"seconds": 4})]
+    assert all(s in script.steps for s in fixed)
+    drawn = FaultScript.random(5, 8, 30.0, ("message_rate", "historical_pacing",
+                                            "market_data_lines", "client_id_in_use"),
+                               client_id=9)
+    assert all(s in script.steps for s in drawn.steps) and len(script) == 11
+    listed = tmp_path / "windows.json"
+    listed.write_text(json.dumps([{"at": 1, "fault": "message_rate", "seconds": 2,
+                                   "limit": 3},
+                                  {"at": 2, "fault": "historical_pacing", "seconds": 1.5},
+                                  {"at": 3, "fault": "market_data_lines", "seconds": 4}]))
+    assert FaultScript.load(listed) == FaultScript(fixed)
 
 
 def test_load_toml_with_a_seeded_random_part(tmp_path: Path) -> None:
@@ -106,6 +231,12 @@ def test_load_toml_tables_and_json(tmp_path: Path) -> None:
     ('faults = [{fault = "stall", seconds = 1}]', "needs 'at' and 'fault'"),
     ('fautls = []', "unknown key"),
     ('[random]\nn = 2', "'random' needs 'duration'"),
+    ('[random]\nn = 2\nduration = 5\nkinds = ["client_id_in_use"]', "client_id=N"),
+    ('[random]\nn = 2\nduration = 5\nkinds = "stall"', "kinds must be a list"),
+    ('[random]\nn = 2\nduration = 5\nkinds = ["stall"]\nclient_id = "x"',
+     "client id must be an integer"),
+    ('faults = [{at = 1, fault = "message_rate", seconds = 1, limit = 0}]',
+     "limit must be >= 1"),
     ('faults = [', "faults.toml"),
 ])
 def test_bad_files_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
@@ -129,12 +260,11 @@ async def run_script(script: FaultScript) -> list[FaultRecord]:
 
 
 async def test_a_seeded_random_script_runs_to_the_same_fault_log() -> None:
-    kinds = [*RANDOM_KINDS, "client_id_in_use"]
-    script = FaultScript.random(7, n=6, duration=0.6, kinds=kinds, max_outage=0.15,
-                                client_ids=(5,))
+    script = FaultScript.random(7, n=9, duration=0.6, kinds=ALL_KINDS, max_outage=0.15,
+                                client_id=5)
     first = await run_script(script)
-    second = await run_script(FaultScript.random(7, n=6, duration=0.6, kinds=kinds,
-                                                 max_outage=0.15, client_ids=(5,)))
+    second = await run_script(FaultScript.random(7, n=9, duration=0.6, kinds=ALL_KINDS,
+                                                 max_outage=0.15, client_id=5))
     assert first == second
     assert [(r.time, r.kind, r.params) for r in first] == [
         (s.at, s.kind, dict(s.params)) for s in script.steps]

@@ -48,6 +48,8 @@ from .events import ConnectionEvent, ConnectionEventStream, ErrorStream, utcnow
 from .ids import IdAllocator
 from .pacing import (
     MESSAGE_RATE_EXCEEDED,
+    RECOVER_AFTER,
+    RECOVER_STEP,
     TWS_HISTORICAL_LIMITS,
     HistoricalLimits,
     Pacing,
@@ -108,7 +110,7 @@ class ClientCore:
         self.dispatcher = Dispatcher()
         self.router = Router(self.ids)
         self.submitter = Submitter(lambda: self.router, self.ids, self.pacing)
-        self.resumer = Resumer(lambda: self.router, self.ids, self._resend)
+        self.resumer = Resumer(lambda: self.router, self.ids, self._resend, lambda: self.state)
         self._hooks: dict[str, tuple[Hook, ...]] = {}
         self._listeners: dict[type[Message], list[Listener]] = {}
         self._error_claims: list[Callable[[TWSError], bool]] = []
@@ -123,6 +125,7 @@ class ClientCore:
         self._closed = asyncio.Event()
         self._lost: BaseException | None = None  # why the client stopped for good
         self._drop: BaseException | None = None  # why the connection dropped (reconnecting)
+        self._rate_timer: asyncio.TimerHandle | None = None
 
     @property
     def where(self) -> str:
@@ -330,6 +333,23 @@ class ClientCore:
             self.router.route(msg)
         self.dispatcher.dispatch(msg)
 
+    def _schedule_rate_recovery(self, delay: float) -> None:
+        """Check back in ``delay`` seconds whether the rate may climb (:mod:`.pacing`)."""
+        if self._rate_timer is not None:
+            self._rate_timer.cancel()
+        self._rate_timer = asyncio.get_running_loop().call_later(delay, self._recover_rate)
+
+    def _recover_rate(self) -> None:
+        self._rate_timer = None
+        loop = asyncio.get_running_loop()
+        rate = self.pacing.recover(loop.time())
+        if rate is not None:
+            self.max_rate = rate
+        if 0 < self.pacing.max_rate < self.pacing.configured_rate or (
+                self.pacing.configured_rate <= 0 < self.pacing.max_rate):
+            wait = RECOVER_AFTER - (loop.time() - self.pacing.last_exceeded)
+            self._schedule_rate_recovery(max(wait, RECOVER_STEP))
+
     def _mark_seen(self, name: str) -> None:
         self._seen.add(name)
         ready = self._ready
@@ -340,8 +360,11 @@ class ClientCore:
         err = TWSError(msg.errorCode, msg.errorString, msg.reqId, msg.advancedOrderRejectJson)
         if err.code == MESSAGE_RATE_EXCEEDED:
             self.notices.append(err)  # a notice: the client slows down; TWS dropped the
-            self.max_rate = self.pacing.slow_down()  # message: its request fails, not hangs
-            self.router.route_error(err)
+            loop = asyncio.get_running_loop()  # message: its request fails, not hangs
+            self.max_rate = self.pacing.slow_down(loop.time())
+            self._schedule_rate_recovery(RECOVER_AFTER)
+            if not self.resumer.retry_later(err):  # a live subscription is sent again
+                self.router.route_error(err)
             return
         if (is_pacing_violation(err.code, err.message) and self._transport is not None
                 and self.submitter.retry(err, self._transport)):
@@ -351,6 +374,9 @@ class ClientCore:
         if self.resumer.paused(err):  # 10197: the subscription waits, on errors too
             log.warning("%s", err)
             self.errors.publish(err)
+            return
+        if self.resumer.retry_later(err):  # 101, pacing: a live subscription waits
+            self.notices.append(err)
             return
         claimed = False
         for claim in self._error_claims:

@@ -10,7 +10,10 @@ Two limits apply to what a client sends (``TWSClient.pacing`` shows both):
   a tenth below TWS's limit, because TWS counts messages as they arrive and
   the network bunches them up. Error 100 is kept as a notice, fails the
   request whose message TWS dropped (when it names one) and lowers the rate
-  by a fifth for the rest of the client's life. With the ``+PACEAPI``
+  by a fifth; after :data:`RECOVER_AFTER` seconds without another error 100
+  the rate climbs back a step (a quarter up) every :data:`RECOVER_STEP`
+  seconds to the configured one, so a burst of 100s (a TWS under strain)
+  does not leave the client crawling for the rest of its life. With the ``+PACEAPI``
   connect option TWS paces the client itself (it queues instead of
   disconnecting), so the client then sends without local limiting unless
   ``max_rate`` is given.
@@ -72,6 +75,10 @@ TWS_MAX_RATE = 50.0
 DEFAULT_MAX_RATE = 45.0
 #: The factor error 100 applies to the message rate.
 SLOW_DOWN = 0.8
+#: Seconds without error 100 before the rate starts to climb back.
+RECOVER_AFTER = 30.0
+#: Seconds between two steps up (each undoes one :data:`SLOW_DOWN`).
+RECOVER_STEP = 5.0
 
 
 def default_rate(max_rate: float | None, connect_options: str) -> float:
@@ -355,6 +362,7 @@ class Pacing:
         self.on_wait: Callable[[PacingWait], object] | None = None
         self.waits: deque[PacingWait] = deque(maxlen=100)
         self.rate_exceeded = 0
+        self.last_exceeded = 0.0
         self.historical = HistoricalPacer(limits, self._waiting) if limits is not None else None
 
     @property
@@ -367,12 +375,31 @@ class Pacing:
         if self.on_wait is not None:
             self.on_wait(wait)
 
-    def slow_down(self) -> float:
-        """Error 100: lower :attr:`max_rate` by a fifth (from TWS's 50 when the
-        client did not limit itself); the new rate."""
+    def slow_down(self, now: float = 0.0) -> float:
+        """Error 100 at monotonic time ``now``: lower :attr:`max_rate` by a fifth
+        (from TWS's 50 when the client did not limit itself); the new rate."""
         self.rate_exceeded += 1
+        self.last_exceeded = now
         base = self.max_rate if self.max_rate > 0 else TWS_MAX_RATE
         self.max_rate = max(1.0, base * SLOW_DOWN)
         log.warning("TWS error 100 (message rate exceeded): sending at most %.0f messages "
-                    "per second from now on", self.max_rate)
+                    "per second for now", self.max_rate)
+        return self.max_rate
+
+    def recover(self, now: float) -> float | None:
+        """One step back up at monotonic time ``now`` if it is due (no error 100
+        for :data:`RECOVER_AFTER` seconds): the new rate, else None. The rate
+        never climbs past the configured one (with no local limit configured,
+        it returns to none)."""
+        target = self.configured_rate
+        if self.max_rate <= 0 or (0 < target <= self.max_rate):
+            return None
+        if now - self.last_exceeded < RECOVER_AFTER:
+            return None
+        rate = self.max_rate / SLOW_DOWN
+        self.max_rate = 0.0 if target <= 0 and rate >= TWS_MAX_RATE else (
+            rate if target <= 0 else min(target, rate))
+        log.info("no error 100 for %.0f s: sending at most %s messages per second",
+                 now - self.last_exceeded,
+                 f"{self.max_rate:.0f}" if self.max_rate > 0 else "unlimited")
         return self.max_rate

@@ -276,6 +276,10 @@ class Subscription(Request[T | Gap]):
 
     stale_since: datetime | None = None
     stale_reason = ""
+    #: True once it delivered an item (a refusal by a passing limit is then retried)
+    delivered = False
+    #: refusals by a passing limit in a row (the retry backs off)
+    refusals = 0
 
     def mark_stale(self, since: datetime, reason: str) -> None:
         """Data stopped at ``since`` for ``reason`` (kept when already stale)."""
@@ -300,6 +304,7 @@ class Subscription(Request[T | Gap]):
         if self.stale_since is not None and not self.done:
             self.gap(f"{self.stale_reason}; data resumed" if self.stale_reason else None)
         super().feed(msg)
+        self.delivered, self.refusals = True, 0
 
     async def cancel(self) -> None:
         """Stop the subscription: send its cancel message (when still connected),

@@ -16,7 +16,14 @@ sent again (:meth:`~twsbridge.client.requests.Request.renew`). The
   their reqIds; those marked stale yield a Gap for the time TWS sent nothing;
 * **error 10197** "No market data during competing live session" for a
   market data subscription: it is not failed but marked stale (the error also
-  goes to ``errors``); when TWS sends its data again, a Gap comes first.
+  goes to ``errors``); when TWS sends its data again, a Gap comes first;
+* **a passing limit** - error 100 (TWS dropped the message at its rate
+  limit), 101 (market data lines exhausted) or a historical pacing violation
+  (162, 420) refusing a subscription that had delivered before (typically
+  sent again after a reconnect or 1101): it is not failed but marked stale
+  and sent again after a back-off (0.5 s doubling to 10 s) with a new reqId.
+  A subscription refused on its first request fails as before: the caller
+  asked for something TWS will not give now.
 
 A keepUpToDate bar stream sent again is a historical request like any other:
 for bars of 30 seconds or less it waits for its pacing slot (TWS counts an
@@ -29,18 +36,21 @@ updates subscription is sent again there.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from twsbridge.protocol import Message
 
-from .errors import TWSError
+from .errors import ConnectionLost, TWSError
 from .events import utcnow
 from .ids import IdAllocator
+from .pacing import MESSAGE_RATE_EXCEEDED, is_pacing_violation
 from .requests import Request, Router, Subscription
 
-__all__ = ["COMPETING_SESSION", "CONNECTIVITY_LOST", "DATA_LOST", "DATA_MAINTAINED", "Resumer"]
+__all__ = ["COMPETING_SESSION", "CONNECTIVITY_LOST", "DATA_LOST", "DATA_MAINTAINED",
+           "MAX_TICKERS", "Resumer", "passing_limit"]
 
 log = logging.getLogger("twsbridge.client")
 
@@ -52,6 +62,16 @@ DATA_LOST = 1101
 DATA_MAINTAINED = 1102
 #: "No market data during competing live session."
 COMPETING_SESSION = 10197
+#: "Max number of tickers has been reached."
+MAX_TICKERS = 101
+#: Back-off of a subscription refused by a passing limit: first and longest wait, s.
+RETRY_MIN, RETRY_MAX = 0.5, 10.0
+
+
+def passing_limit(err: TWSError) -> bool:
+    """True for a refusal by one of TWS's limits that pass (100, 101, pacing)."""
+    return err.code in (MESSAGE_RATE_EXCEEDED, MAX_TICKERS) or is_pacing_violation(
+        err.code, err.message)
 
 
 class Resumer:
@@ -61,15 +81,20 @@ class Resumer:
         router: returns the current connection's router.
         ids: the client's id sequence (new reqIds).
         resend: routes a renewed request and sends it (paced when it is).
+        state: the client's state: ``'connected'``, ``'reconnecting'`` or
+            ``'disconnected'``.
     """
 
     def __init__(self, router: Callable[[], Router], ids: IdAllocator,
-                 resend: Callable[[Request[Any], Message], None]) -> None:
+                 resend: Callable[[Request[Any], Message], None],
+                 state: Callable[[], str] = lambda: "connected") -> None:
         self._router = router
         self._ids = ids
         self._resend = resend
+        self._state = state
         self._suspended: list[Request[Any]] = []
         self._hooks: list[Callable[[], None]] = []
+        self._retrying: dict[Subscription[Any], asyncio.TimerHandle] = {}
 
     @property
     def suspended(self) -> list[Request[Any]]:
@@ -109,7 +134,10 @@ class Resumer:
 
     def end(self, exc: BaseException | None) -> None:
         """The client stopped for good: kept subscriptions raise ``exc`` (or end)."""
-        subs, self._suspended = self._suspended, []
+        for timer in self._retrying.values():
+            timer.cancel()
+        subs, self._suspended = [*self._suspended, *self._retrying], []
+        self._retrying = {}
         for sub in subs:
             if exc is None:
                 sub.finish()
@@ -156,6 +184,39 @@ class Resumer:
         sub.mark_stale(utcnow(), f"TWS error {err.code}: {err.message}")
         log.warning("%r paused: %s", sub, err)
         return True
+
+    def retry_later(self, err: TWSError) -> bool:
+        """A passing limit refused a subscription that had delivered: keep it
+        (stale) and send it again after a back-off; True when ``err`` was one."""
+        router = self._router()
+        sub = router.get(err.reqId)
+        if (not isinstance(sub, Subscription) or sub.done or not sub.delivered
+                or sub.renewer is None or not passing_limit(err)):
+            return False
+        router.discard(sub)
+        reason = f"TWS error {err.code}: {err.message}"
+        sub.mark_stale(utcnow(), reason)
+        delay = min(RETRY_MAX, RETRY_MIN * 2 ** sub.refusals)
+        sub.refusals += 1
+        log.warning("%r refused by a passing limit (%s); sending it again in %.1f s",
+                    sub, reason, delay)
+        self._retrying[sub] = asyncio.get_running_loop().call_later(
+            delay, self._retry, sub, reason)
+        return True
+
+    def _retry(self, sub: Subscription[Any], reason: str) -> None:
+        self._retrying.pop(sub, None)
+        if sub.done:
+            return
+        state = self._state()
+        if state == "connected":
+            self._renew(sub, reason)
+        elif state == "reconnecting":  # sent with the others once reconnected
+            if sub not in self._suspended:
+                self._suspended.append(sub)
+        else:
+            sub.fail(ConnectionLost(f"{reason}; the connection to TWS ended before it "
+                                    "could be sent again"))
 
     # -----------------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ __all__ = [
     "INT",
     "INT_MAX",
     "LONG",
+    "PLAIN_EXPONENT_MAX",
     "STR",
     "UNSET_DECIMAL",
     "UNSET_DOUBLE",
@@ -53,6 +54,11 @@ UNSET_LONG = 2**63 - 1
 UNSET_DOUBLE = sys.float_info.max
 UNSET_DECIMAL = Decimal(2**127 - 1)
 INFINITY = math.inf
+
+#: The largest decimal exponent (either sign) a size may have: plain notation
+#: writes every digit, and ``1E+999999999`` would be a gigabyte of zeros.
+PLAIN_EXPONENT_MAX = 1000
+
 
 #: Texts of a size field that mean "no value" (Java's sentinels and ``""``).
 DECIMAL_UNSET_TEXTS = frozenset(
@@ -78,13 +84,28 @@ def decode_float(s: str) -> float:
 
 
 def decode_decimal(s: str) -> Decimal:
-    """Decode a size: Java's "no value" sentinels and ``""`` are ``UNSET_DECIMAL``."""
+    """Decode a size: Java's "no value" sentinels and ``""`` are ``UNSET_DECIMAL``.
+
+    Refused (ValueError) besides what is not a number: a signaling NaN
+    (``"sNaN"``, it raises on the first comparison of whoever receives it) and
+    an exponent beyond ±:data:`PLAIN_EXPONENT_MAX` (``"1E+999999999"``: any
+    arithmetic on it overflows, and its plain text would be a gigabyte).
+    """
     if s in DECIMAL_UNSET_TEXTS:
         return UNSET_DECIMAL
     try:
-        return Decimal(s)
+        d = Decimal(s)
     except InvalidOperation:
         raise ValueError(f"not a decimal: {s!r}") from None
+    if d.is_snan() or not -PLAIN_EXPONENT_MAX <= d.adjusted() <= PLAIN_EXPONENT_MAX:
+        not_a_size(s)
+    return d
+
+
+def not_a_size(s: str) -> Decimal:
+    """Raise the error of a size field holding a signaling NaN or a number out of range."""
+    raise ValueError(f"not a size: {s[:40]!r} (a signaling NaN, or beyond "
+                     f"1E+/-{PLAIN_EXPONENT_MAX})")
 
 
 def decode_bool(s: str) -> bool:
@@ -163,12 +184,21 @@ def encode_float_max(v: float) -> str:
 
 
 def encode_decimal(v: Decimal) -> str:
-    """Encode a size: ``UNSET_DECIMAL`` is ``""``, others in plain notation."""
-    if v == UNSET_DECIMAL:
-        return ""
-    if isinstance(v, Decimal):
-        return format(v, "f")
-    return format(Decimal(str(v)), "f")
+    """Encode a size: ``UNSET_DECIMAL`` is ``""``, others in plain notation.
+
+    Raises:
+        ValueError: for a signaling NaN, or a size beyond 1E±1000 (the plain
+        text would be huge; no size is that large or small).
+    """
+    d = v if isinstance(v, Decimal) else Decimal(str(v))
+    if d.is_finite():
+        if d == UNSET_DECIMAL:
+            return ""
+        if abs(d.adjusted()) > PLAIN_EXPONENT_MAX:
+            raise ValueError(f"size {d} out of range for plain notation")
+    elif d.is_snan():
+        raise ValueError(f"not a size: {d} (a signaling NaN)")
+    return format(d, "f")
 
 
 def encode_bool(v: bool) -> str:
@@ -233,6 +263,7 @@ def _value_cache(
         "UNSET_DOUBLE": UNSET_DOUBLE,
         "UNSET_DECIMAL": UNSET_DECIMAL,
         "DECIMAL_UNSET_TEXTS": DECIMAL_UNSET_TEXTS,
+        "_not_a_size": not_a_size,
     }
     src = _MISS.format(expr=inline.format("s") if inline is not None else "decode(s)")
     exec(compile(src, f"<twsbridge value cache {decode.__name__}>", "exec"), ns)
@@ -291,5 +322,7 @@ FLOAT = Kind("float", decode_float, encode_float, 0.0, float,
 FLOAT_MAX = Kind("float_max", decode_float, encode_float_max, 0.0, float,
                  inline="(float({0}) if {0} else UNSET_DOUBLE)", cached=True)
 DECIMAL = Kind("decimal", decode_decimal, encode_decimal, UNSET_DECIMAL, Decimal,
-               inline="(UNSET_DECIMAL if {0} in DECIMAL_UNSET_TEXTS else Decimal({0}))")
+               inline=f"(UNSET_DECIMAL if {{0}} in DECIMAL_UNSET_TEXTS else _d if "
+                      f"-{PLAIN_EXPONENT_MAX} <= (_d := Decimal({{0}})).adjusted() <= "
+                      f"{PLAIN_EXPONENT_MAX} and not _d.is_snan() else _not_a_size({{0}}))")
 BOOL = Kind("bool", decode_bool, encode_bool, False, bool, cached=True)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from .catalogue.generic import Unknown
 from .errors import ProtocolError
 from .framing import FrameReader, _unpack_length, encode_frame, split_fields
-from .spec import IN, OUT, Decoder, Encoder, Message, registry
+from .spec import IN, OUT, Decoder, Encoder, Message, field_name, registry
 from .versions import CLIENT_MAX_VERSION, CLIENT_MIN_VERSION, Capabilities
 
 __all__ = [
@@ -45,7 +45,8 @@ __all__ = [
 ]
 
 API_PREFIX = b"API\0"
-_HELLO = re.compile(r"^v(\d+)(?:\.\.(\d+))?(?: (.*))?$", re.S)
+# ASCII digits only, and at most 9 of them: a version is a small int
+_HELLO = re.compile(r"^v([0-9]{1,9})(?:\.\.([0-9]{1,9}))?(?: (.*))?$", re.S)
 
 
 class State(enum.Enum):
@@ -94,6 +95,25 @@ def negotiate(client_min: int, client_max: int, server_min: int, server_max: int
     return version
 
 
+def _catalogued(msg_id: str | None, direction: str) -> type[Message] | None:
+    """The class of a message id as sent (``"1"``), None when it is not catalogued."""
+    if msg_id is None or not (0 < len(msg_id) <= 10 and msg_id.isascii() and msg_id.isdigit()):
+        return None
+    return registry(direction).get(int(msg_id))
+
+
+def _split(payload: bytes, version: int, direction: str) -> list[str]:
+    """:func:`split_fields`; its error names the field by name for a catalogued id."""
+    try:
+        return split_fields(payload)
+    except ProtocolError as e:
+        cls = _catalogued(e.msg_id, direction)
+        if cls is None or e.fields is None or e.field is None or not e.field.startswith("#"):
+            raise
+        index = int(e.field[1:])
+        raise e.naming(field_name(cls, version, e.fields, index)) from None
+
+
 class _Codecs:
     """Decoders for one direction and encoders for the other, for one version."""
 
@@ -135,7 +155,7 @@ class _Base:
         Raises:
             ProtocolError: a malformed frame, naming the message id and field.
         """
-        fields = split_fields(payload)
+        fields = _split(payload, self.server_version, self._incoming)
         assert self._codecs is not None
         decoder = self._codecs.decoders.get(fields[0])
         if decoder is None:
@@ -247,7 +267,11 @@ class ClientConnection(_Base):
             payload = reader.next_frame()
             if payload is None:
                 return
-            fields = split_fields(payload)
+            try:
+                fields = split_fields(payload)
+            except ProtocolError as e:
+                raise ProtocolError(f"server hello: {e.text}", field="serverVersion"
+                                    if e.field == "#0" else "connectionTime") from None
             try:
                 version = int(fields[0])
             except ValueError:
@@ -400,9 +424,8 @@ def decode_message(payload: bytes, version: int, direction: str = IN) -> Message
     Raises:
         ProtocolError: a malformed frame, naming the message id and field.
     """
-    fields = split_fields(payload)
-    mid = fields[0]
-    cls = registry(direction).get(int(mid)) if mid.isascii() and mid.isdigit() else None
+    fields = _split(payload, version, direction)
+    cls = _catalogued(fields[0], direction)
     if cls is None:
         if not fields[0]:
             raise ProtocolError("frame has no message id", fields=fields)

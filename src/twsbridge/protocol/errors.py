@@ -13,6 +13,7 @@ class ProtocolError(Exception):
             sent on the wire, for example ``"1"`` for tickPrice).
         field: the name of the field that failed to decode, when known.
         fields: the raw fields of the frame, when known, so nothing is lost.
+        text: the description, without the message id and field.
     """
 
     def __init__(
@@ -29,6 +30,11 @@ class ProtocolError(Exception):
         if field is not None:
             parts.append(f"field {field!r}")
         super().__init__("; ".join(parts))
+        self.text = message
         self.msg_id = msg_id
         self.field = field
         self.fields = fields
+
+    def naming(self, field: str) -> ProtocolError:
+        """The same error, naming ``field``."""
+        return ProtocolError(self.text, msg_id=self.msg_id, field=field, fields=self.fields)

@@ -42,16 +42,25 @@ def split_fields(payload: bytes) -> list[str]:
     payload of N fields gives N + 1 items; decoders rely on that.
 
     Raises:
-        ProtocolError: on a payload that is not UTF-8 or not NUL-terminated.
+        ProtocolError: on a payload that is not UTF-8 or not NUL-terminated; it
+        names the message id (the first field, when it is whole) and the index
+        of the field at fault (``"#3"``); the connections replace the index by
+        the field's name for a catalogued message.
     """
     try:
         text = payload.decode()
     except UnicodeDecodeError as e:
-        raise ProtocolError(f"frame is not valid UTF-8 at byte {e.start}") from None
+        head = payload[: e.start].decode().split("\0")
+        k = len(head) - 1  # the field holding the bad byte
+        raise ProtocolError(
+            f"frame is not valid UTF-8 at byte {e.start}", msg_id=head[0] if k else None,
+            field=f"#{k}", fields=payload.decode("utf-8", "backslashreplace").split("\0"),
+        ) from None
     fields = text.split("\0")
     if fields[-1] != "":
-        raise ProtocolError("frame does not end with a NUL terminator", msg_id=fields[0] or None,
-                            fields=fields)
+        k = len(fields) - 1
+        raise ProtocolError("frame does not end with a NUL terminator",
+                            msg_id=fields[0] if k else None, field=f"#{k}", fields=fields)
     return fields
 
 

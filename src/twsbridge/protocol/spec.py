@@ -46,6 +46,7 @@ __all__ = [
     "Message",
     "PolyGroup",
     "When",
+    "field_name",
     "message",
 ]
 
@@ -286,6 +287,7 @@ class _Gen:
             "UNSET_DOUBLE": codec.UNSET_DOUBLE,
             "UNSET_DECIMAL": codec.UNSET_DECIMAL,
             "DECIMAL_UNSET_TEXTS": codec.DECIMAL_UNSET_TEXTS,
+            "_not_a_size": codec.not_a_size,
             "Decimal": Decimal,
             "_new": object.__new__,
             "_cls": cls,
@@ -363,6 +365,18 @@ def _build(cls: type[Message], version: int, *, trace: bool) -> tuple[Decoder, E
     src = "\n".join(dec) + "\n\n" + "\n".join(enc) + "\n"
     exec(compile(src, f"<twsbridge codec {cls.__name__} v{version}>", "exec"), g.ns)
     return g.ns["decode"], g.ns["encode"]
+
+
+_TRACED: dict[tuple[type[Message], int], Decoder] = {}
+
+
+def _traced(cls: type[Message], version: int) -> Decoder:
+    """The tracing decoder of ``cls`` at ``version`` (errors only), compiled once."""
+    key = (cls, version)
+    decoder = _TRACED.get(key)
+    if decoder is None:
+        decoder = _TRACED[key] = _build(cls, version, trace=True)[0]
+    return decoder
 
 
 def _flat_decoder(cls: type[Message], version: int) -> Decoder | None:
@@ -577,16 +591,40 @@ def _failure(
     def fail(f: list[str], i: int, e: BaseException, t: str) -> ProtocolError:
         if not t:  # the fast decoder does not trace: find the field with the tracing one
             try:
-                _build(cls, version, trace=True)[0](f)
+                _traced(cls, version)(f)
             except ProtocolError as traced:
                 return traced
         if isinstance(e, IndexError):
             what = f"{cls.NAME}: frame ends early ({len(f) - 1} fields)"
         else:
-            what = f"{cls.NAME}: cannot decode field {i} ({f[i]!r}): {e}"
+            what = f"{cls.NAME}: cannot decode field {i} ({_clip(f[i])}): {_clip(str(e), 120)}"
         return ProtocolError(what, msg_id=f[0], field=t or f"#{i}", fields=f)
 
     return fail
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    """``repr(text)``, shortened past ``limit`` characters (junk can be megabytes)."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def field_name(cls: type[Message], version: int, fields: Sequence[str], index: int) -> str:
+    """The name (path) of the field at ``index`` in a frame of ``cls`` whose fields
+    before it are ``fields[:index]`` (they decide counts and optional items);
+    ``"#index"`` when the layout has no field there.
+
+    The tracing decoder reads the known fields then one empty one where the
+    field at fault is: the error it raises past them names that field.
+    """
+    probe = [*fields[:index], ""]
+    try:
+        _traced(cls, version)(probe)
+    except ProtocolError as e:
+        if e.field and not e.field.startswith("#"):
+            return e.field
+    return f"#{index}"
 
 
 def _nul_in_value(cls: type[Message]) -> Callable[[list[str]], ProtocolError]:
@@ -606,7 +644,7 @@ def _extra(cls: type[Message], version: int) -> Callable[[list[str], int, str], 
         if i >= len(f):  # the "" after the final NUL was read as the last field: one short
             if not t:
                 try:
-                    _build(cls, version, trace=True)[0](f)
+                    _traced(cls, version)(f)
                 except ProtocolError as traced:
                     return traced
             return ProtocolError(

@@ -338,6 +338,8 @@ class ReconcilePublic(BaseModel):
     completedOrdersReported: int
     openOrdersReported: int
     ordersNew: int
+    ordersLost: int = Field(0, description="Orders sent but never received by TWS (status "
+                                           "'Lost' in the journal).")
     error: str | None
 
     @classmethod
@@ -348,7 +350,8 @@ class ReconcilePublic(BaseModel):
             executionsReported=s.executions_reported, executionsMissing=s.executions_missing,
             commissionsMissing=s.commissions_missing,
             completedOrdersReported=s.completed_orders_reported,
-            openOrdersReported=s.open_orders_reported, ordersNew=s.orders_new, error=s.error,
+            openOrdersReported=s.open_orders_reported, ordersNew=s.orders_new,
+            ordersLost=s.orders_lost, error=s.error,
         )
 
 

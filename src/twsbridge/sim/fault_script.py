@@ -9,18 +9,34 @@ the moment it is scheduled::
 
 Kinds and their parameters (``seconds``: how long the fault lasts):
 
-==================  ==========================================================
-``drop_all``        (none): close every client connection
-``stall``           ``seconds``: answer and stream nothing meanwhile
-``connectivity_loss`` ``seconds``, ``data_lost`` (bool, default false): 1100,
-                    then 1101 (subscriptions dropped) or 1102 (kept)
-``restart``         ``down_seconds``: close everything, refuse connections,
-                    listen again on the same port
-``competing_session`` ``seconds``: 10197 on the live market-data lines, no
-                    market data meanwhile
-``client_id_in_use`` ``client_id``, ``seconds`` (optional: held until
-                    released): connecting with that id gets 326
-==================  ==========================================================
+======================  ======================================================
+``drop_all``            (none): close every client connection
+``stall``               ``seconds``: answer and stream nothing meanwhile
+``connectivity_loss``   ``seconds``, ``data_lost`` (bool, default false): 1100,
+                        then 1101 (subscriptions dropped) or 1102 (kept)
+``restart``             ``down_seconds``: close everything, refuse connections,
+                        listen again on the same port
+``competing_session``   ``seconds``: 10197 on the live market-data lines, no
+                        market data meanwhile
+``client_id_in_use``    ``client_id``, ``seconds`` (optional: held until
+                        released): connecting with that id gets 326
+``message_rate``        ``seconds``, ``limit`` (int >= 1, default 5): the
+                        message rate limit is ``limit`` per second per client
+                        meanwhile: error 100 "Max rate of messages per second
+                        has been exceeded:max=limit ...", a repeat disconnects
+``historical_pacing``   ``seconds``: every reqHistoricalData is a pacing
+                        violation meanwhile: 162 "Historical Market Data Service
+                        error message:Historical data request pacing
+                        violation" (420 for keepUpToDate)
+``market_data_lines``   ``seconds``, ``lines`` (int >= 0, default 0): a new
+                        reqMktData beyond ``lines`` open lines of the client
+                        gets 101 "Max number of tickers has been reached"
+                        meanwhile (open lines stay open)
+======================  ======================================================
+
+The three limit windows (``message_rate``, ``historical_pacing``,
+``market_data_lines``) replace the normal limit (even a lifted one) while
+open; overlapping windows of one kind: the tightest is in force.
 
 File format (TOML, or JSON with the same structure; a JSON file may also be
 just the list of steps)::
@@ -35,8 +51,10 @@ just the list of steps)::
     [random]                       # optional: n seeded random faults besides
     n = 5                          # how many
     duration = 60                  # at uniform random offsets in [0, duration)
-    kinds = ["drop_all", "stall"]  # default: every kind but client_id_in_use
+    kinds = ["drop_all", "stall"]  # default: RANDOM_KINDS (the first five above)
     max_outage = 3                 # longest random fault duration, seconds
+    client_id = 7                  # needed when kinds has client_id_in_use
+                                   # (or client_ids = [7, 8]: one drawn per fault)
 """
 
 from __future__ import annotations
@@ -49,7 +67,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FAULT_KINDS", "RANDOM_KINDS", "FaultScript", "FaultStep"]
+__all__ = ["ALL_KINDS", "DEFAULTS", "FAULT_KINDS", "RANDOM_KINDS", "FaultScript", "FaultStep"]
 
 Param = float | bool | int
 
@@ -61,9 +79,21 @@ FAULT_KINDS: dict[str, dict[str, tuple[type, bool]]] = {
     "restart": {"down_seconds": (float, True)},
     "competing_session": {"seconds": (float, True)},
     "client_id_in_use": {"client_id": (int, True), "seconds": (float, False)},
+    "message_rate": {"seconds": (float, True), "limit": (int, False)},
+    "historical_pacing": {"seconds": (float, True)},
+    "market_data_lines": {"seconds": (float, True), "lines": (int, False)},
 }
+#: fault kind -> {optional parameter: its value when not given}
+DEFAULTS: dict[str, dict[str, Param]] = {
+    "connectivity_loss": {"data_lost": False},
+    "message_rate": {"limit": 5},
+    "market_data_lines": {"lines": 0},
+}
+ALL_KINDS: tuple[str, ...] = tuple(FAULT_KINDS)
+"""Every fault kind."""
 RANDOM_KINDS = ("drop_all", "stall", "connectivity_loss", "restart", "competing_session")
 """Kinds :meth:`FaultScript.random` draws from by default."""
+_INT_MINIMUM = {("message_rate", "limit"): 1, ("market_data_lines", "lines"): 0}
 _MIN_OUTAGE = 0.05
 
 
@@ -75,12 +105,21 @@ def _param(kind: str, name: str, value: Any, typ: type) -> Param:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{kind}: {name} must be a number, not {value!r}")
     if typ is int:
-        if value != int(value):
+        if not float(value).is_integer():
             raise ValueError(f"{kind}: {name} must be an integer, not {value!r}")
+        low = _INT_MINIMUM.get((kind, name))
+        if low is not None and value < low:
+            raise ValueError(f"{kind}: {name} must be >= {low}, not {value!r}")
         return int(value)
-    if value < 0:
+    if not value >= 0:  # also NaN
         raise ValueError(f"{kind}: {name} must be >= 0, not {value!r}")
     return float(value)
+
+
+def _client_id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"a client id must be an integer, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +179,21 @@ class FaultScript:
     @classmethod
     def random(cls, seed: int, n: int, duration: float,
                kinds: Sequence[str] = RANDOM_KINDS, *, max_outage: float = 2.0,
-               client_ids: Sequence[int] = (1,)) -> FaultScript:
+               client_id: int | None = None, client_ids: Sequence[int] = ()) -> FaultScript:
         """``n`` faults of ``kinds`` at uniform random offsets in ``[0, duration)``,
         lasting up to ``max_outage`` seconds each; the same arguments always give
-        the same script (times and durations rounded to milliseconds)."""
+        the same script (times and durations rounded to milliseconds).
+
+        Every random value comes from ``random.Random(seed)``: ``data_lost`` a
+        coin toss, a ``message_rate`` ``limit`` in 1..10, ``market_data_lines``
+        ``lines`` in 0..2. ``kinds`` may be :data:`ALL_KINDS`; a
+        ``client_id_in_use`` fault holds ``client_id`` (or one of
+        ``client_ids``, drawn), which must then be given.
+
+        Raises:
+            ValueError: a negative count or time, an unknown kind, or
+                ``client_id_in_use`` in ``kinds`` without ``client_id``.
+        """
         if n < 0 or duration < 0 or max_outage < 0:
             raise ValueError("n, duration and max_outage must be >= 0")
         if not kinds:
@@ -151,6 +201,13 @@ class FaultScript:
         for kind in kinds:
             if kind not in FAULT_KINDS:
                 raise ValueError(f"unknown fault {kind!r}")
+        if client_id is not None:
+            if client_ids:
+                raise ValueError("give client_id or client_ids, not both")
+            client_ids = (client_id,)
+        if "client_id_in_use" in kinds and not client_ids:
+            raise ValueError("random client_id_in_use faults need the client id a stale "
+                             "session holds: give client_id=N")
         rng = _random.Random(seed)
         low = min(_MIN_OUTAGE, max_outage)
 
@@ -170,7 +227,13 @@ class FaultScript:
             elif kind == "client_id_in_use":
                 params["client_id"] = client_ids[rng.randrange(len(client_ids))]
                 params["seconds"] = length()
-            elif kind != "drop_all":
+            elif kind == "message_rate":
+                params["seconds"] = length()
+                params["limit"] = rng.randint(1, 10)
+            elif kind == "market_data_lines":
+                params["seconds"] = length()
+                params["lines"] = rng.randint(0, 2)
+            elif kind != "drop_all":  # stall, competing_session, historical_pacing
                 params["seconds"] = length()
             steps.append(FaultStep(at, kind, params))
         return cls(steps)
@@ -198,18 +261,24 @@ class FaultScript:
         if rand is not None:
             if not isinstance(rand, Mapping):
                 raise ValueError("'random' must be a table")
-            extra = set(rand) - {"n", "duration", "kinds", "max_outage", "client_ids"}
+            extra = set(rand) - {"n", "duration", "kinds", "max_outage", "client_id",
+                                 "client_ids"}
             if extra:
                 raise ValueError(f"unknown key(s) in 'random': {', '.join(sorted(extra))}")
             file_seed = data.get("seed", 0)
             if not isinstance(file_seed, int) or isinstance(file_seed, bool):
                 raise ValueError(f"seed must be an integer, not {file_seed!r}")
+            kinds = rand.get("kinds", RANDOM_KINDS)
+            if isinstance(kinds, str) or not isinstance(kinds, list | tuple):
+                raise ValueError(f"'random' kinds must be a list of fault kinds, not {kinds!r}")
+            client_id = rand.get("client_id")
             try:
                 steps += cls.random(
                     seed if seed is not None else file_seed, int(rand["n"]),
-                    float(rand["duration"]), tuple(rand.get("kinds", RANDOM_KINDS)),
+                    float(rand["duration"]), tuple(kinds),
                     max_outage=float(rand.get("max_outage", 2.0)),
-                    client_ids=tuple(int(c) for c in rand.get("client_ids", (1,)))).steps
+                    client_id=None if client_id is None else _client_id(client_id),
+                    client_ids=tuple(_client_id(c) for c in rand.get("client_ids", ()))).steps
             except KeyError as e:
                 raise ValueError(f"'random' needs {e.args[0]!r}") from None
             except TypeError as e:

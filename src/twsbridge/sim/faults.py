@@ -10,6 +10,9 @@ registers with it and consults it, and so does every session::
     await sim.faults.restart(down_seconds=30)      # TWS's daily restart, same port
     sim.faults.client_id_in_use(7)                 # a stale session holds id 7: 326
     await sim.faults.competing_session()           # 10197 until end_competing_session()
+    await sim.faults.message_rate(3, limit=5)      # 3 s at 5 msg/s: 100, then disconnect
+    await sim.faults.historical_pacing_violation(3)   # 3 s of 162 (420) for every request
+    await sim.faults.market_data_lines(3, lines=0)    # 3 s of 101 for new reqMktData
     sim.faults.schedule(FaultScript.load("faults.toml"))   # a timed, seeded script
     sim.faults.log                                 # FaultRecord of each injected fault
 
@@ -29,13 +32,31 @@ TWS's limits, on by default (set to None / False to lift them):
 * ``max_market_data_lines = 100`` concurrent reqMktData lines per client:
   error 101 beyond.
 
+The limit windows make a limit bite for a while (:mod:`twsbridge.sim.fault_windows`);
+while one is open its value replaces the normal limit (even a lifted one),
+overlapping windows of one kind: the tightest is in force:
+
+* ``message_rate(seconds, limit=5)``: ``limit`` messages per second per
+  client, so a client pacing itself at TWS's 50/s gets error 100 "Max rate
+  of messages per second has been exceeded:max=5 rec=N (k)" and, on a
+  repeat within a second, is disconnected (``+PACEAPI`` clients are paced
+  at ``limit``).
+* ``historical_pacing_violation(seconds)``: every reqHistoricalData gets
+  162 "Historical Market Data Service error message:Historical data request
+  pacing violation" (420 "Invalid Real-time Query:..." for keepUpToDate),
+  whatever the bar size and even with ``historical_pacing = False``.
+* ``market_data_lines(seconds, lines=0)``: a new reqMktData beyond ``lines``
+  open lines of the client gets 101 "Max number of tickers has been
+  reached"; the lines already open stay open.
+
 What each fault does to the sessions (texts in :mod:`twsbridge.sim.session_faults`):
 connectivity loss pauses market data ticks and keepUpToDate bars (orders,
 account and P&L go on); data_lost=True then drops those subscriptions. A
 competing session pauses live and frozen market data (delayed types go on).
 A client that connects during a connectivity loss gets 1100 after the farm
 notices. A restart keeps orders, executions and the account (they live in
-the simulator) and works the orders while no client is connected.
+the simulator); the servers go on working the orders while no client is
+connected, as IB's servers do.
 """
 
 from __future__ import annotations
@@ -49,7 +70,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from twsbridge.sim.fault_script import FaultScript, FaultStep, Param
+from twsbridge.sim.fault_script import DEFAULTS, FaultScript, FaultStep, Param
+from twsbridge.sim.fault_windows import LimitWindows
 from twsbridge.sim.pacing import HistoricalPacer
 
 if TYPE_CHECKING:
@@ -114,8 +136,8 @@ class FaultInjector:
         max_market_data_lines: concurrent reqMktData lines per client (None: no limit).
         wall_clock: the seconds clock of the pacing rules (tests replace it).
         history: the shared historical-data pacing state.
+        windows: the open limit windows (:mod:`twsbridge.sim.fault_windows`).
         log: every injected fault, in order.
-        step_interval: seconds between two broker steps while TWS is down.
     """
 
     def __init__(self, sim: Simulator) -> None:
@@ -126,8 +148,8 @@ class FaultInjector:
         self.max_market_data_lines: int | None = 100
         self.wall_clock: Callable[[], float] = time.monotonic
         self.history = HistoricalPacer()
+        self.windows = LimitWindows()
         self.log: list[FaultRecord] = []
-        self.step_interval = 0.05
         self._targets: list[FaultTarget] = []
         self._t0 = time.monotonic()
         self._stall_until = 0.0
@@ -192,6 +214,24 @@ class FaultInjector:
         """True when a simulated stale session holds ``client_id``."""
         return client_id in self._held_ids
 
+    @property
+    def rate_limit_in_force(self) -> int | None:
+        """Messages per second per client now: a ``message_rate`` window's
+        limit, else :attr:`message_rate_limit` (None: no limit)."""
+        return self.windows.message_rate.in_force(self.message_rate_limit)
+
+    @property
+    def market_data_lines_in_force(self) -> int | None:
+        """Concurrent reqMktData lines per client now: a ``market_data_lines``
+        window's lines, else :attr:`max_market_data_lines` (None: no limit)."""
+        return self.windows.market_data_lines.in_force(self.max_market_data_lines)
+
+    @property
+    def historical_pacing_forced(self) -> bool:
+        """True during a ``historical_pacing`` window: every historical data
+        request is a pacing violation."""
+        return self.windows.historical_pacing.active
+
     # ----------------------------------------------------------- faults
     async def drop_all(self) -> None:
         """Close every client connection now (the server keeps listening)."""
@@ -247,13 +287,8 @@ class FaultInjector:
             targets = list(self._targets)
             for target in targets:
                 await target.go_down()
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + down_seconds
-            try:
-                while (left := deadline - loop.time()) > 0:
-                    self.sim.broker.step()
-                    await asyncio.sleep(min(self.step_interval, left))
-                self.sim.broker.step()
+            try:  # the servers keep stepping the broker meanwhile
+                await asyncio.sleep(down_seconds)
             finally:
                 for target in targets:
                     await target.come_up()
@@ -285,6 +320,43 @@ class FaultInjector:
     def end_competing_session(self) -> None:
         """The competing session ends: market data resumes."""
         self._competing = False
+
+    async def message_rate(self, seconds: float, limit: int = 5) -> None:
+        """For ``seconds``, at most ``limit`` (>= 1) messages per second per
+        client: error 100, then a disconnect on a repeat (see the module doc).
+        Returns when the window closes.
+
+        Raises:
+            ValueError: negative ``seconds`` or ``limit`` < 1.
+        """
+        p = self._window("message_rate", seconds=seconds, limit=limit)
+        await self.windows.message_rate.hold(int(p["limit"]), float(p["seconds"]))
+
+    async def historical_pacing_violation(self, seconds: float) -> None:
+        """For ``seconds``, every reqHistoricalData is refused as a pacing
+        violation: 162 (420 for keepUpToDate). Returns when the window closes.
+
+        Raises:
+            ValueError: negative ``seconds``.
+        """
+        p = self._window("historical_pacing", seconds=seconds)
+        await self.windows.historical_pacing.hold(0, float(p["seconds"]))
+
+    async def market_data_lines(self, seconds: float, lines: int = 0) -> None:
+        """For ``seconds``, a new reqMktData beyond ``lines`` (>= 0) open lines
+        of the client gets 101; open lines stay. Returns when the window closes.
+
+        Raises:
+            ValueError: negative ``seconds`` or ``lines``.
+        """
+        p = self._window("market_data_lines", seconds=seconds, lines=lines)
+        await self.windows.market_data_lines.hold(int(p["lines"]), float(p["seconds"]))
+
+    def _window(self, kind: str, **params: Param) -> dict[str, Param]:
+        """Check and record a limit window; its parameters."""
+        checked = dict(FaultStep(0.0, kind, params).params)
+        self._record(kind, checked)
+        return checked
 
     # ---------------------------------------------------------- scripts
     def schedule(self, script: FaultScript) -> asyncio.Task[None]:
@@ -340,5 +412,18 @@ class FaultInjector:
                 if "seconds" in p:
                     await asyncio.sleep(float(p["seconds"]))
                     self.release_client_id(cid)
+            elif step.kind == "message_rate":
+                await self.windows.message_rate.hold(int(_given(step, "limit")),
+                                                     float(p["seconds"]))
+            elif step.kind == "historical_pacing":
+                await self.windows.historical_pacing.hold(0, float(p["seconds"]))
+            elif step.kind == "market_data_lines":
+                await self.windows.market_data_lines.hold(int(_given(step, "lines")),
+                                                          float(p["seconds"]))
         except Exception:
             log.exception("scripted fault %s failed", step.kind)
+
+
+def _given(step: FaultStep, name: str) -> Param:
+    """A parameter of ``step``, or its default (:data:`~twsbridge.sim.fault_script.DEFAULTS`)."""
+    return step.params.get(name, DEFAULTS[step.kind][name])

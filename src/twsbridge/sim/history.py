@@ -170,6 +170,8 @@ def parse_duration(durationStr: str) -> Duration:
     if m is None:
         raise _invalid("When specifying a unit, historical data request duration format "
                        "is integer{SPACE}unit (S|D|W|M|Y).")
+    if len(m.group(1)) > 6:  # more than any limit below (and int() refuses 4300 digits)
+        raise _invalid("Historical data requested duration is invalid.")
     n, unit = int(m.group(1)), m.group(2).upper()
     if n < 1:
         raise _invalid("Historical data requested duration is invalid.")
@@ -211,14 +213,25 @@ def _zone(name: str) -> dt.tzinfo:
         return dt.UTC
     try:
         return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: name too long
         raise HistoryError(10314, INVALID_END_DATE) from exc
 
 
 def parse_end_datetime(endDateTime: str, now: dt.datetime) -> dt.datetime:
     """Parse an endDateTime: '' (now), 'yyyymmdd hh:mm:ss' (US/Eastern),
     'yyyymmdd hh:mm:ss <zone>', 'yyyymmdd-hh:mm:ss' (UTC), 'hh:mm:ss [zone]'
-    (today) or 'yyyymmdd' (23:59:59 US/Eastern). Raises HistoryError 10314."""
+    (today) or 'yyyymmdd' (23:59:59 US/Eastern). Raises HistoryError 10314,
+    also for a date before 1900 (no calendar arithmetic near year 1)."""
+    end = _parse_end(endDateTime, now)
+    if end.year < _FIRST_YEAR:
+        raise HistoryError(10314, INVALID_END_DATE)
+    return end
+
+
+_FIRST_YEAR = 1900
+
+
+def _parse_end(endDateTime: str, now: dt.datetime) -> dt.datetime:
     s = endDateTime.strip()
     if not s:
         return now
@@ -450,7 +463,10 @@ def historical_bars(
     _check_limits(bs, dur)
     _check_available(inst, what, bs)
     end = min(end, now).astimezone(SIM_TZ)
-    start = dur.before(end)
+    try:
+        start = dur.before(end)
+    except (ValueError, OverflowError):  # before year 1: "100000 Y", or an end in year 1
+        raise _invalid("Historical data requested duration is invalid.") from None
     if bs.intraday:
         hi = int(end.timestamp()) + (1 if end >= now else 0)
         if dur.unit == "D":

@@ -65,8 +65,12 @@ def is_set(x: float) -> bool:
 
 
 def round_to_tick(x: float, tick: float) -> float:
-    """``x`` rounded to the nearest multiple of ``tick``."""
-    return round(round(x / tick) * tick, 10)
+    """``x`` rounded to the nearest multiple of ``tick`` (``x`` itself when it is
+    infinite, NaN, or so large that the quotient overflows)."""
+    q = x / tick
+    if not math.isfinite(q):
+        return x
+    return round(round(q) * tick, 10)
 
 
 @dataclass(frozen=True, slots=True)

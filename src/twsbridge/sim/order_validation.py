@@ -16,8 +16,10 @@ Gateway sessions; :data:`TEXTS` lists them.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import Enum
 
 from twsbridge.protocol.codec import UNSET_DECIMAL
@@ -30,6 +32,7 @@ from twsbridge.sim.reference import Instrument
 __all__ = [
     "CHECKS",
     "IB_ORDER_TYPES",
+    "MAX_SIZE",
     "TEXTS",
     "TIFS",
     "Answer",
@@ -84,6 +87,10 @@ TEXTS: dict[int, str] = {
 }
 """TWS's texts of the order errors the simulated broker sends (fixed texts only)."""
 
+INVALID_SIZE = "Error validating request.-'bN' : cause - Invalid order size:"
+MAX_SIZE = Decimal(10**15)
+"""Sizes from here up are refused (321): no order is that large, and the broker's
+arithmetic must stay within the decimal context (1E+999999999 overflows it)."""
 MISSING_EXCHANGE = "Error validating request.-'bN' : cause - Missing order exchange."
 INVALID_ORDER_TYPE = "Error validating request.-'v' : cause - Invalid order type was entered"
 FOK_INVALID = ("The time-in-force FOK is invalid for this combination of exchange and "
@@ -100,6 +107,8 @@ IB_ORDER_TYPES: frozenset[str] = frozenset({
 #: Time-in-force values the simulated broker works.
 TIFS: frozenset[str] = frozenset({"DAY", "GTC", "IOC", "FOK", "GTD"})
 _ACTIONS = frozenset({"BUY", "SELL", "SSHORT"})
+_PRICES = ("lmtPrice", "auxPrice", "trailStopPrice", "lmtPriceOffset", "trailingPercent")
+"""The order's prices (and price offsets) the broker works with."""
 _NO_RTH_DISTINCTION = frozenset({"MKT", "MOC", "LOC"})
 """Order types that never work outside regular trading hours (outsideRth is ignored)."""
 
@@ -162,6 +171,11 @@ def _action(c: OrderCheck) -> Rejection | None:
 
 def _quantity(c: OrderCheck) -> Rejection | None:
     qty = c.order.totalQuantity
+    # NaN and Infinity are no size (NaN does not even compare); 1E+999999999 is
+    # finite, but any arithmetic on it overflows the decimal context
+    size = Decimal(qty)
+    if not size.is_finite() or size.copy_abs() >= MAX_SIZE:  # copy_abs: no context
+        return Rejection(321, f"{INVALID_SIZE} {qty}")
     if qty == UNSET_DECIMAL or qty <= 0:
         return _fixed(434)
     if c.inst.secType == "STK" and qty != qty.to_integral_value():
@@ -192,6 +206,8 @@ def _on_grid(price: float, tick: float) -> bool:
 
 def _tick_grid(c: OrderCheck) -> Rejection | None:
     o, tick = c.order, c.inst.minTick
+    if any(math.isinf(getattr(o, name)) for name in _PRICES):
+        return _fixed(110)  # no tick has an infinite multiple
     prices = [o.lmtPrice, o.trailStopPrice]
     if c.order_type in ("STP", "STP LMT", "TRAIL", "TRAIL LIMIT"):
         prices.append(o.auxPrice)

@@ -19,7 +19,9 @@ Intraday path
     the regular session (extended hours add 4 %).
 
 Everything is a pure function of ``(seed, conId, day)``: numpy
-``default_rng`` seeded with integer sequences, never ``hash()``.
+``default_rng`` seeded with integer sequences, never ``hash()``. A quote
+depends only on the whole second: it is computed once per (conId, second),
+from per-day running figures (:mod:`twsbridge.sim.quoting`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import datetime as dt
 import gzip
 import io
 import itertools
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -39,6 +42,7 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
+from twsbridge.sim.quoting import QUOTE_CACHE_SIZE, DayStats, QuoteFields, bid_ask_one, mix64_one
 from twsbridge.sim.reference import SIM_TZ, Instrument, InstrumentBook, session_bounds, trading_days
 
 __all__ = ["DATA_END", "REAL_DATA_TICKERS", "DailyBar", "DailySeries", "DayPath", "PriceModel",
@@ -341,6 +345,8 @@ class PriceModel:
         self._ext_year: dict[int, int] = {}
         self._paths: OrderedDict[tuple[int, int], DayPath] = OrderedDict()
         self._path_cache_size = path_cache_size
+        self._quotes: dict[tuple[int, int], QuoteFields] = {}  # (conId, second) -> fields
+        self._day_stats: dict[int, DayStats] = {}  # conId -> its last quoted path's stats
 
     # ----------------------------------------------------------- daily
     def instrument(self, conId: int) -> Instrument:
@@ -520,39 +526,44 @@ class PriceModel:
         return bid, ask, bsize, asize
 
     def quote(self, conId: int, t: dt.datetime) -> Quote:
-        """Top of book at ``t`` (deterministic for the same second)."""
+        """Top of book at ``t`` (deterministic for the same second: computed once
+        per (conId, second), ``time`` is ``t``)."""
+        key = (conId, math.floor(t.timestamp()))
+        f = self._quotes.get(key)
+        if f is None:
+            f = self._quote_fields(conId, key[1])
+            if len(self._quotes) >= QUOTE_CACHE_SIZE:
+                self._quotes.clear()
+            self._quotes[key] = f
+        return Quote(*f, time=t)
+
+    def _quote_fields(self, conId: int, epoch: int) -> QuoteFields:
+        """The fields of the quote at ``epoch``, but time."""
         inst = self.instrument(conId)
-        epoch = int(np.floor(t.timestamp()))
-        ser, i, path = self._locate(inst, epoch)
-        prev = float(ser.close[i - 1]) if i >= 1 else float(ser.open[max(i, 0)])
-        if path is not None:
-            pos = epoch - path.start
-            last = float(path.prices[pos])
-            if pos < path.rth_start:
-                seg = path.prices[: pos + 1]
-                open_ = float(path.prices[0])
-            else:
-                seg = path.prices[path.rth_start: min(pos + 1, path.rth_end)]
-                open_ = float(path.prices[path.rth_start])
-            high, low = float(seg.max()), float(seg.min())
-            volume = int(path.volumes[: pos + 1].sum())
-            last_size = int(path.volumes[pos])
-        elif i >= 0:
-            last = float(ser.close[i])
-            open_, high, low = float(ser.open[i]), float(ser.high[i]), float(ser.low[i])
-            v = int(ser.volume[i])
-            volume = v if inst.is_forex else v + v * EXTENDED_VOLUME_PCT // 100
-            last_size = 0
-        else:
-            last = open_ = high = low = prev = float(ser.open[0])
-            volume = last_size = 0
-        e = np.array([epoch], dtype=np.int64)
-        bid, ask, bs, asz = self.bid_ask(conId, e, np.array([last]))
+        st = self._day_stats.get(conId)
+        if st is None or not st.start <= epoch < st.end:
+            ser, i, path = self._locate(inst, epoch)
+            prev = float(ser.close[i - 1]) if i >= 1 else float(ser.open[max(i, 0)])
+            if path is not None:
+                st = self._day_stats[conId] = DayStats.build(inst, path, prev)
+            elif i >= 0:  # between sessions: the day's bar
+                st = None
+                last = float(ser.close[i])
+                open_, high, low = float(ser.open[i]), float(ser.high[i]), float(ser.low[i])
+                v = int(ser.volume[i])
+                volume = v if inst.is_forex else v + v * EXTENDED_VOLUME_PCT // 100
+                last_size = 0
+            else:  # before the first bar
+                st = None
+                last = open_ = high = low = prev = float(ser.open[0])
+                volume = last_size = 0
+        if st is not None:
+            prev = st.prev_close
+            last, open_, high, low, volume, last_size = st.at(epoch)
+        lots = 100 if not inst.is_forex else 100_000
+        bid, ask, bs, asz = bid_ask_one(mix64_one(self.seed, conId, epoch), last, inst.minTick,
+                                        lots)
         if not inst.is_forex:
             last_size = max(100, min(last_size, 10_000) // 100 * 100)
-        return Quote(
-            bid=float(bid[0]), ask=float(ask[0]), last=last,
-            bidSize=Decimal(int(bs[0])), askSize=Decimal(int(asz[0])),
-            lastSize=Decimal(last_size), volume=Decimal(volume),
-            high=high, low=low, open=open_, close=prev, time=t,
-        )
+        return (bid, ask, last, Decimal(bs), Decimal(asz), Decimal(last_size), Decimal(volume),
+                high, low, open_, prev)

@@ -5,8 +5,11 @@ the price model, the simulated clock, the paper account, the simulated broker
 (orders and executions), the connected client ids and the order id
 sequence. :class:`SimServer` accepts TCP connections and runs one
 :class:`~twsbridge.sim.session.SimSession` per socket, with a read loop and a
-poll loop (streaming output). :func:`run_sim` runs a server until
-cancelled. ``Simulator.faults`` (:mod:`twsbridge.sim.faults`) injects faults
+poll loop (streaming output); while started it also steps the broker (works
+the orders up to the simulated clock) whether or not a client is connected,
+as IB's servers work orders while TWS or its clients are away.
+:func:`run_sim` runs a server until cancelled. ``Simulator.faults``
+(:mod:`twsbridge.sim.faults`) injects faults
 (dropped connections, stalls, connectivity loss, restarts ...) and holds
 TWS's limits (message rate, historical-data pacing, market data lines); the
 server and the sessions consult it.
@@ -164,7 +167,9 @@ class SimServer:
         host: the address to listen on.
         port: the port; 0 picks a free one (read it from :attr:`port` after start).
         max_clients: connections beyond this many are closed at once, as TWS does.
-        poll_interval: seconds between two polls of a session's streaming output.
+        poll_interval: seconds between two polls of a session's streaming
+            output, and between two broker steps (from :meth:`start` to
+            :meth:`stop`, also while down for a restart fault).
     """
 
     def __init__(
@@ -184,6 +189,7 @@ class SimServer:
         self._server: asyncio.Server | None = None
         self._conns: dict[asyncio.Task[None], _Conn] = {}
         self._stopped = False
+        self._stepper: asyncio.Task[None] | None = None
         self.sessions: set[SimSession] = set()
 
     async def start(self) -> None:
@@ -197,6 +203,9 @@ class SimServer:
             return
         await self._listen()
         self.simulator.faults.attach(self)
+        if self._stepper is None or self._stepper.done():
+            self._stepper = asyncio.get_running_loop().create_task(
+                self._step_broker(), name=f"sim-broker-step:{self.port}")
 
     async def _listen(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.host, self.port)
@@ -204,10 +213,33 @@ class SimServer:
         log.info("TWS simulator listening on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
-        """Stop listening and close every connection (and cancel fault scripts)."""
+        """Stop listening and close every connection (and cancel fault scripts);
+        the broker is no longer stepped by this server."""
         self._stopped = True
         self.simulator.faults.detach(self)
+        stepper, self._stepper = self._stepper, None
+        if stepper is not None:
+            stepper.cancel()
+            await asyncio.wait([stepper])
         await self._shut()
+
+    async def _step_broker(self) -> None:
+        """Every :attr:`poll_interval`: work the orders up to the simulated clock
+        (a step at an instant already stepped to does nothing, so other servers
+        and the sessions' polls may step too). A failing step is logged (once
+        while it keeps failing the same way) and the loop goes on."""
+        broker = self.simulator.broker
+        failing: str | None = None
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                broker.step()
+            except Exception as e:
+                if repr(e) != failing:
+                    log.exception("simulated broker step failed (stepping goes on)")
+                failing = repr(e)
+            else:
+                failing = None
 
     async def _shut(self) -> None:
         """Stop listening, close every connection."""

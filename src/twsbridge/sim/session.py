@@ -173,9 +173,26 @@ class SimSession:
     def receive_data(self, data: bytes) -> bytes:
         """Feed bytes read from the socket (``b""``: the peer closed); returns
         the bytes to write back, possibly empty. After a malformed request the
-        answer ends with an error frame (code 320) and the session is closed."""
+        answer ends with an error frame (code 320) and the session is closed.
+        Never raises: an unexpected exception (a bug of the simulator) is logged
+        and ends this session only, with error 320, as a malformed request does."""
         if self.closed:
             return b""
+        try:
+            self._receive(data)
+        except Exception as e:
+            self._internal_error("receive_data", e)
+        return self._flush()
+
+    def _internal_error(self, where: str, e: Exception) -> None:
+        """The last line of defence: log the bug, close this session with 320."""
+        log.exception("client %s: internal error in %s, closing", self._client_id, where)
+        if not self.closed:
+            if self.conn.capabilities is not None:
+                self._error(-1, READ_ERROR, f"Error reading request: internal error ({e!r})"[:500])
+            self.close(f"internal error: {e!r}")
+
+    def _receive(self, data: bytes) -> None:
         error: ProtocolError | None = None
         try:
             self.conn.receive_data(data)
@@ -190,7 +207,6 @@ class SimSession:
             if self.conn.capabilities is not None:
                 self._error(-1, READ_ERROR, f"Error reading request: {error}")
             self.close(f"protocol error: {error}")
-        return self._flush()
 
     def poll(self, now: dt.datetime | None = None) -> bytes:
         """Streaming output due at simulated time ``now`` (default the simulator
@@ -200,18 +216,25 @@ class SimSession:
         realtimeBar per 5 s per reqRealTimeBars, the
         periodic account updates of active subscriptions and pnl/pnlSingle.
         Requests paced by ``+PACEAPI`` are processed first, as the rate allows;
-        market data waits while a fault stops it (:mod:`twsbridge.sim.faults`)."""
+        market data waits while a fault stops it (:mod:`twsbridge.sim.faults`).
+        Never raises (see :meth:`receive_data`)."""
         if self.closed:
             return b""
+        try:
+            self._poll(now)
+        except Exception as e:
+            self._internal_error("poll", e)
+        return self._flush()
+
+    def _poll(self, now: dt.datetime | None) -> None:
         self.guard.drain()
         if self.closed or self._client_id is None:
-            return self._flush()
+            return
         t = now if now is not None else self._now()
         self.sim.broker.step(t)
         self._emit(self.guard.market_data(t))
         self._emit(self.feeds.poll(t))
         self._emit(self.pnl.poll(t))
-        return self._flush()
 
     def take_output(self) -> bytes:
         """The output queued outside :meth:`receive_data` and :meth:`poll` (fault
@@ -256,8 +279,9 @@ class SimSession:
             elif isinstance(ev, ConnectionClosed):
                 self.close("peer closed the connection")
             elif isinstance(ev, Unknown | Message):
-                if isinstance(ev, Unknown) and not (ev.msgId.isascii() and ev.msgId.isdigit()):
-                    raise ProtocolError(f"bad message id {ev.msgId[:20]!r}", msg_id=ev.msgId)
+                if isinstance(ev, Unknown) and ev.ID < 0:  # not an int (as TWS reads ids)
+                    raise ProtocolError(f"bad message id {ev.msgId[:20]!r}",
+                                        msg_id=ev.msgId[:20])
                 if self.guard.admit(ev):  # the message rate limit
                     self._dispatch(ev)
 

@@ -5,7 +5,8 @@ it admits, drops or queues each incoming request (message rate, ``+PACEAPI``),
 checks market-data lines (101, 10197) and historical-data pacing (162, 420,
 366), and sends a session the notices of the injector's faults (1100, 1101,
 1102, 10197). The fault state itself lives in the simulator's
-:class:`~twsbridge.sim.faults.FaultInjector`.
+:class:`~twsbridge.sim.faults.FaultInjector`; the limits are the ones in force
+there (its limit windows replace the normal limits while open).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class SessionGuard:
     def admit(self, msg: Request) -> bool:
         """True: process ``msg`` now. False: it was queued (``+PACEAPI``),
         dropped with error 100, or the client was disconnected."""
-        limit = self.faults.message_rate_limit
+        limit = self.faults.rate_limit_in_force
         now = self.faults.wall_clock()
         if self.pace_api:
             if not self.queue and (limit is None or self.rate.take(now, limit)):
@@ -129,7 +130,7 @@ class SessionGuard:
     def drain(self) -> None:
         """Process the queued (paced) requests the rate now allows, in order."""
         while self.queue and self._is_open():
-            limit = self.faults.message_rate_limit
+            limit = self.faults.rate_limit_in_force
             if limit is not None and not self.rate.take(self.faults.wall_clock(), limit):
                 return
             self._handle(self.queue.popleft())
@@ -155,7 +156,7 @@ class SessionGuard:
     def new_line(self, req_id: int, md_type: int, snapshot: bool) -> Line:
         """Whether a reqMktData gets a line: 101 past the line limit, 10197
         during a competing session, silent during a connectivity loss."""
-        limit = self.faults.max_market_data_lines
+        limit = self.faults.market_data_lines_in_force
         if limit is not None and len(self._mkt) >= limit:
             self._error(req_id, *MAX_TICKERS)
             return Line.REFUSED
@@ -169,8 +170,11 @@ class SessionGuard:
     # --------------------------------------------------- historical data
     def historical_refused(self, con_id: int, msg: outgoing.ReqHistoricalData) -> bool:
         """Check IB's historical-data pacing; on a violation send 162 (420 for
-        keepUpToDate) and return True."""
+        keepUpToDate) and return True. During a ``historical_pacing`` window
+        every request is a violation."""
         f = self.faults
+        if f.historical_pacing_forced:
+            return self._paced(msg, "historical_pacing fault window")
         if not f.historical_pacing:
             return False
         try:
@@ -185,8 +189,10 @@ class SessionGuard:
                                 bar_size.setting, msg.whatToShow.strip().upper(),
                                 bool(msg.useRTH), bool(msg.keepUpToDate))
         rule = f.history.violation(f.wall_clock(), req)
-        if rule is None:
-            return False
+        return rule is not None and self._paced(msg, rule)
+
+    def _paced(self, msg: outgoing.ReqHistoricalData, rule: str) -> bool:
+        """Refuse ``msg`` as a pacing violation: 162, 420 for keepUpToDate."""
         log.info("historical data pacing violation (reqId %d): %s", msg.reqId, rule)
         self._error(msg.reqId, *(REALTIME_PACING if msg.keepUpToDate else HISTORICAL_PACING))
         return True

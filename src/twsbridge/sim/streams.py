@@ -133,7 +133,9 @@ class MktDataStream:
         """The ticks whose values changed since the last call (none when not due)."""
         if not self.streaming or self.next_due is None or now < self.next_due:
             return []
-        self.next_due = now + TICK_INTERVAL
+        self.next_due += TICK_INTERVAL  # from the due time: a poll's lateness does not add up
+        if self.next_due <= now:  # after a long stall: one update, not a burst
+            self.next_due = now + TICK_INTERVAL
         vals = self._values(self._quote(now))
         out = self._ticks(vals, full=False)
         self._sent = vals

@@ -21,8 +21,10 @@ class Unknown:
 
     @property
     def ID(self) -> int:
+        """The id as an int; -1 when it is not a decimal int of at most 10 digits."""
         digits = self.msgId.removeprefix("-")
-        return int(self.msgId) if digits.isascii() and digits.isdigit() else -1
+        ok = 0 < len(digits) <= 10 and digits.isascii() and digits.isdigit()
+        return int(self.msgId) if ok else -1
 
     def encode(self) -> str:
         return "\0".join([self.msgId, *self.fields, ""])

@@ -3,7 +3,10 @@
 The answers of reqExecutions (every execution of the day), reqCompletedOrders
 and reqOpenOrders pass through the same intercept as live messages
 (:meth:`Journal.record`); what the journal did not hold yet is inserted with
-``source='reconcile'`` and counted, and one INFO line sums it up::
+``source='reconcile'`` and counted. An order the service sent before the
+reconnect that TWS reports neither open nor completed (nor filled) never
+reached TWS: it is marked ``Lost`` (:meth:`Journal.settle_lost`). One INFO
+line sums it up::
 
     reconciled: 3 executions, 3 commissions were missing (12 executions, ...)
 """
@@ -36,6 +39,7 @@ async def reconcile(ib: Any, journal: Journal) -> ReconcileSummary:
         window.completed_orders_reported = len(completed)
         trades = await ib.reqOpenOrders()
         window.open_orders_reported = len(trades)
+        window.orders_lost = await journal.settle_lost(ib.client_id, window.started_at)
     except Exception as exc:  # the connection dropped, TWS refused ...
         error = f"{type(exc).__name__}: {exc}"
     summary = journal.end_reconcile(error)

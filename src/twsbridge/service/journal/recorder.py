@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -28,6 +29,7 @@ from twsbridge.client.orders import CANCEL_ERROR_CODES, ORDER_WARNING_CODES
 
 from . import writes
 from .database import async_url, create_engine, redact, upgrade
+from .models import ExecutionRecord, OrderRecord
 from .stats import JournalStats, ReconcileSummary
 from .values import jsonable, order_terms, raw
 from .writes import ENDED, UNACKNOWLEDGED, Outcome, add_event, apply_terms, find_order, order_row
@@ -270,6 +272,40 @@ class Journal:
             return ""
 
         await self._write(write, None, _now(), f"{kind} {order_id}")
+
+    async def settle_lost(self, client_id: int, before: dt.datetime) -> int:
+        """Mark ``Lost`` the orders of ``client_id`` TWS never received; their count.
+
+        Called at the end of a reconciliation begun at ``before``, once TWS's
+        executions, completed and open orders went through :meth:`record`: an
+        order sent before then that still has no permId, no execution and no
+        status from TWS (``PendingSubmit``) is not known to TWS - the
+        connection dropped under it (or TWS dropped the message). Nothing can
+        fill it any more; the journal says so instead of leaving it pending.
+        """
+
+        async def write(s: AsyncSession, _msg: Any, at: dt.datetime, source: str,
+                        _w: ReconcileSummary | None) -> Outcome:
+            rows = (await s.scalars(select(OrderRecord).where(
+                OrderRecord.client_id == client_id, OrderRecord.perm_id.is_(None),
+                OrderRecord.what_if.is_(False), OrderRecord.status.in_(sorted(UNACKNOWLEDGED)),
+                OrderRecord.created_at < before,
+                ~select(ExecutionRecord.id).where(
+                    ExecutionRecord.order_pk == OrderRecord.id).exists(),
+            ))).all()
+            for row in rows:
+                row.status = "Lost"
+                row.error_message = ("sent, but TWS never received it: after reconnecting it "
+                                     "has the order neither open nor completed")
+                row.updated_at = at
+                add_event(s, row, "lost", "Lost", source, at,
+                          {"NAME": "lost", "orderId": row.order_id})
+                log.warning("order %d of client %d never reached TWS: journaled as Lost",
+                            row.order_id, client_id)
+            return str(len(rows))
+
+        outcome = await self._write(write, None, _now(), f"lost orders of client {client_id}")
+        return int(outcome or 0)
 
     # ---------------------------------------------------------- reconciling
     def begin_reconcile(self) -> ReconcileSummary:

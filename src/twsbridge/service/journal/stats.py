@@ -59,6 +59,7 @@ class ReconcileSummary:
     completed_orders_reported: int = 0
     open_orders_reported: int = 0
     orders_new: int = 0
+    orders_lost: int = 0
     error: str | None = None
     exec_ids: set[str] = field(default_factory=set, repr=False)
 
@@ -73,6 +74,7 @@ class ReconcileSummary:
             f"reconciled: {self.executions_missing} executions, {self.commissions_missing} "
             f"commissions were missing ({self.executions_reported} executions, "
             f"{self.completed_orders_reported} completed and {self.open_orders_reported} open "
-            f"orders reported by TWS; {self.orders_new} orders new to the journal)"
+            f"orders reported by TWS; {self.orders_new} orders new to the journal, "
+            f"{self.orders_lost} sent but never received by TWS)"
         )
         return head if self.error is None else f"{head}; FAILED: {self.error}"

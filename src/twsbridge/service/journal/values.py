@@ -32,8 +32,10 @@ __all__ = [
 ]
 
 #: Statuses after which an order can neither fill nor be cancelled. ``Rejected``
-#: is the journal's own: TWS refused the order (its error code is kept).
-TERMINAL = frozenset({"Filled", "Cancelled", "ApiCancelled", "Rejected"})
+#: and ``Lost`` are the journal's own: TWS refused the order (its error code is
+#: kept); the order was sent but TWS never received it (the connection dropped
+#: under it: after reconnecting TWS has it neither open nor completed).
+TERMINAL = frozenset({"Filled", "Cancelled", "ApiCancelled", "Rejected", "Lost"})
 #: Statuses of an order that may still fill (``Inactive`` can be reactivated).
 WORKING = frozenset(
     {"PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", "PendingCancel", "Inactive"}

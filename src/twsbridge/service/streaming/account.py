@@ -3,9 +3,10 @@
 One upstream for every subscriber (the topic has no parameters): it subscribes
 the service's client to reqAccountUpdates of the first managed account, sends
 what that download holds, then every ``updateAccountValue`` (6) and
-``updatePortfolio`` (7) TWS sends. The client sends the subscription again
-after a reconnect (:mod:`twsbridge.client.resume`); its handlers live across
-reconnects. Items:
+``updatePortfolio`` (7) TWS sends. When the connection ends, the upstream
+subscribes again once the gateway manager has reconnected (after TWS's 1101
+the client sends it again itself, :mod:`twsbridge.client.resume`); its
+handlers live across reconnects. Items:
 
 * ``{"kind": "value", "account", "tag", "value", "currency"}`` (``value`` is TWS's
   text, as ``GET /account/values`` serves it);
@@ -97,13 +98,18 @@ def _account_factory(gateway: GatewayManager) -> UpstreamFactory:
                             ib.register(handler, *_MESSAGES)
                             registered = ib
                         snapshot = await ib.reqAccountUpdates(managed_account(ib, None))
-                        break
                     except (ProblemError, ConnectionError, TimeoutError) as exc:
                         log.debug("account upstream waits for TWS: %s", exc)
                         await asyncio.sleep(_RETRY)
-                emit([value_item(v) for v in snapshot.values]
-                     + [portfolio_item(p) for p in snapshot.portfolio])
-                await asyncio.Event().wait()
+                        continue
+                    emit([value_item(v) for v in snapshot.values]
+                         + [portfolio_item(p) for p in snapshot.portfolio])
+                    # the subscription lasts as long as this connection: after the
+                    # gateway manager reconnected, subscribe again (1101 is the
+                    # client's business: it sends the subscription again itself)
+                    await ib.wait_closed()
+                    log.info("account upstream: TWS connection ended; subscribing again")
+                    await asyncio.sleep(_RETRY)
             finally:
                 if registered is not None:
                     registered.unregister(handler, *_MESSAGES)

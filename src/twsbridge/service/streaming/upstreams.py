@@ -7,7 +7,10 @@ items: a tick ``{"name": "bid", "value": 441.5, "time": "…Z"}``, a bar as
 ``GET /bars`` serves it. When the connection to TWS drops, the upstream
 subscribes again once the gateway manager has reconnected (TWS then sends the
 full set again); an error TWS gives for the request itself (354 not subscribed
-…) ends the topic with that code.
+…) ends the topic with that code - unless the topic was live before and the
+error is one of TWS's passing limits (100 message rate, 101
+market data lines, 162/420 pacing): then it is subscribed again after a pause,
+as after a reconnect.
 
 Register them with :func:`register_market_upstreams`; topics ``orders`` and
 ``account`` are added the same way: a :class:`~.hub.TopicKind` whose factory
@@ -21,7 +24,7 @@ import contextlib
 import datetime as dt
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +38,7 @@ from twsbridge.client import (
     TWSClient,
     TWSError,
 )
+from twsbridge.client.resume import passing_limit
 from twsbridge.protocol import incoming
 
 from ..gateway import GatewayManager
@@ -142,11 +146,14 @@ def realtime_bars_spec(contract: Contract, whatToShow: str, useRTH: bool) -> Top
 async def _resilient(
     gateway: GatewayManager,
     start: Callable[[TWSClient], Subscription[Any]],
-    consume: Callable[[Subscription[Any]], Awaitable[None]],
+    consume: Callable[[AsyncIterator[Any]], Awaitable[None]],
 ) -> None:
     """Start a subscription on the gateway's client and consume it; again after every
-    reconnect. An error TWS gives for the request ends it with :class:`StreamError`."""
+    reconnect. An error TWS gives for the request ends it with :class:`StreamError`
+    (one of TWS's passing limits, :func:`~twsbridge.client.resume.passing_limit`,
+    only before the topic delivered anything)."""
     delay = _RETRY_MIN
+    live = False  # the topic delivered something: a refusal by a passing limit is retried
     while True:
         try:
             ib = await gateway.client()
@@ -156,11 +163,18 @@ async def _resilient(
             await asyncio.sleep(delay)
             delay = min(delay * 2, _RETRY_MAX)
             continue
+
+        async def items(sub: Subscription[Any] = sub) -> AsyncIterator[Any]:
+            nonlocal live, delay
+            async for item in sub:
+                live, delay = True, _RETRY_MIN  # it worked: the next retry starts fast
+                yield item
+
         try:
-            await consume(sub)
+            await consume(items())
             log.info("upstream %r ended (disconnected); subscribing again", sub)
         except TWSError as exc:
-            if not isinstance(exc, ConnectionError):
+            if not isinstance(exc, ConnectionError) and not (live and passing_limit(exc)):
                 raise StreamError(exc.code, exc.message) from exc
             log.warning("upstream %r: %s; subscribing again", sub, exc)
         except Exception as exc:
@@ -180,7 +194,7 @@ def _quotes_factory(gateway: GatewayManager) -> UpstreamFactory:
             return ib.reqMktData(contract, generic)
 
         async def run(emit: Emit) -> None:
-            async def consume(sub: Subscription[Any]) -> None:
+            async def consume(sub: AsyncIterator[Any]) -> None:
                 async for tick in sub:
                     if isinstance(tick, Gap):
                         continue  # the next ticks carry the current values again
@@ -198,7 +212,7 @@ def _bars_factory(gateway: GatewayManager) -> UpstreamFactory:
             return ib.reqHistoricalDataStream(contract, duration, bar_size, what, rth, 1)
 
         async def run(emit: Emit) -> None:
-            async def consume(sub: Subscription[Any]) -> None:
+            async def consume(sub: AsyncIterator[Any]) -> None:
                 async for bar in sub:
                     if isinstance(bar, Gap):
                         continue  # after a gap the stream yields its history window again
@@ -216,7 +230,7 @@ def _realtime_bars_factory(gateway: GatewayManager) -> UpstreamFactory:
             return ib.reqRealTimeBars(contract, 5, what, rth)
 
         async def run(emit: Emit) -> None:
-            async def consume(sub: Subscription[Any]) -> None:
+            async def consume(sub: AsyncIterator[Any]) -> None:
                 async for bar in sub:
                     if isinstance(bar, incoming.RealTimeBar):
                         emit((realtime_bar_item(bar),))
