@@ -3,9 +3,15 @@
 ``--adversity-faults N`` / ``--adversity-seed S``: the adversity run's size and
 seed (tests/adversity; default 24 faults, seed 7: the CI form).
 ``--soak``: run the long forms too (the 100-fault adversity run, ...).
+``--failures-now``: print each failure (with its captured output) when it
+happens rather than at the end; on by default when ``CI`` is set, so that a run
+cut short still shows what failed.
 """
 
 from __future__ import annotations
+
+import os
+from typing import Any
 
 import pytest
 
@@ -18,6 +24,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seed of the adversity run (default 7)")
     group.addoption("--soak", action="store_true", default=False,
                     help="also run the long (soak) forms of the resilience tests")
+    group.addoption("--failures-now", action="store_true", default=bool(os.environ.get("CI")),
+                    help="print each failure as it happens (default on when CI is set)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,3 +39,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "soak" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """With ``--failures-now``: the failure, its captured output, at once."""
+    if not report.failed or not _failures_now:
+        return
+    reporter = _failures_now[0]
+    reporter.ensure_newline()
+    reporter.section(f"FAILED NOW: {report.nodeid} ({report.when})", sep="!", red=True)
+    reporter.line(report.longreprtext)
+    for title, content in report.sections:
+        reporter.section(title, sep="-")
+        reporter.line(content[-20_000:])
+    reporter.section("continuing", sep="!")
+
+
+_failures_now: list[Any] = []  # the terminal reporter, when on
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if session.config.getoption("--failures-now"):
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            _failures_now.append(reporter)

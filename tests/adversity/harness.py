@@ -189,9 +189,11 @@ async def _faults_and_traffic(simulator: Simulator, script: Any, http: httpx.Asy
     result.faults_logged = len(simulator.faults.log)
     for rec in simulator.faults.log:
         result.faults_by_kind[rec.kind] = result.faults_by_kind.get(rec.kind, 0) + 1
+    deadline = time.monotonic() + 45  # for all of them: a dead run still ends with its report
     for w in watches:  # every subscription live again: an item after the last fault
         with contextlib.suppress(AssertionError):
-            await _until(lambda w=w: w.live_since(faults_over), 45, w.name)
+            await _until(lambda w=w: w.live_since(faults_over),
+                         max(0.0, deadline - time.monotonic()), w.name)
     result.dead_streams = [w.name for w in watches if not w.live_since(faults_over)]
     result.streams = watches
 

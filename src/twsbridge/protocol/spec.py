@@ -33,7 +33,7 @@ from decimal import Decimal
 from itertools import repeat
 from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
-from . import codec
+from . import codec, decode_errors
 from .codec import Kind
 from .errors import ProtocolError
 
@@ -359,9 +359,12 @@ def _build(cls: type[Message], version: int, *, trace: bool) -> tuple[Decoder, E
     enc.append("    if s.count('\\0') != len(p) - 1:")  # a NUL inside a value would split it
     enc.append("        raise _nul(p)")
     enc.append("    return s")
-    g.ns["_fail"] = _failure(cls, version)
-    g.ns["_extra"] = _extra(cls, version)
-    g.ns["_nul"] = _nul_in_value(cls)
+    def retrace(f: list[str]) -> object:
+        return _traced(cls, version)(f)
+
+    g.ns["_fail"] = decode_errors.failure(cls.NAME, retrace)
+    g.ns["_extra"] = decode_errors.extra(cls.NAME, retrace)
+    g.ns["_nul"] = decode_errors.nul_in_value(cls.NAME, cls.ID)
     src = "\n".join(dec) + "\n\n" + "\n".join(enc) + "\n"
     exec(compile(src, f"<twsbridge codec {cls.__name__} v{version}>", "exec"), g.ns)
     return g.ns["decode"], g.ns["encode"]
@@ -585,31 +588,6 @@ def _flat_items(group: Group, version: int) -> list[F] | None:
     return flat
 
 
-def _failure(
-    cls: type[Message], version: int
-) -> Callable[[list[str], int, BaseException, str], ProtocolError]:
-    def fail(f: list[str], i: int, e: BaseException, t: str) -> ProtocolError:
-        if not t:  # the fast decoder does not trace: find the field with the tracing one
-            try:
-                _traced(cls, version)(f)
-            except ProtocolError as traced:
-                return traced
-        if isinstance(e, IndexError):
-            what = f"{cls.NAME}: frame ends early ({len(f) - 1} fields)"
-        else:
-            what = f"{cls.NAME}: cannot decode field {i} ({_clip(f[i])}): {_clip(str(e), 120)}"
-        return ProtocolError(what, msg_id=f[0], field=t or f"#{i}", fields=f)
-
-    return fail
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    """``repr(text)``, shortened past ``limit`` characters (junk can be megabytes)."""
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}... ({len(text)} characters)"
-
-
 def field_name(cls: type[Message], version: int, fields: Sequence[str], index: int) -> str:
     """The name (path) of the field at ``index`` in a frame of ``cls`` whose fields
     before it are ``fields[:index]`` (they decide counts and optional items);
@@ -625,39 +603,3 @@ def field_name(cls: type[Message], version: int, fields: Sequence[str], index: i
         if e.field and not e.field.startswith("#"):
             return e.field
     return f"#{index}"
-
-
-def _nul_in_value(cls: type[Message]) -> Callable[[list[str]], ProtocolError]:
-    def nul(p: list[str]) -> ProtocolError:
-        k = next((k for k, v in enumerate(p) if "\0" in v), 0)
-        return ProtocolError(
-            f"{cls.NAME}: field {k} contains a NUL character, which would split it on the wire",
-            msg_id=str(cls.ID),
-            field=f"#{k}",
-        )
-
-    return nul
-
-
-def _extra(cls: type[Message], version: int) -> Callable[[list[str], int, str], ProtocolError]:
-    def extra(f: list[str], i: int, t: str) -> ProtocolError:
-        if i >= len(f):  # the "" after the final NUL was read as the last field: one short
-            if not t:
-                try:
-                    _traced(cls, version)(f)
-                except ProtocolError as traced:
-                    return traced
-            return ProtocolError(
-                f"{cls.NAME}: frame ends early ({len(f) - 1} fields)",
-                msg_id=f[0],
-                field=t or f"#{len(f) - 1}",
-                fields=f,
-            )
-        return ProtocolError(
-            f"{cls.NAME}: {len(f) - 1 - i} unexpected trailing field(s)",
-            msg_id=f[0],
-            field=f"#{i}",
-            fields=f,
-        )
-
-    return extra
