@@ -60,7 +60,47 @@ _failures_now: list[Any] = []  # the terminal reporter, when on
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
+    import threading
+
+    if os.path.exists("/proc/self/statm"):
+        threading.Thread(target=_watch_memory, args=(session.config,), name="rss-watchdog",
+                         daemon=True).start()
     if session.config.getoption("--failures-now"):
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             _failures_now.append(reporter)
+
+
+#: Past this resident size the suite stops itself, saying where it was, rather
+#: than let the kernel's OOM killer end it (or the machine) without a word.
+RSS_LIMIT_MIB = int(os.environ.get("TWSBRIDGE_TEST_RSS_LIMIT_MIB", "6144"))
+_current: list[str] = ["(collecting)"]
+
+
+def _rss_mib() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
+
+
+def _watch_memory(config: pytest.Config) -> None:
+    import faulthandler
+    import sys
+    import time
+
+    while True:
+        time.sleep(2.0)
+        rss = _rss_mib()
+        if rss > RSS_LIMIT_MIB:
+            capture = config.pluginmanager.get_plugin("capturemanager")
+            if capture is not None:  # the words must reach the terminal, not a capture file
+                capture.suspend_global_capture(in_=False)
+            sys.stderr.write(f"\n!!! the test process holds {rss} MiB (limit {RSS_LIMIT_MIB}) "
+                             f"in {_current[0]}: its threads now:\n")
+            sys.stderr.flush()
+            faulthandler.dump_traceback(all_threads=True)
+            os._exit(3)
+
+
+def pytest_runtest_logstart(nodeid: str) -> None:
+    _current[0] = nodeid
+
