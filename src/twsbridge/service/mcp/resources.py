@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import mcp_types as types
+import mcp.types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.exceptions import MCPError
