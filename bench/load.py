@@ -65,7 +65,7 @@ import sys
 import time
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load_clients
@@ -142,14 +142,14 @@ class Run:
             self._spawn(f"w{w}", load_clients.worker_main, opts)
             self.split[f"w{w}"] = cids
         setup = a.connect_timeout + len(self.contracts) / 20 + a.first_tick_timeout + 120
-        for w in self.split:
-            msg = self.recv(w, 120, "the worker to start")
-            self.info[w]["baseline"] = msg[1]
-        for w in self.split:
-            msg = self.recv(w, setup, "the clients to connect, subscribe and get ticks")
+        for name in self.split:
+            msg = self.recv(name, 120, "the worker to start")
+            self.info[name]["baseline"] = msg[1]
+        for name in self.split:
+            msg = self.recv(name, setup, "the clients to connect, subscribe and get ticks")
             if msg[0] == "error":
-                raise BenchError(f"{self.kind}: clients of {w} failed:\n{msg[1]}")
-            self.info[w]["ready"] = msg[1]
+                raise BenchError(f"{self.kind}: clients of {name} failed:\n{msg[1]}")
+            self.info[name]["ready"] = msg[1]
         t0 = time.time() + a.warmup
         n = max(1, math.ceil(a.duration / a.sample_every - 1e-9))
         times = [t0 + min(k * a.sample_every, a.duration) for k in range(n + 1)]
@@ -178,7 +178,8 @@ class Run:
             if time.time() > times[-1] + 60:
                 late = [k for k, s in self.samples.items() if len(s) < n]
                 raise BenchError(f"{self.kind}: no samples from {late} after the end")
-            for pipe in wait(list(by_pipe), timeout=1.0):
+            for ready in wait(list(by_pipe), timeout=1.0):
+                pipe = cast(Connection, ready)
                 name = by_pipe[pipe]
                 try:
                     msg = pipe.recv()

@@ -68,7 +68,7 @@ def install_counters(c: SimCounters) -> None:
         frames[key] = frames.get(key, 0) + 1
         return orig_encode(self, msg)
 
-    ServerConnection.send = send  # type: ignore[method-assign]
+    ServerConnection.send = send
 
     orig_write = sim_server._Conn.send
 
