@@ -117,3 +117,74 @@ async def test_no_key_is_401(svc: tuple[str, dict[str, str]]) -> None:
         response = await http.post("/mcp", json=call, headers={
             "Accept": "application/json, text/event-stream"})
     assert response.status_code == 401, response.text
+
+
+@asynccontextmanager
+async def modern(url: str, key: str) -> AsyncIterator[Client]:
+    """A 2026-07-28 session (``subscriptions/listen``; no resources/subscribe)."""
+    async with httpx2.AsyncClient(headers={"X-API-Key": key}, timeout=30.0) as http:
+        async with Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client:
+            yield client
+
+
+async def test_listen_streams_throttled_quote_updates_and_releases_the_topic(
+        svc: tuple[str, dict[str, str]]) -> None:
+    url, keys = svc
+    seen: list[tuple[float, str]] = []
+    async with modern(url, keys["read"]) as client:
+        async with client.listen(resource_subscriptions=[QUOTE]) as sub:
+            assert sub.honored.resource_subscriptions == [QUOTE]
+            assert await quote_upstreams(url, keys["read"]) == [1]  # joined the hub
+
+            async def collect() -> None:
+                async for event in sub:
+                    seen.append((time.monotonic(), getattr(event, "uri", repr(event))))
+                    if len(seen) >= 3:
+                        return
+
+            await asyncio.wait_for(collect(), timeout=10.0)
+            quote = contents(await client.read_resource(QUOTE))
+        await asyncio.sleep(0.5)
+        assert await quote_upstreams(url, keys["read"]) == []  # the stream's end left it
+    assert {uri for _, uri in seen} == {QUOTE}
+    times = [t for t, _ in seen]
+    assert all(b - a >= 0.4 for a, b in itertools.pairwise(times)), times
+    assert 0 < quote["bid"] < quote["ask"]
+
+
+async def test_listen_streams_share_the_upstream_not_the_notifications(
+        svc: tuple[str, dict[str, str]]) -> None:
+    """Two streams on one URI share the hub's upstream; each gets its own throttled
+    updates (not the other's as well), and a stream's other URIs stay its own."""
+    url, keys = svc
+    got: dict[str, list[tuple[float, str]]] = {"a": [], "b": []}
+
+    async def collect(name: str, sub: Any) -> None:
+        async for event in sub:
+            got[name].append((time.monotonic(), getattr(event, "uri", repr(event))))
+
+    async with modern(url, keys["read"]) as one, modern(url, keys["trade"]) as two:
+        async with one.listen(resource_subscriptions=[QUOTE, "orders://recent"]) as a, \
+                two.listen(resource_subscriptions=[QUOTE]) as b:
+            tasks = [asyncio.create_task(collect("a", a)), asyncio.create_task(collect("b", b))]
+            await asyncio.sleep(3.0)
+            assert await quote_upstreams(url, keys["read"]) == [2]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    for name, events in got.items():
+        quotes = [t for t, uri in events if uri == QUOTE]
+        assert len(quotes) >= 4, got
+        assert all(y - x >= 0.4 for x, y in itertools.pairwise(quotes)), (name, quotes)
+    assert {uri for _, uri in got["a"]} <= {QUOTE, "orders://recent"}
+    assert {uri for _, uri in got["b"]} == {QUOTE}
+
+
+async def test_listen_to_an_unknown_resource_is_refused(svc: tuple[str, dict[str, str]]) -> None:
+    url, keys = svc
+    async with modern(url, keys["read"]) as client:
+        with pytest.raises(Exception, match="no such resource"):
+            async with client.listen(resource_subscriptions=["nothing://here"]):
+                pass
+        async with client.listen(tools_list_changed=True) as sub:  # the SDK's own kinds
+            assert sub.honored.tools_list_changed

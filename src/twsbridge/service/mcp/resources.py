@@ -4,13 +4,19 @@ Reading a resource needs the ``read`` scope (of the key that opened the MCP
 session): ``quote://AAPL`` is the current quote as JSON (as the ``get_quote``
 tool), ``orders://recent`` the newest orders of the journal.
 
-``resources/subscribe`` (the handshake-era protocol, i.e. a session) joins the
-service's :class:`~twsbridge.service.streaming.StreamHub`: MCP subscribers
-share the TWS subscription with the WebSocket, SSE and GraphQL subscribers.
-While subscribed, the session gets ``notifications/resources/updated`` for the
-URI when the hub delivers ticks / order events, at most :data:`MIN_INTERVAL`
-apart per URI (quotes tick often); the client then reads the resource.
-``resources/unsubscribe`` (or the session's end) leaves the topic.
+Two ways to subscribe, both joining the service's
+:class:`~twsbridge.service.streaming.StreamHub` (MCP subscribers share the TWS
+subscription with the WebSocket, SSE and GraphQL subscribers):
+
+* ``subscriptions/listen`` (MCP 2026-07-28) with ``resourceSubscriptions``: the
+  listen stream itself carries ``notifications/resources/updated``; closing it
+  leaves the topics. An unknown resource is refused before the acknowledgement.
+* ``resources/subscribe`` (the handshake-era protocol, i.e. a session): the
+  session gets the notifications until ``resources/unsubscribe`` or its end.
+
+Either way a URI is notified when the hub delivers ticks / order events, at
+most :data:`MIN_INTERVAL` apart per URI (quotes tick often); the client then
+reads the resource.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import mcp.types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.subscriptions import ListenHandler, ResourceUpdated, ServerEvent
 from mcp.shared.exceptions import MCPError
 
 from ..operations import market_data, orders
@@ -46,6 +53,8 @@ MIN_INTERVAL = 0.5
 ORDERS_URI = "orders://recent"
 QUOTE_PREFIX = "quote://"
 RECENT_ORDERS = 50
+MAX_LISTENS = 256
+"""Listen streams with resource subscriptions open at once (more: refused)."""
 LIVENESS = 1.0
 """Seconds between two checks that a subscriber's session still exists."""
 
@@ -63,13 +72,14 @@ async def _authorize(runtime: McpRuntime, request: Any) -> Call:
 
 
 class _Subscriber:
-    """One MCP session's subscriptions: a hub sink and the task that notifies."""
+    """One MCP session's (or listen stream's) subscriptions: a hub sink and the
+    task that calls ``notify(uri)``."""
 
-    def __init__(self, hub: StreamHub, session: Any, name: str,
+    def __init__(self, hub: StreamHub, notify: Callable[[str], Awaitable[None]], name: str,
                  alive: Callable[[], bool]) -> None:
         self.hub = hub
         self.alive = alive
-        self.session = session
+        self.notify = notify
         self.sink: Sink = hub.sink(name)
         self.uris: dict[TopicKey, str] = {}
         self.last: dict[str, float] = {}
@@ -107,7 +117,7 @@ class _Subscriber:
                 asyncio.get_running_loop().call_later(wait, self._later, uri)
             return
         self.last[uri] = time.monotonic()
-        await self.session.send_resource_updated(uri)
+        await self.notify(uri)
 
     def _later(self, uri: str) -> None:
         task = asyncio.ensure_future(self._delayed(uri))
@@ -119,7 +129,7 @@ class _Subscriber:
         if uri in self.uris.values() and not self.task.done():
             self.last[uri] = time.monotonic()
             with contextlib.suppress(Exception):
-                await self.session.send_resource_updated(uri)
+                await self.notify(uri)
 
     def close(self) -> None:
         self.task.cancel()
@@ -134,12 +144,40 @@ def _session_key(ctx: ServerRequestContext[Any]) -> Any:
     return session_id or id(ctx.session)
 
 
+class _StreamBus:
+    """The bus of ONE listen stream: the server's events (``runtime.events``) and
+    this stream's resource updates, which no other stream sees."""
+
+    def __init__(self, shared: Any) -> None:
+        self.shared = shared
+        self.listeners: list[Callable[[ServerEvent], None]] = []
+
+    async def publish(self, event: ServerEvent) -> None:
+        for listener in list(self.listeners):
+            listener(event)
+        await asyncio.sleep(0)
+
+    def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
+        self.listeners.append(listener)
+        leave_shared = self.shared.subscribe(listener)
+
+        def unsubscribe() -> None:
+            leave_shared()
+            with contextlib.suppress(ValueError):
+                self.listeners.remove(listener)
+
+        return unsubscribe
+
+
 class _Subscriptions:
-    """The ``resources/subscribe`` / ``unsubscribe`` handlers of one server."""
+    """The ``subscriptions/listen`` and ``resources/subscribe`` / ``unsubscribe``
+    handlers of one server."""
 
     def __init__(self, runtime: McpRuntime) -> None:
         self.runtime = runtime
         self.sessions: dict[Any, _Subscriber] = {}
+        self.plain = ListenHandler(runtime.events)
+        self.listening: set[_Subscriber] = set()
 
     def _alive(self, key: Any) -> bool:
         alive = self.runtime.session_alive
@@ -173,12 +211,42 @@ class _Subscriptions:
         subscriber = self.sessions.get(key)
         if subscriber is None or subscriber.task.done():
             name = f"mcp {call.principal.key_id} #{len(self.sessions) + 1}"
-            subscriber = _Subscriber(hub, ctx.session, name, lambda: self._alive(key))
+            subscriber = _Subscriber(hub, ctx.session.send_resource_updated, name,
+                                     lambda: self._alive(key))
             self.sessions[key] = subscriber
             subscriber.task.add_done_callback(lambda _t: self.sessions.pop(key, None))
         subscriber.uris[spec.key] = uri
         hub.subscribe(subscriber.sink, spec)
         return types.EmptyResult()
+
+    async def listen(self, ctx: ServerRequestContext[Any],
+                     params: types.SubscriptionsListenRequestParams
+                     ) -> types.SubscriptionsListenResult:
+        """One listen stream; its ``resourceSubscriptions`` join the hub while it lasts."""
+        uris = list(params.notifications.resource_subscriptions or ())
+        if not uris:  # list-changed events only: the SDK's handler on the server's bus
+            return await self.plain(ctx, params)
+        call = await _authorize(self.runtime, ctx.request)
+        hub = self._hub()
+        if len(self.listening) >= MAX_LISTENS:
+            raise MCPError(types.INTERNAL_ERROR, "Subscription limit reached")
+        specs = {uri: await self._spec(call, uri) for uri in dict.fromkeys(uris)}
+        bus = _StreamBus(self.runtime.events)
+
+        async def notify(uri: str) -> None:
+            await bus.publish(ResourceUpdated(uri=uri))
+
+        subscriber = _Subscriber(hub, notify, f"mcp listen {call.principal.key_id}",
+                                 lambda: True)
+        self.listening.add(subscriber)
+        try:
+            for uri, spec in specs.items():
+                subscriber.uris[spec.key] = uri
+                hub.subscribe(subscriber.sink, spec)
+            return await ListenHandler(bus)(ctx, params)
+        finally:
+            self.listening.discard(subscriber)
+            subscriber.close()
 
     async def unsubscribe(self, ctx: ServerRequestContext[Any],
                           params: types.UnsubscribeRequestParams) -> types.EmptyResult:
@@ -231,3 +299,5 @@ def register_resources(server: MCPServer, runtime: McpRuntime) -> None:
                                  handlers.subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", types.UnsubscribeRequestParams,
                                  handlers.unsubscribe)
+    lowlevel.add_request_handler("subscriptions/listen", types.SubscriptionsListenRequestParams,
+                                 handlers.listen)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp.server.subscriptions import InMemorySubscriptionBus
 from starlette.datastructures import State
 from starlette.requests import Request
 
@@ -41,6 +42,8 @@ class McpRuntime:
     transport: str = "streamable-http"
     session_alive: Callable[[str], bool] | None = None
     """HTTP: whether the MCP session of an ``mcp-session-id`` still exists."""
+    events: InMemorySubscriptionBus = field(default_factory=InMemorySubscriptionBus)
+    """The server's ``subscriptions/listen`` bus (events for every listen stream)."""
 
     async def call(self, request: Any) -> Call:
         """The context of one tool call; ``request`` is the HTTP request (``None`` on stdio).

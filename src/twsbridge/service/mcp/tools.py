@@ -98,6 +98,7 @@ def build_server(runtime: McpRuntime) -> MCPServer:
         instructions=instructions_for(settings) + INSTRUCTIONS,
         version=VERSION,
         log_level="WARNING",
+        subscriptions=runtime.events,
     )
     # MCPServer() configures the root logger (logging.basicConfig); the service's
     # logging is configured by its runner, so undo that
