@@ -31,7 +31,7 @@ from typing import Any
 import mcp.types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.subscriptions import ListenHandler, ResourceUpdated, ServerEvent
+from mcp.server.subscriptions import ListenHandler, ResourceUpdated, ServerEvent, SubscriptionBus
 from mcp.shared.exceptions import MCPError
 
 from ..operations import market_data, orders
@@ -148,7 +148,7 @@ class _StreamBus:
     """The bus of ONE listen stream: the server's events (``runtime.events``) and
     this stream's resource updates, which no other stream sees."""
 
-    def __init__(self, shared: Any) -> None:
+    def __init__(self, shared: SubscriptionBus) -> None:
         self.shared = shared
         self.listeners: list[Callable[[ServerEvent], None]] = []
 
