@@ -98,9 +98,74 @@ def _watch_memory(config: pytest.Config) -> None:
                              f"in {_current[0]}: its threads now:\n")
             sys.stderr.flush()
             faulthandler.dump_traceback(all_threads=True)
+            sys.stderr.write(_largest_kinds())
+            sys.stderr.write(_event_loops())
+            sys.stderr.flush()
             os._exit(3)
+
+
+def _largest_kinds(top: int = 15) -> str:
+    """The object types holding the most memory (shallow sizes), for the watchdog."""
+    import gc
+    import sys
+    from collections import Counter, deque
+
+    count: Counter[str] = Counter()
+    size: Counter[str] = Counter()
+    big: list[tuple[int, str]] = []
+    for obj in gc.get_objects():
+        kind = type(obj).__qualname__
+        count[kind] += 1
+        size[kind] += sys.getsizeof(obj, 0)
+        for ref in gc.get_referents(obj):  # big leaves (bytes, str) are not gc-tracked
+            if isinstance(ref, (bytes, bytearray, str)) and len(ref) > 2**20:
+                big.append((len(ref), f"{type(ref).__qualname__} of {len(ref) / 2**20:.0f} MiB "
+                                      f"held by a {kind}: {ref[:60]!r}"))
+        if isinstance(obj, (list, dict, set, deque)) and len(obj) > 10_000:
+            first = next(iter(obj.values() if isinstance(obj, dict) else obj), None)
+            inner = sys.getsizeof(first, 0) if first is not None else 0
+            big.append((len(obj), f"{kind} of {len(obj)} x {type(first).__qualname__} "
+                                  f"(~{len(obj) * inner / 2**20:.0f} MiB): {repr(first)[:100]}"))
+    lines = [f"  {kind:40} {count[kind]:>10} objects {size[kind] / 2**20:>9.1f} MiB"
+             for kind, _ in size.most_common(top)]
+    lines += ["largest containers:"] + [f"  {text}" for _, text in sorted(big)[-top:]]
+    return "\nlargest kinds of object (gc-tracked, shallow):\n" + "\n".join(lines) + "\n"
 
 
 def pytest_runtest_logstart(nodeid: str) -> None:
     _current[0] = nodeid
 
+
+
+def _event_loops(sample: int = 100_000) -> str:
+    """Each event loop's ready and timer queues, and what the queued callbacks wake
+    (the coroutine and line of the waiting task), for the watchdog."""
+    import asyncio
+    import gc
+    from collections import Counter
+
+    def where(callback: Any, args: tuple[Any, ...]) -> str:
+        target = getattr(callback, "__self__", None)
+        if not isinstance(target, asyncio.Task) and args and isinstance(args[0], asyncio.Future):
+            waiters = [getattr(cb, "__self__", None) for cb, _ctx in
+                       getattr(args[0], "_callbacks", None) or ()]
+            target = next((t for t in waiters if isinstance(t, asyncio.Task)), target)
+        if isinstance(target, asyncio.Task):
+            coro = target.get_coro()
+            frame = getattr(coro, "cr_frame", None)
+            code = getattr(coro, "cr_code", None)
+            line = frame.f_lineno if frame is not None else "done"
+            name = f"{code.co_filename}:{code.co_name}" if code is not None else repr(coro)
+            return f"task {name}:{line}"
+        return getattr(callback, "__qualname__", repr(callback))
+
+    out = ["event loops:"]
+    for loop in [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop)]:
+        ready = list(getattr(loop, "_ready", ()))
+        timers = list(getattr(loop, "_scheduled", ()))
+        thread = getattr(loop, "_thread_id", None)
+        out.append(f"  {loop!r} (thread {thread}): {len(ready)} ready, {len(timers)} timers")
+        for name, queue in (("ready", ready), ("timers", timers)):
+            wakes = Counter(where(h._callback, h._args) for h in queue[:sample])
+            out += [f"    {name}: {n:>8} x {what}" for what, n in wakes.most_common(6)]
+    return "\n".join(out) + "\n"

@@ -126,7 +126,13 @@ async def _await_answer(
             async with asyncio.timeout_at(deadline):
                 await anext(reader)
         except StopAsyncIteration:
-            continue  # the trade is complete
+            # the reader has ended: the trade completed (the loop then sees it done), or
+            # the connection was closed on purpose and no update will come through this
+            # reader: poll until answered or the deadline (an immediate retry would spin
+            # and starve the event loop)
+            if loop.time() >= deadline:
+                return
+            await asyncio.sleep(0.02)
         except TimeoutError:
             return
     # acknowledged by openOrder: its orderStatus follows at once (filled, remaining)
