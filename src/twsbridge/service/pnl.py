@@ -12,6 +12,8 @@ import datetime as dt
 import logging
 from typing import Any
 
+from twsbridge.client import Gap
+
 __all__ = ["PnLWatch"]
 
 log = logging.getLogger("twsbridge.service")
@@ -24,6 +26,7 @@ class PnLWatch:
         self.account: str | None = None
         self.pnl: Any | None = None
         self.time: dt.datetime | None = None
+        self.subscription: Any | None = None  # the reqPnL Subscription of the connection
         self._task: asyncio.Task[None] | None = None
         self._updated = asyncio.Event()
 
@@ -48,9 +51,11 @@ class PnLWatch:
                 await task
 
     async def _run(self, ib: Any, account: str) -> None:
-        sub = ib.reqPnL(account, "")
+        sub = self.subscription = ib.reqPnL(account, "")
         try:
             async for pnl in sub:
+                if isinstance(pnl, Gap):  # TWS resent it (1101): the figures follow
+                    continue
                 self.pnl = pnl
                 self.time = dt.datetime.now(dt.UTC)
                 self._updated.set()
