@@ -5,6 +5,8 @@ answering P&L figures (it answered 500 when the Gap was taken for figures)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -16,14 +18,24 @@ from twsbridge.sim import SimServer, Simulator
 pytestmark = pytest.mark.timeout(30)
 
 
-async def test_the_latest_pnl_is_never_a_gap_across_1101() -> None:
+@asynccontextmanager
+async def watching() -> AsyncIterator[tuple[SimServer, PnLWatch, incoming.PnL]]:
+    """The simulator, a PnLWatch on a client of it, and the watch's first figures."""
     async with SimServer(Simulator(), port=0) as sim, \
             TWSClient("127.0.0.1", sim.port, client_id=3, timeout=5) as ib:
         watch = PnLWatch()
         await watch.start(ib)
         first, _ = await watch.latest(5.0)
         assert isinstance(first, incoming.PnL)
-        seen: list[object] = []
+        try:
+            yield sim, watch, first
+        finally:
+            await watch.stop()
+
+
+async def test_the_latest_pnl_is_never_a_gap_across_1101() -> None:
+    seen: list[object] = []
+    async with watching() as (sim, watch, _first):
 
         async def sample() -> None:
             while True:
@@ -39,7 +51,6 @@ async def test_the_latest_pnl_is_never_a_gap_across_1101() -> None:
             if sub.reqId != old and watch.pnl.reqId == sub.reqId:
                 break
         sampler.cancel()
-        await watch.stop()
     assert sub.reqId != old  # sent again after 1101, a Gap first
     assert not [p for p in seen if isinstance(p, Gap)]
     assert all(isinstance(p, incoming.PnL) for p in seen)
@@ -49,12 +60,7 @@ async def test_the_latest_pnl_is_never_a_gap_across_1101() -> None:
 async def test_a_gap_on_the_stream_leaves_the_last_figures() -> None:
     """The Gap the client queues before a resent subscription's figures (here put on
     the real subscription directly, as the client's resumer does) is no figure."""
-    async with SimServer(Simulator(), port=0) as sim, \
-            TWSClient("127.0.0.1", sim.port, client_id=3, timeout=5) as ib:
-        watch = PnLWatch()
-        await watch.start(ib)
-        first, _ = await watch.latest(5.0)
-        assert isinstance(first, incoming.PnL)
+    async with watching() as (_sim, watch, first):
         sub, since = watch.subscription, watch.time
         assert since is not None
         sub.mark_stale(since, "TWS error 1101")
@@ -62,6 +68,5 @@ async def test_a_gap_on_the_stream_leaves_the_last_figures() -> None:
         for _ in range(5):  # the watch takes the Gap off the stream
             await asyncio.sleep(0.005)
         latest, at = await watch.latest(0.0)
-        await watch.stop()
     assert isinstance(gap, Gap) and sub.delivered
     assert latest is first and at == since
