@@ -352,89 +352,81 @@ async def test_sse_slow_consumer_gets_error_event_then_end(svc: Service, sim: Si
     await released(svc, sim, QUOTES_AAPL, AAPL)
 
 
-async def test_upstream_subscribes_again_after_gateway_restart(
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+@contextlib.contextmanager
+def own_gateway(tmp_path_factory: pytest.TempPathFactory,
+                name: str) -> Iterator[tuple[SimThread, Service]]:
+    """A simulator of the test's own (fast clock) and a service on it (SQLite journal)."""
     own_sim = SimThread(speed=150.0, poll_interval=0.005)
     try:
-        journal = str(tmp_path_factory.mktemp("restart") / "journal.sqlite3")
+        journal = str(tmp_path_factory.mktemp(name) / "journal.sqlite3")
         own = Service(f"127.0.0.1:{own_sim.server.port}", journal)
         try:
-            async with connect(f"{own.ws}/ws/quotes?conId={AAPL}") as ws:
-                check_ticks(await recv_json(ws), "snapshot")
-                check_ticks(await recv_json(ws), "ticks")
-                own_sim.restart()  # the service's connection to TWS drops
-                await wait_for(lambda: own_sim.market_data(AAPL) == 1, timeout=30,
-                               what="the upstream to subscribe again")
-                assert own.hub.upstream_count() == 1
-                fresh = 0
-                until = time.monotonic() + 1.0
-                while time.monotonic() < until:  # the same socket, fed by the new subscription
-                    check_ticks(await recv_json(ws), "ticks")
-                    fresh += 1
-                assert fresh >= 10
-            await wait_for(lambda: own_sim.market_data(AAPL) == 0, what="cancelled")
+            yield own_sim, own
         finally:
             own.stop()
     finally:
         own_sim.stop()
+
+
+async def test_upstream_subscribes_again_after_gateway_restart(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    with own_gateway(tmp_path_factory, "restart") as (own_sim, own):
+        async with connect(f"{own.ws}/ws/quotes?conId={AAPL}") as ws:
+            check_ticks(await recv_json(ws), "snapshot")
+            check_ticks(await recv_json(ws), "ticks")
+            own_sim.restart()  # the service's connection to TWS drops
+            await wait_for(lambda: own_sim.market_data(AAPL) == 1, timeout=30,
+                           what="the upstream to subscribe again")
+            assert own.hub.upstream_count() == 1
+            fresh = 0
+            until = time.monotonic() + 1.0
+            while time.monotonic() < until:  # the same socket, fed by the new subscription
+                check_ticks(await recv_json(ws), "ticks")
+                fresh += 1
+            assert fresh >= 10
+        await wait_for(lambda: own_sim.market_data(AAPL) == 0, what="cancelled")
 
 
 async def test_account_stream_subscribes_again_after_gateway_restart(
         tmp_path_factory: pytest.TempPathFactory) -> None:
-    own_sim = SimThread(speed=150.0, poll_interval=0.005)
-    try:
-        journal = str(tmp_path_factory.mktemp("account") / "journal.sqlite3")
-        own = Service(f"127.0.0.1:{own_sim.server.port}", journal)
-        try:
-            async with connect(f"{own.ws}/ws/account") as ws:
-                assert (await recv_json(ws))["type"] == "snapshot"
-                assert (await recv_json(ws))["type"] == "account"
-                with contextlib.suppress(TimeoutError):  # no trading: TWS goes quiet
-                    while True:
-                        await recv_json(ws, timeout=1.0)
-                assert own_sim.account_subscribers() == 1
-                own_sim.restart()  # the service's connection to TWS drops; its
-                # reqAccountUpdates subscription goes with it
-                await wait_for(lambda: own_sim.account_subscribers() == 1, timeout=30,
-                               what="the account upstream to subscribe again")
-                fresh = await recv_json(ws, timeout=30)  # the new subscription's download
-                assert fresh["type"] == "account"
-                assert {u["tag"] for u in fresh["updates"] if u["kind"] == "value"} >= {
-                    "NetLiquidation", "TotalCashValue"}
-        finally:
-            own.stop()
-    finally:
-        own_sim.stop()
+    with own_gateway(tmp_path_factory, "account") as (own_sim, own):
+        async with connect(f"{own.ws}/ws/account") as ws:
+            assert (await recv_json(ws))["type"] == "snapshot"
+            assert (await recv_json(ws))["type"] == "account"
+            with contextlib.suppress(TimeoutError):  # no trading: TWS goes quiet
+                while True:
+                    await recv_json(ws, timeout=1.0)
+            assert own_sim.account_subscribers() == 1
+            own_sim.restart()  # the service's connection to TWS drops; its
+            # reqAccountUpdates subscription goes with it
+            await wait_for(lambda: own_sim.account_subscribers() == 1, timeout=30,
+                           what="the account upstream to subscribe again")
+            fresh = await recv_json(ws, timeout=30)  # the new subscription's download
+            assert fresh["type"] == "account"
+            assert {u["tag"] for u in fresh["updates"] if u["kind"] == "value"} >= {
+                "NetLiquidation", "TotalCashValue"}
 
 
 async def test_live_quotes_outlast_a_refusal_by_a_passing_limit(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     """TWS drops the lines (1101) while a market data lines window refuses new ones
     (101): the live topic subscribes again after the window, on the same socket."""
-    own_sim = SimThread(speed=150.0, poll_interval=0.005)
-    try:
-        journal = str(tmp_path_factory.mktemp("limits") / "journal.sqlite3")
-        own = Service(f"127.0.0.1:{own_sim.server.port}", journal)
+    with own_gateway(tmp_path_factory, "limits") as (own_sim, own):
         faults = own_sim.server.simulator.faults
-        try:
-            async with connect(f"{own.ws}/ws/quotes?conId={AAPL}") as ws:
-                check_ticks(await recv_json(ws), "snapshot")
-                check_ticks(await recv_json(ws), "ticks")
+        async with connect(f"{own.ws}/ws/quotes?conId={AAPL}") as ws:
+            check_ticks(await recv_json(ws), "snapshot")
+            check_ticks(await recv_json(ws), "ticks")
 
-                async def window() -> None:
-                    lines = asyncio.create_task(faults.market_data_lines(2.0, lines=0))
-                    await asyncio.sleep(0.05)
-                    await faults.connectivity_loss(0.1, data_lost=True)
-                    await lines
+            async def window() -> None:
+                lines = asyncio.create_task(faults.market_data_lines(2.0, lines=0))
+                await asyncio.sleep(0.05)
+                await faults.connectivity_loss(0.1, data_lost=True)
+                await lines
 
-                await asyncio.to_thread(own_sim._call, window())
-                await wait_for(lambda: own_sim.market_data(AAPL) == 1, timeout=30,
-                               what="the topic to subscribe again after the window")
-                until = time.monotonic() + 0.5
-                while time.monotonic() < until:  # ticks again; never an error
-                    message = await recv_json(ws)
-                    assert message["type"] == "ticks", message
-        finally:
-            own.stop()
-    finally:
-        own_sim.stop()
+            await asyncio.to_thread(own_sim._call, window())
+            await wait_for(lambda: own_sim.market_data(AAPL) == 1, timeout=30,
+                           what="the topic to subscribe again after the window")
+            until = time.monotonic() + 0.5
+            while time.monotonic() < until:  # ticks again; never an error
+                message = await recv_json(ws)
+                assert message["type"] == "ticks", message
