@@ -115,7 +115,9 @@ def test_an_infinite_price_is_refused_with_110(target: SimTarget, name: str,
 
 def test_nan_prices_stay_unset_and_huge_ones_are_off_the_grid(target: SimTarget) -> None:
     assert place(target, lmtPrice=math.nan) == {107: 1}  # NaN is "no price": incomplete
-    assert place(target, lmtPrice=1e308) in ({}, {201: 1})  # on the grid: served or margin
+    # beyond MAX_PRICE: refused as off the grid (was served, or refused for margin)
+    assert place(target, lmtPrice=1e308) == {110: 1}
+    assert place(target, lmtPrice=1e-300) == {110: 1}  # rounds to zero ticks
     assert round_to_tick(math.inf, 0.01) == math.inf
     assert math.isnan(round_to_tick(math.nan, 0.01))
     assert round_to_tick(1e308, 5e-5) == 1e308

@@ -36,6 +36,7 @@ from twsbridge.sim.order_validation import (
     Rejection,
     needs_exchange,
     order_rejected,
+    unknown_account,
     validate,
 )
 from twsbridge.sim.orders import (
@@ -161,7 +162,7 @@ class Broker:
             return
         self._last_id[client_id] = order_id
         self.sim.use_order_id(order_id)
-        missing = needs_exchange(contract)
+        missing = needs_exchange(contract) or unknown_account(order, self.sim.account.code)
         if missing is not None:
             self._error(client_id, order_id, missing.code, missing.text)
             return

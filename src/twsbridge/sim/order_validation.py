@@ -26,12 +26,13 @@ from twsbridge.protocol.codec import UNSET_DECIMAL
 from twsbridge.protocol.models import Contract
 from twsbridge.protocol.order_models import Order
 from twsbridge.sim.executions import parse_filter_time
-from twsbridge.sim.matching import ORDER_TYPES, TypeRule, is_set, round_to_tick
+from twsbridge.sim.matching import ORDER_TYPES, TypeRule, is_set
 from twsbridge.sim.reference import Instrument
 
 __all__ = [
     "CHECKS",
     "IB_ORDER_TYPES",
+    "MAX_PRICE",
     "MAX_SIZE",
     "TEXTS",
     "TIFS",
@@ -39,8 +40,10 @@ __all__ = [
     "OrderCheck",
     "Rejection",
     "needs_exchange",
+    "on_grid",
     "order_rejected",
     "regular_hours_only",
+    "unknown_account",
     "validate",
 ]
 
@@ -92,6 +95,7 @@ MAX_SIZE = Decimal(10**15)
 """Sizes from here up are refused (321): no order is that large, and the broker's
 arithmetic must stay within the decimal context (1E+999999999 overflows it)."""
 MISSING_EXCHANGE = "Error validating request.-'bN' : cause - Missing order exchange."
+INVALID_ACCOUNT = "Error validating request.-'bN' : cause - Invalid account code"
 INVALID_ORDER_TYPE = "Error validating request.-'v' : cause - Invalid order type was entered"
 FOK_INVALID = ("The time-in-force FOK is invalid for this combination of exchange and "
                "security type.")
@@ -200,22 +204,59 @@ def _prices_present(c: OrderCheck) -> Rejection | None:
     return None
 
 
-def _on_grid(price: float, tick: float) -> bool:
-    return abs(round_to_tick(price, tick) - price) <= tick * 1e-6
+MAX_PRICE = 1e9
+"""Prices from here up are refused (110): no instrument trades there, and far beyond
+it a binary float no longer tells neighbouring grid points apart (1e300 is "on" every
+grid)."""
+SUB_DOLLAR_TICK = 0.0001
+"""The price increment of US stocks below USD 1 (TWS's market rule for them)."""
+
+
+def on_grid(price: float, tick: float) -> bool:
+    """Whether ``price`` is a positive multiple of ``tick`` below :data:`MAX_PRICE`.
+
+    ``1e-300`` is not (it rounds to zero ticks), nor are 0, negative prices, NaN
+    and infinities.
+    """
+    if not (0 < price < MAX_PRICE) or not tick > 0:
+        return False
+    steps = round(price / tick)
+    return steps >= 1 and abs(price / tick - steps) <= 1e-6
+
+
+def _tick_at(inst: Instrument, price: float, tick: float) -> float:
+    if inst.secType == "STK" and inst.currency == "USD" and 0 < price < 1:
+        return min(tick, SUB_DOLLAR_TICK)
+    return tick
 
 
 def _tick_grid(c: OrderCheck) -> Rejection | None:
+    """110 unless every price of the order is a positive multiple of the minimum tick.
+
+    The prices the order type needs must be positive (a BUY STP at -5 is refused
+    as TWS refuses it: only combos trade at negative prices, and the simulator
+    has none); other prices are checked when they are set and not zero (clients
+    send 0 for "none"). Offsets (``lmtPriceOffset``) are checked by magnitude.
+    """
     o, tick = c.order, c.inst.minTick
     if any(math.isinf(getattr(o, name)) for name in _PRICES):
         return _fixed(110)  # no tick has an infinite multiple
-    prices = [o.lmtPrice, o.trailStopPrice]
+    rule = c.rule
+    needed = rule.needs if rule is not None else ()
+    prices = {"lmtPrice": o.lmtPrice, "trailStopPrice": o.trailStopPrice}
     if c.order_type in ("STP", "STP LMT", "TRAIL", "TRAIL LIMIT"):
-        prices.append(o.auxPrice)
-    if c.order_type == "TRAIL LIMIT":
-        prices.append(o.lmtPriceOffset)
-    for p in prices:
-        if is_set(p) and p != 0 and not _on_grid(abs(p), tick):
+        prices["auxPrice"] = o.auxPrice
+    for name, p in prices.items():
+        if not is_set(p) or (p == 0 and name not in needed):
+            continue
+        if name == "auxPrice" and c.order_type.startswith("TRAIL"):
+            p = abs(p)  # a trailing amount, positive by 158's check
+        if not on_grid(p, _tick_at(c.inst, p, tick)):
             return _fixed(110)
+    offset = o.lmtPriceOffset
+    if c.order_type == "TRAIL LIMIT" and is_set(offset) and offset != 0 \
+            and not on_grid(abs(offset), tick):
+        return _fixed(110)
     return None
 
 
@@ -272,6 +313,15 @@ def validate(order: Order, contract: Contract, inst: Instrument,
             continue
         return warnings, found
     return warnings, None
+
+
+def unknown_account(order: Order, managed: str) -> Rejection | None:
+    """321 "Invalid account code" for an order naming an account the gateway does
+    not manage (``managed``: the ``managedAccounts`` code); none named is the default."""
+    named = order.account.strip()
+    if named and named != managed:
+        return Rejection(321, INVALID_ACCOUNT)
+    return None
 
 
 def needs_exchange(contract: Contract) -> Rejection | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -32,9 +31,9 @@ from ..order_schemas import (
 )
 from ..problems import ProblemError, tws_problem
 from ..routes.common import ContractQuery, resolve_contract
-from ..schemas import price
 from ..security import Principal, check_order, record_preview
 from ..settings import ServiceSettings
+from .order_checks import OFF_TICK, check_account, check_prices
 
 __all__ = [
     "NOT_CANCELLABLE",
@@ -54,7 +53,6 @@ _CANCEL_REFUSED = frozenset({161, 10147, 10148})
 #: TWS's texts of the errors the operations answer themselves (as TWS would).
 NOT_FOUND = "OrderId {} that needs to be cancelled is not found."
 NOT_CANCELLABLE = "Cancel attempted when order is not in a cancellable state. Order permId ={}"
-OFF_TICK = "The price does not conform to the minimum price variation for this contract."
 
 
 def _order_contract(details: ContractDetails, exchange: str | None) -> Contract:
@@ -64,27 +62,12 @@ def _order_contract(details: ContractDetails, exchange: str | None) -> Contract:
     return dataclasses.replace(c, exchange=exchange or c.exchange or default)
 
 
-def _check_ticks(order: Order, contract: Contract, details: ContractDetails) -> None:
-    """400 problem with TWS's code 110 for a price off the contract's tick grid.
-
-    Checked against ``minTick``; sub-dollar stock prices (finer grids under
-    TWS's market rules) are left to TWS.
-    """
-    tick = price(details.minTick)
-    if not tick:
-        return
-    for name in ("lmtPrice", "auxPrice"):
-        if name == "auxPrice" and order.orderType.startswith("TRAIL"):
-            continue  # a trailing amount, not a price
-        value = price(getattr(order, name))
-        if value is None or (contract.secType == "STK" and value < 1):
-            continue
-        steps = value / tick  # inf for an absurd price: off any grid (round() would raise)
-        if not math.isfinite(steps) or abs(steps - round(steps)) > 1e-6:
-            raise ProblemError(
-                "tws-rejected", f"{name} {value:g}: {OFF_TICK} (minTick {tick:g})", code=110,
-                field=name,
-            )
+def _check_ticks(ib: TWSClient, order: Order, contract: Contract,
+                 details: ContractDetails) -> None:
+    """The checks TWS would refuse the order by, run before sending it: prices on the
+    tick grid (110) and a managed account (321); see :mod:`.order_checks`."""
+    check_prices(order, contract, details)
+    check_account(order, list(ib.accounts))
 
 
 async def _resolve(ib: TWSClient, body: OrderCreate) -> tuple[Contract, ContractDetails]:
@@ -172,7 +155,7 @@ async def place_order(
     *, guard: Any, principal: Principal,
 ) -> OrderPublic:
     """``placeOrder``: resolve the contract (404 with code 200 when unknown), check the
-    prices against its tick grid (400 with code 110), run the guardrails for
+    prices against its tick grid (400 with code 110) and the account (321), run the guardrails for
     ``principal`` (``guard`` is what :func:`check_order` reads the service's state
     from: the HTTP request, or the app state), journal the order, send it, and wait
     for TWS's acknowledgement. A TWS rejection is a 4xx problem with TWS's code and
@@ -180,7 +163,7 @@ async def place_order(
     """
     contract, details = await _resolve(ib, body)
     order = body.to_order()
-    _check_ticks(order, contract, details)
+    _check_ticks(ib, order, contract, details)
     await check_order(guard, principal, order, details)
     trade = ib.placeOrder(contract, order)
     await journal.record_submission(ib.client_id, contract, trade.order)
@@ -202,7 +185,7 @@ async def preview_order(
     The preview is remembered for ``principal`` (the ``require_preview`` guardrail)."""
     contract, details = await _resolve(ib, body)
     order = body.to_order()
-    _check_ticks(order, contract, details)
+    _check_ticks(ib, order, contract, details)
     state = await ib.whatIfOrder(contract, order)
     record_preview(guard, principal, order, details)
     return OrderPreviewPublic.from_tws(contract, order, state)
@@ -259,7 +242,7 @@ async def modify_order(
         raise ProblemError("validation-error", str(exc)) from exc
     details = await ib.reqContractDetails(Contract(conId=trade.contract.conId))
     if details:
-        _check_ticks(order, trade.contract, details[0])
+        _check_ticks(ib, order, trade.contract, details[0])
     # the new terms pass the same guardrails as a new order (no bypass by modifying)
     await check_order(guard, principal, order, details[0] if details else trade.contract)
     await journal.record_submission(ib.client_id, trade.contract, order, kind="modifyOrder")
