@@ -24,6 +24,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from twsbridge.service.mcp.resources import MIN_INTERVAL
+
 from .support import KEYS, running_service, sim_settings
 
 pytestmark = pytest.mark.timeout(60)
@@ -58,6 +60,15 @@ async def quote_upstreams(url: str, key: str) -> list[int]:
         stats = (await http.get("/streams", headers={"X-API-Key": key})).json()
     return [u["subscribers"] for u in stats["upstreams"]
             if u["topic"][:2] == ["quotes", 265598]]
+
+
+def assert_throttled(times: list[float]) -> None:
+    """At most one notification per MIN_INTERVAL, measured where the client receives
+    them: delivery jitter on a loaded machine may bring two closer than MIN_INTERVAL
+    (seen: 0.1 s), so the bound is on the count over the span, with one of slack."""
+    assert len(times) >= 2, times
+    span = times[-1] - times[0]
+    assert len(times) <= span / MIN_INTERVAL + 2, (len(times), span, times)
 
 
 async def test_templates_and_reads(svc: tuple[str, dict[str, str]]) -> None:
@@ -99,8 +110,7 @@ async def test_read_key_subscribes_and_gets_throttled_updates(
         assert len(updates) == after  # nothing once unsubscribed
         assert await quote_upstreams(url, keys["read"]) == []  # released
     assert {uri for _, uri in updates} == {QUOTE}
-    times = [t for t, _ in updates]
-    assert all(b - a >= 0.4 for a, b in itertools.pairwise(times)), times
+    assert_throttled([t for t, _ in updates])
     assert 0 < quote["bid"] < quote["ask"]
 
 
@@ -144,16 +154,15 @@ async def test_listen_streams_throttled_quote_updates_and_releases_the_topic(
             async def collect() -> None:
                 async for event in sub:
                     seen.append((time.monotonic(), getattr(event, "uri", repr(event))))
-                    if len(seen) >= 3:
+                    if len(seen) >= 5:
                         return
 
-            await asyncio.wait_for(collect(), timeout=10.0)
+            await asyncio.wait_for(collect(), timeout=15.0)
             quote = contents(await client.read_resource(QUOTE))
         await asyncio.sleep(0.5)
         assert await quote_upstreams(url, keys["read"]) == []  # the stream's end left it
     assert {uri for _, uri in seen} == {QUOTE}
-    times = [t for t, _ in seen]
-    assert all(b - a >= 0.4 for a, b in itertools.pairwise(times)), times
+    assert_throttled([t for t, _ in seen])
     assert 0 < quote["bid"] < quote["ask"]
 
 
