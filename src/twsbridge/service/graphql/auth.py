@@ -15,6 +15,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -33,8 +36,11 @@ from ..journal import Journal
 from ..problems import ProblemError
 from ..security import Principal, authenticate_key, extract_key
 from ..security.auth import WS_FORBIDDEN, WS_UNAUTHORIZED, forbidden
+from ..security.sessions import live_sessions, recheck
 from ..settings import ServiceSettings
 from ..streaming import StreamHub
+
+log = logging.getLogger("twsbridge.service.graphql")
 
 __all__ = [
     "GraphQLContext",
@@ -140,9 +146,61 @@ def _payload_key(payload: Mapping[str, Any]) -> str | None:
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
     """``graphql-transport-ws`` with authentication at ``connection_init``: a payload
-    key replaces the connection's; no valid key closes the socket with 4401."""
+    key replaces the connection's; no valid key closes the socket with 4401.
+
+    Once acknowledged, the socket is tracked by the key's open sessions
+    (:mod:`twsbridge.service.security.sessions`): revoking the key closes it with
+    4401 (its subscriptions end), and every ``subscribe`` (query, mutation or
+    subscription) reads the key again first: revoked, the socket closes with 4401;
+    the fields' scopes are then checked with the key as it is now."""
+
+    _tracking: contextlib.ExitStack | None = None
+    _closing: asyncio.Task[None] | None = None
+
+    async def handle(self) -> None:
+        try:
+            await super().handle()
+        finally:
+            if self._tracking is not None:
+                self._tracking.close()
+
+    def _revoked(self, reason: str) -> None:
+        """Closer of the key's open sessions: close the socket with 4401."""
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close_revoked(reason))
+
+    async def _close_revoked(self, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=WS_UNAUTHORIZED, reason=reason[:120])
+
+    def _track(self) -> None:
+        principal = self.context.principal
+        if principal is None or self._tracking is not None:
+            return
+        self._tracking = contextlib.ExitStack()
+        self._tracking.enter_context(
+            live_sessions(self.context.connection).track(principal.key_id, self._revoked))
+
+    async def handle_subscribe(self, message: Any) -> None:
+        principal = self.context.principal
+        if principal is not None and self.connection_acknowledged:
+            try:
+                self.context.principal = await recheck(self.context.connection, principal,
+                                                       "read")
+            except ProblemError as exc:
+                log.warning("GraphQL WebSocket of key %s: %s", principal.key_id, exc.detail,
+                            extra={"keyId": principal.key_id})
+                await self.websocket.close(code=WS_UNAUTHORIZED,
+                                           reason=(exc.detail or exc.title)[:120])
+                return
+        await super().handle_subscribe(message)
 
     async def handle_connection_init(self, message: Any) -> None:
+        await self._connection_init(message)
+        if self.connection_acknowledged:
+            self._track()
+
+    async def _connection_init(self, message: Any) -> None:
         payload = message.get("payload") or {}
         context = self.context
         if (isinstance(payload, Mapping) and not self.connection_init_received

@@ -31,6 +31,8 @@ from ..gateway import GatewayManager
 from ..problems import ProblemError, tws_status
 from ..routes.common import ContractQuery, market_contract, resolve_contract
 from ..security import Principal
+from ..security.auth import WS_UNAUTHORIZED
+from ..security.sessions import live_sessions, recheck
 from .hub import Sink, SinkDropped, StreamHub, TopicKey, TopicSpec, dumps
 from .order_actions import ORDER_ACTIONS, order_action
 
@@ -164,13 +166,22 @@ class WebSocketSession:
 
         sink.on_drop = on_drop
         try:
-            spec = topic if initial is None else self.build(contract, options)
-            if spec is not None:
-                self.primary = spec.key
-                self.hub.subscribe(sink, spec)
-            await self._serve(sink, dropped)
+            with self._tracked(sink):
+                spec = topic if initial is None else self.build(contract, options)
+                if spec is not None:
+                    self.primary = spec.key
+                    self.hub.subscribe(sink, spec)
+                await self._serve(sink, dropped)
         finally:
             self.hub.close(sink)
+
+    def _tracked(self, sink: Sink) -> contextlib.AbstractContextManager[None]:
+        """While the socket is open: a revocation of its key drops it (close 4401)."""
+        if self.principal is None:
+            return contextlib.nullcontext()
+        return live_sessions(self.ws).track(
+            self.principal.key_id,
+            lambda reason: self.hub.drop(sink, reason, WS_UNAUTHORIZED))
 
     async def _serve(self, sink: Sink, dropped: asyncio.Future[SinkDropped]) -> None:
         writer = asyncio.create_task(self._write(sink))
@@ -223,8 +234,15 @@ class WebSocketSession:
                          message='send {"action": "subscribe"|"unsubscribe", "conId": …}')
             return
         action = msg.get("action")
-        if action in ORDER_ACTIONS and self.principal is not None:
-            await order_action(self.ws, self.gateway, self.principal, sink, msg)
+        principal = self.principal
+        if principal is not None:  # the key may have been revoked since the socket opened
+            try:
+                principal = self.principal = await recheck(self.ws, principal, "read")
+            except ProblemError as exc:
+                self.hub.drop(sink, exc.detail or exc.title, WS_UNAUTHORIZED)
+                return
+        if action in ORDER_ACTIONS and principal is not None:
+            await order_action(self.ws, self.gateway, principal, sink, msg)
             return
         ident = {k: msg[k] for k in ("conId", "symbol") if k in msg}
         try:
@@ -308,32 +326,43 @@ class EventStreamResponse(Response):
             return
         dropped: asyncio.Future[SinkDropped] = asyncio.get_running_loop().create_future()
         sink.on_drop = lambda exc: None if dropped.done() else dropped.set_result(exc)
+        principal = (scope.get("state") or {}).get("principal")
+        tracked: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        if isinstance(principal, Principal):  # a revocation of its key ends the stream
+            tracked = live_sessions(scope["app"]).track(
+                principal.key_id, lambda reason: self.hub.drop(sink, reason, WS_UNAUTHORIZED))
         try:
-            self.hub.subscribe(sink, self.spec)
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": self.raw_headers})
-            pump = asyncio.create_task(self._pump(sink, send))
-            watch = asyncio.create_task(_until_disconnect(receive))
-            try:
-                waiting: set[asyncio.Future[Any]] = {pump, watch, dropped}
-                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (pump, watch):
-                    task.cancel()
-                await asyncio.gather(pump, watch, return_exceptions=True)
-            if watch.done() and not watch.cancelled():
-                return  # the client left: nothing more to send
-            last = b""
-            if dropped.done():
-                reason = dropped.result().reason
-                last = _sse("error", dumps({"type": "error", "code": None,
-                                            "status": 503, "message": reason}))
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(self.close_timeout):
-                    await send({"type": "http.response.body", "body": last,
-                                "more_body": False})
+            with tracked:
+                await self._stream(sink, dropped, receive, send)
         finally:
             self.hub.close(sink)
+
+    async def _stream(self, sink: Sink, dropped: asyncio.Future[SinkDropped],
+                      receive: Receive, send: Send) -> None:
+        self.hub.subscribe(sink, self.spec)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": self.raw_headers})
+        pump = asyncio.create_task(self._pump(sink, send))
+        watch = asyncio.create_task(_until_disconnect(receive))
+        try:
+            waiting: set[asyncio.Future[Any]] = {pump, watch, dropped}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (pump, watch):
+                task.cancel()
+            await asyncio.gather(pump, watch, return_exceptions=True)
+        if watch.done() and not watch.cancelled():
+            return  # the client left: nothing more to send
+        last = b""
+        if dropped.done():
+            reason = dropped.result().reason
+            status = 401 if dropped.result().code == WS_UNAUTHORIZED else 503
+            last = _sse("error", dumps({"type": "error", "code": None,
+                                        "status": status, "message": reason}))
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self.close_timeout):
+                await send({"type": "http.response.body", "body": last,
+                            "more_body": False})
 
     async def _pump(self, sink: Sink, send: Send) -> None:
         while True:
