@@ -30,7 +30,7 @@ from ..event_schemas import OrderEventPublic, TickPublic, TicksPublic
 from ..problems import ProblemError, tws_problem
 from ..security.auth import WS_UNAUTHORIZED
 from ..security.sessions import live_sessions
-from ..streaming import SinkDropped, StreamHub, TopicSpec, orders_spec
+from ..streaming import SinkDropped, TopicSpec, orders_spec
 from ..streaming.endpoints import ResolveError, resolve
 from ..streaming.upstreams import quotes_spec
 from .auth import GraphQLContext, ReadScope

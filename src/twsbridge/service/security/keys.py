@@ -112,7 +112,7 @@ class KeyStore:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._touched: dict[str, dt.datetime] = {}
-        self.on_revoke: list[Callable[[str], None]] = []
+        self.on_revoke: list[Callable[[str], object]] = []
         """Called with the key id after :meth:`revoke` committed (this process's own
         revocations take effect at once; others are found by polling, see
         :mod:`.sessions`)."""
