@@ -39,6 +39,7 @@ from ..security.auth import WS_FORBIDDEN, WS_UNAUTHORIZED, forbidden
 from ..security.sessions import live_sessions, recheck
 from ..settings import ServiceSettings
 from ..streaming import StreamHub
+from ..streaming.endpoints import contains_nul
 
 log = logging.getLogger("twsbridge.service.graphql")
 
@@ -160,9 +161,37 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
     async def handle(self) -> None:
         try:
             await super().handle()
+        except RecursionError:  # json.loads of a message nested too deeply
+            await self._invalid("the message is JSON nested too deeply")
         finally:
             if self._tracking is not None:
                 self._tracking.close()
+
+    async def _invalid(self, reason: str) -> None:
+        """Close with 4400 and ``reason`` (graphql-transport-ws's invalid message)."""
+        log.warning("refused a GraphQL WebSocket message: %s", reason)
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=4400, reason=reason[:120])
+
+    async def handle_invalid_message(self, error_message: str) -> None:
+        await self._invalid(error_message)
+
+    async def handle_message(self, message: Any) -> None:
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self._invalid("a message must be a JSON object with a string 'type'")
+            return
+        if message["type"] in ("subscribe", "complete") and not isinstance(
+                message.get("id"), str):
+            await self._invalid(f"a {message['type']} message needs a string 'id'")
+            return
+        if message["type"] == "subscribe":
+            payload = message.get("payload")
+            if not isinstance(payload, dict) or not isinstance(payload.get("query"), str) \
+                    or not isinstance(payload.get("variables") or {}, dict):
+                await self._invalid("a subscribe payload must be an object with a string "
+                                    "'query' (and an object 'variables')")
+                return
+        await super().handle_message(message)  # type: ignore[arg-type]
 
     def _revoked(self, reason: str) -> None:
         """Closer of the key's open sessions: close the socket with 4401."""
@@ -193,6 +222,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
                 await self.websocket.close(code=WS_UNAUTHORIZED,
                                            reason=(exc.detail or exc.title)[:120])
                 return
+        if contains_nul(message.get("payload")):
+            log.warning("refused a GraphQL WebSocket message: NUL in operation %s",
+                        message.get("id"))
+            await self.send_message({"id": message["id"], "type": "error", "payload": [{
+                "message": "NUL characters are not allowed: TWS's protocol uses them as "
+                           "field separators",
+                "extensions": {"code": None, "status": 422,
+                               "type": "urn:twsbridge:problem:validation-error"}}]})
+            return
         await super().handle_subscribe(message)
 
     async def handle_connection_init(self, message: Any) -> None:

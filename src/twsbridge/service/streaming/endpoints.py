@@ -42,6 +42,7 @@ __all__ = [
     "SpecBuilder",
     "WebSocketSession",
     "close_code",
+    "contains_nul",
     "resolve",
 ]
 
@@ -50,6 +51,7 @@ log = logging.getLogger("twsbridge.service.streaming")
 SpecBuilder = Callable[[Contract, Mapping[str, Any]], TopicSpec]
 """Builds the topic of a resolved contract from the request's options."""
 
+_MAX_MESSAGE = 1 << 20
 _CONTRACT_FIELDS = ("symbol", "conId", "secType", "exchange", "currency", "primaryExchange")
 
 
@@ -122,6 +124,23 @@ def query_of(fields: Mapping[str, Any]) -> ContractQuery:
     return ContractQuery(**values)
 
 
+def contains_nul(value: Any) -> bool:
+    """True when a NUL character is in ``value`` (a JSON document, walked iteratively)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+
 class WebSocketSession:
     """One WebSocket: its sink, its writer and its reader of actions."""
 
@@ -139,6 +158,8 @@ class WebSocketSession:
         where = f"{client.host}:{client.port}" if client else "?"
         self.sink: Sink | None = None
         self.name = f"ws {where} {ws.url.path}"
+        settings = getattr(ws.app.state, "stream_settings", None)
+        self.max_message: int = getattr(settings, "max_message_bytes", _MAX_MESSAGE)
 
     async def run(self, initial: ContractQuery | None, options: Mapping[str, Any],
                   topic: TopicSpec | None = None) -> None:
@@ -214,7 +235,9 @@ class WebSocketSession:
                     return close_code(frame.code), _error_reason(frame.code, message)
 
     async def _read(self, sink: Sink) -> None:
-        """Handle actions until the client disconnects."""
+        """Handle actions until the client disconnects. A message over
+        ``max_message_bytes`` closes the socket with 1009; an action that fails
+        unexpectedly is an error frame (status 500) and the socket goes on."""
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -222,16 +245,46 @@ class WebSocketSession:
             text = message.get("text")
             if text is None:
                 text = (message.get("bytes") or b"").decode(errors="replace")
-            await self._action(sink, text)
+            size = len(text) if len(text) * 4 <= self.max_message else len(text.encode())
+            if size > self.max_message:
+                reason = (f"message of {size} bytes over the limit of {self.max_message} "
+                          "(TWSBRIDGE_STREAM_MAX_MESSAGE_BYTES)")
+                log.warning("refused a WebSocket message on %s: %s", self.name, reason)
+                self.hub.drop(sink, reason, 1009)
+                return
+            try:
+                await self._action(sink, text)
+            except SinkDropped:
+                return
+            except Exception as exc:  # a defect: say so, log it, keep the socket
+                log.exception("WebSocket action on %s failed", self.name)
+                self._refuse(sink, 500, f"the action failed: {type(exc).__name__}", {})
+
+    def _refuse(self, sink: Sink, status: int, message: str, ident: Mapping[str, Any]) -> None:
+        """An error frame for a message the socket cannot take (and a log line; both
+        carry the request id)."""
+        request_id = (self.ws.scope.get("state") or {}).get("request_id")
+        if status < 500:
+            log.warning("refused a WebSocket message on %s: %s", self.name, message)
+        sink.control("error", **ident, code=None, status=status, message=message,
+                     requestId=request_id)
 
     async def _action(self, sink: Sink, text: str) -> None:
         try:
             msg = json.loads(text)
-            if not isinstance(msg, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            sink.control("error", code=None, status=400,
-                         message='send {"action": "subscribe"|"unsubscribe", "conId": …}')
+        except RecursionError:
+            self._refuse(sink, 400, "the message is JSON nested too deeply", {})
+            return
+        except ValueError as exc:
+            self._refuse(sink, 400, f"the message is not JSON ({exc}): {_USAGE}", {})
+            return
+        if not isinstance(msg, dict) or not isinstance(msg.get("action"), str):
+            self._refuse(sink, 400, f"the message must be a JSON object: {_USAGE}", {})
+            return
+        if contains_nul(msg):
+            ident = {"id": msg.get("id"), "action": msg["action"]}
+            self._refuse(sink, 422, "NUL characters are not allowed in a message: TWS's "
+                                    "protocol uses them as field separators", ident)
             return
         action = msg.get("action")
         principal = self.principal
@@ -290,6 +343,10 @@ class WebSocketSession:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(self.close_timeout):
                 await self.ws.close(code, _reason(reason))
+
+
+_USAGE = ('send {"action": "subscribe"|"unsubscribe", "conId": …} or an order action '
+          '(placeOrder, previewOrder, cancelOrder)')
 
 
 def _error_reason(code: int | None, message: str) -> str:
