@@ -312,3 +312,42 @@ async def test_watcher_asks_nothing_without_open_sessions(svc: Service) -> None:
             break
         await asyncio.sleep(0.05)
     assert len(sessions) == 0
+
+
+async def test_mcp_session_stream_ends_and_its_session_is_gone(svc: Service) -> None:
+    """A handshake-era session: its GET stream (server-to-client messages) ends when its
+    key is revoked by another process, and the session is terminated."""
+    key_id, key = await new_key(svc, "read")
+    accept = {"Accept": "application/json, text/event-stream", "X-API-Key": key}
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "revocation", "version": "0"}}}
+    async with httpx.AsyncClient(base_url=svc.url, timeout=20) as http:
+        opened = await http.post("/mcp", json=init, headers=accept)
+        assert opened.status_code == 200, opened.text
+        session = {**accept, "mcp-session-id": opened.headers["mcp-session-id"],
+                   "mcp-protocol-version": "2025-06-18"}
+        done = await http.post("/mcp", headers=session, json={
+            "jsonrpc": "2.0", "method": "notifications/initialized"})
+        assert done.status_code == 202, done.text
+        async with http.stream("GET", "/mcp", headers={
+                **session, "Accept": "text/event-stream"}) as stream:
+            assert stream.status_code == 200
+            await revoke_elsewhere(svc, key_id)
+            revoked_at = time.monotonic()
+
+            async def drain() -> None:
+                async for _ in stream.aiter_raw():
+                    pass
+
+            try:
+                await asyncio.wait_for(drain(), CLOSED_WITHIN)
+            except TimeoutError:
+                pytest.fail(f"the session's stream went on {CLOSED_WITHIN} s after revocation")
+            except httpx.HTTPError:
+                pass  # cut: ended too
+            assert time.monotonic() - revoked_at < CLOSED_WITHIN
+        assert svc.app.state.live_sessions.count(key_id) == 0
+        listing = await http.post("/mcp", headers=session, json={
+            "jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+        assert listing.status_code == 401

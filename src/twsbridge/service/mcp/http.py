@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -52,8 +52,8 @@ class McpHttp:
         self.runtime = McpRuntime(settings)
         self.server: MCPServer = build_server(self.runtime)
         self._manager: StreamableHTTPSessionManager | None = None
-        self._sessions: dict[str, str] = {}
-        """``mcp-session-id`` -> the key id that opened the session."""
+        self._sessions: dict[str, Callable[[], None]] = {}
+        """``mcp-session-id`` -> how to stop tracking it (in the key's live sessions)."""
 
     def install(self, app: FastAPI) -> None:
         """Route :data:`MCP_PATH` (every method) to the MCP endpoint of ``app``."""
@@ -115,7 +115,7 @@ class McpHttp:
                 response["started"] = True
                 for name, value in message.get("headers", ()):
                     if name.lower() == b"mcp-session-id":
-                        self._sessions[value.decode("latin-1")] = principal.key_id
+                        self._track_session(manager, value.decode("latin-1"), principal)
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 response["ended"] = True
             await send(message)
@@ -126,7 +126,6 @@ class McpHttp:
         def end(reason: str) -> None:
             revoked.append(reason)
             task.cancel()
-            self._end_sessions(manager, principal.key_id)
 
         with live_sessions(self.runtime.state).track(principal.key_id, end):
             try:
@@ -146,15 +145,28 @@ class McpHttp:
         elif not response["ended"]:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    def _end_sessions(self, manager: StreamableHTTPSessionManager, key_id: str) -> None:
-        """Terminate the MCP sessions the key opened (their ids then answer 404)."""
-        for session_id in [s for s, k in self._sessions.items() if k == key_id]:
-            del self._sessions[session_id]
+    def _track_session(self, manager: StreamableHTTPSessionManager, session_id: str,
+                       principal: Principal) -> None:
+        """A session the SDK opened for ``principal``'s key: revoking the key ends it."""
+        if session_id in self._sessions:
+            return
+        for gone in [s for s in self._sessions if s not in manager._server_instances]:
+            self._sessions.pop(gone)()  # ended meanwhile (DELETE, idle timeout)
+
+        def end(reason: str) -> None:
+            untrack = self._sessions.pop(session_id, None)
+            if untrack is not None:
+                untrack()
             transport = manager._server_instances.get(session_id)
             if transport is not None:
+                log.warning("MCP session of key %s ended: %s", principal.key_id, reason,
+                            extra={"keyId": principal.key_id})
                 task = asyncio.ensure_future(manager._discard_session(session_id, transport))
                 _ENDING.add(task)
                 task.add_done_callback(_ENDING.discard)
+
+        self._sessions[session_id] = live_sessions(self.runtime.state).add(principal.key_id,
+                                                                           end)
 
 
 _ENDING: set[asyncio.Task[None]] = set()  # session terminations under way

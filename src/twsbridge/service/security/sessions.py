@@ -76,19 +76,28 @@ class LiveSessions:
         """Open sessions of ``key_id``."""
         return len(self._by_key.get(key_id, ()))
 
-    @contextlib.contextmanager
-    def track(self, key_id: str, closer: Closer) -> Iterator[None]:
-        """Track one session of ``key_id`` while the block runs; ``closer`` ends it."""
+    def add(self, key_id: str, closer: Closer) -> Callable[[], None]:
+        """Track one session of ``key_id`` until the returned callable is called."""
         handle = next(self._ids)
         self._by_key.setdefault(key_id, {})[handle] = closer
-        try:
-            yield
-        finally:
+
+        def remove() -> None:
             closers = self._by_key.get(key_id)
             if closers is not None:
                 closers.pop(handle, None)
                 if not closers:
                     del self._by_key[key_id]
+
+        return remove
+
+    @contextlib.contextmanager
+    def track(self, key_id: str, closer: Closer) -> Iterator[None]:
+        """Track one session of ``key_id`` while the block runs; ``closer`` ends it."""
+        remove = self.add(key_id, closer)
+        try:
+            yield
+        finally:
+            remove()
 
     def end(self, key_id: str, reason: str | None = None) -> int:
         """Call every closer of ``key_id``; how many sessions were told to end."""
