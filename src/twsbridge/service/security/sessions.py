@@ -100,8 +100,9 @@ class LiveSessions:
             remove()
 
     def end(self, key_id: str, reason: str | None = None) -> int:
-        """Call every closer of ``key_id``; how many sessions were told to end."""
-        closers = list(self._by_key.get(key_id, {}).values())
+        """Call every closer of ``key_id`` (each once: the sessions are no longer
+        tracked); how many sessions were told to end."""
+        closers = list(self._by_key.pop(key_id, {}).values())
         if not closers:
             return 0
         text = reason or revoked_reason(key_id)
