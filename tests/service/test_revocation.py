@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -161,6 +162,31 @@ async def test_rest_revocation_closes_the_keys_sockets_only(svc: Service) -> Non
         assert elapsed < 2.0
         # another key's socket streams on
         assert (await recv_json(bystander))["type"] == "ticks"
+
+
+async def test_rest_revocation_does_not_wait_for_the_poll(sim: SimThread,
+                                                         tmp_path: Path) -> None:
+    """With the poll a minute apart, DELETE /keys still closes the key's socket at once
+    (this process's own revocation); a foreign one waits for the poll - but the next
+    action on the socket reads the key again and is refused."""
+    slow = Service(f"127.0.0.1:{sim.server.port}", f"sqlite:///{tmp_path / 'j.sqlite3'}",
+                   key_poll_interval=60.0, client_id=27)  # beside the module's 17
+    try:
+        key_id, key = await new_key(slow, "read")
+        other_id, other = await new_key(slow, "read")
+        async with ws_connect(ws_url(slow, "/ws/orders"), additional_headers={"X-API-Key": key}
+                              ) as mine, \
+                ws_connect(ws_url(slow, "/ws/orders"),
+                           additional_headers={"X-API-Key": other}) as theirs:
+            for ws in (mine, theirs):
+                assert (await recv_json(ws))["type"] == "snapshot"
+            await revoke_rest(slow, key_id)
+            assert (await close_code(mine, within=2.0))[0] == 4401
+            await revoke_elsewhere(slow, other_id)
+            await theirs.send(json.dumps({"action": "unsubscribe", "conId": 1}))
+            assert (await close_code(theirs, within=2.0))[0] == 4401
+    finally:
+        slow.stop()
 
 
 async def test_order_action_after_a_foreign_revocation_places_nothing(

@@ -83,7 +83,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             await manager.start()
             try:
                 # revoked keys: their open sockets, streams and MCP sessions end
-                async with watch_revocations(app), stream_hub(app, manager), mcp.running():
+                async with watch_revocations(app, settings.key_poll_interval), \
+                        stream_hub(app, manager), mcp.running():
                     yield
             finally:
                 await manager.stop()
