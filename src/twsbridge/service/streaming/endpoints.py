@@ -8,8 +8,17 @@ a send, and the socket is closed with code 1008 and the reason
 ``?symbol=``) is closed after an error of that instrument, with code
 ``4000 + TWS code`` (4200: no security definition) or 1008 / 1011.
 
+A message the socket cannot take is answered with an error frame naming the
+problem (``status`` 400: not JSON, not an object, nested too deeply; 422: a NUL
+character, which would split a TWS field; ``requestId``: the connection's) and
+logged with the request id; the socket goes on. A message over
+``max_message_bytes`` closes it with 1009. Revoking the socket's key closes it
+with 4401 (:mod:`twsbridge.service.security.sessions`), and every action reads
+the key again first.
+
 :class:`EventStreamResponse` is the SSE form: ``event: <type>`` and
-``data: <the same JSON>``; a dropped subscriber gets a last ``event: error``.
+``data: <the same JSON>``; a dropped subscriber gets a last ``event: error``
+(``status`` 401 when its key was revoked).
 """
 
 from __future__ import annotations
@@ -138,7 +147,6 @@ def contains_nul(value: Any) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
-
 
 
 class WebSocketSession:
