@@ -11,6 +11,13 @@
   closed with 4401 (as REST WebSockets are).
 * Every field needs a scope (:class:`ReadScope`, :class:`TradeScope`): a key
   without it gets a GraphQL error with ``extensions.status`` 403.
+* Revoking the key of an open WebSocket closes it with 4401; every ``subscribe``
+  reads the key again first (:class:`TransportWSHandler`).
+* A WebSocket message that is not a protocol message (not an object, nested too
+  deeply, a ``subscribe`` without a string ``id`` or an object payload with a
+  ``query``) closes the socket with 4400 and a reason saying what was wrong, and
+  is logged with the request id; a NUL character in an operation is an ``error``
+  message for that operation (422), and the socket goes on.
 """
 
 from __future__ import annotations
@@ -222,7 +229,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
                 await self.websocket.close(code=WS_UNAUTHORIZED,
                                            reason=(exc.detail or exc.title)[:120])
                 return
-        if contains_nul(message.get("payload")):
+        if self.connection_acknowledged and contains_nul(message.get("payload")):
             log.warning("refused a GraphQL WebSocket message: NUL in operation %s",
                         message.get("id"))
             await self.send_message({"id": message["id"], "type": "error", "payload": [{
