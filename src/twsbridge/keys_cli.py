@@ -118,10 +118,13 @@ def revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id (see twsbridge keys list).")],
     journal_url: JournalUrlOpt = None,
 ) -> None:
-    """Revoke a key: every face refuses it from now on (also a running service)."""
+    """Revoke a key: every face refuses it from now on, and a running service on the same
+    database ends the key's open WebSockets, streams and MCP sessions within about a
+    second."""
     info = _run(journal_url, lambda store: store.revoke(key_id))
     if info is None:
         err.print(f"error: no API key {key_id}", markup=False)
         raise typer.Exit(1)
-    out.print(f"revoked API key {info.id} ({info.name!r}) at {_when(info.revoked_at)}",
-              markup=False)
+    out.print(f"revoked API key {info.id} ({info.name!r}) at {_when(info.revoked_at)}; "
+              "a running service ends its open sockets and streams within about a second",
+              markup=False, soft_wrap=True)

@@ -33,6 +33,7 @@ def run_service(settings: ServiceSettings | None = None) -> None:
 
     from .app import create_app
     from .observability import configure_logging
+    from .streaming import StreamSettings
 
     settings = settings if settings is not None else ServiceSettings()
     # every logger (twsbridge, uvicorn, the client ...) in one shape: text or JSON lines;
@@ -47,6 +48,7 @@ def run_service(settings: ServiceSettings | None = None) -> None:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,  # open SSE/WebSocket streams must not hold shutdown
+        ws_max_size=StreamSettings().max_message_bytes,  # one frame: 1009 past it
         ssl_certfile=settings.ssl_certfile,  # HTTPS / WSS when both are given
         ssl_keyfile=settings.ssl_keyfile,
     )

@@ -19,6 +19,7 @@ from .problems import install_problem_handlers
 from .routes import account, contracts, health, keys, market_data, orders
 from .routes import streaming as streaming_routes
 from .security import require_scope
+from .security.sessions import watch_revocations
 from .settings import VERSION, ServiceSettings
 from .streaming import stream_hub
 
@@ -81,7 +82,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         try:
             await manager.start()
             try:
-                async with stream_hub(app, manager), mcp.running():
+                # revoked keys: their open sockets, streams and MCP sessions end
+                async with watch_revocations(app, settings.key_poll_interval), \
+                        stream_hub(app, manager), mcp.running():
                     yield
             finally:
                 await manager.stop()

@@ -11,10 +11,20 @@
   closed with 4401 (as REST WebSockets are).
 * Every field needs a scope (:class:`ReadScope`, :class:`TradeScope`): a key
   without it gets a GraphQL error with ``extensions.status`` 403.
+* Revoking the key of an open WebSocket closes it with 4401; every ``subscribe``
+  reads the key again first (:class:`TransportWSHandler`).
+* A WebSocket message that is not a protocol message (not an object, nested too
+  deeply, a ``subscribe`` without a string ``id`` or an object payload with a
+  ``query``) closes the socket with 4400 and a reason saying what was wrong, and
+  is logged with the request id; a NUL character in an operation is an ``error``
+  message for that operation (422), and the socket goes on.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -33,8 +43,12 @@ from ..journal import Journal
 from ..problems import ProblemError
 from ..security import Principal, authenticate_key, extract_key
 from ..security.auth import WS_FORBIDDEN, WS_UNAUTHORIZED, forbidden
+from ..security.sessions import live_sessions, recheck
 from ..settings import ServiceSettings
 from ..streaming import StreamHub
+from ..streaming.endpoints import contains_nul
+
+log = logging.getLogger("twsbridge.service.graphql")
 
 __all__ = [
     "GraphQLContext",
@@ -140,9 +154,98 @@ def _payload_key(payload: Mapping[str, Any]) -> str | None:
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
     """``graphql-transport-ws`` with authentication at ``connection_init``: a payload
-    key replaces the connection's; no valid key closes the socket with 4401."""
+    key replaces the connection's; no valid key closes the socket with 4401.
+
+    Once acknowledged, the socket is tracked by the key's open sessions
+    (:mod:`twsbridge.service.security.sessions`): revoking the key closes it with
+    4401 (its subscriptions end), and every ``subscribe`` (query, mutation or
+    subscription) reads the key again first: revoked, the socket closes with 4401;
+    the fields' scopes are then checked with the key as it is now."""
+
+    _tracking: contextlib.ExitStack | None = None
+    _closing: asyncio.Task[None] | None = None
+
+    async def handle(self) -> None:
+        try:
+            await super().handle()
+        except RecursionError:  # json.loads of a message nested too deeply
+            await self._invalid("the message is JSON nested too deeply")
+        finally:
+            if self._tracking is not None:
+                self._tracking.close()
+
+    async def _invalid(self, reason: str) -> None:
+        """Close with 4400 and ``reason`` (graphql-transport-ws's invalid message)."""
+        log.warning("refused a GraphQL WebSocket message: %s", reason)
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=4400, reason=reason[:120])
+
+    async def handle_invalid_message(self, error_message: str) -> None:
+        await self._invalid(error_message)
+
+    async def handle_message(self, message: Any) -> None:
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self._invalid("a message must be a JSON object with a string 'type'")
+            return
+        if message["type"] in ("subscribe", "complete") and not isinstance(
+                message.get("id"), str):
+            await self._invalid(f"a {message['type']} message needs a string 'id'")
+            return
+        if message["type"] == "subscribe":
+            payload = message.get("payload")
+            if not isinstance(payload, dict) or not isinstance(payload.get("query"), str) \
+                    or not isinstance(payload.get("variables") or {}, dict):
+                await self._invalid("a subscribe payload must be an object with a string "
+                                    "'query' (and an object 'variables')")
+                return
+        await super().handle_message(message)  # type: ignore[arg-type]
+
+    def _revoked(self, reason: str) -> None:
+        """Closer of the key's open sessions: close the socket with 4401."""
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close_revoked(reason))
+
+    async def _close_revoked(self, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=WS_UNAUTHORIZED, reason=reason[:120])
+
+    def _track(self) -> None:
+        principal = self.context.principal
+        if principal is None or self._tracking is not None:
+            return
+        self._tracking = contextlib.ExitStack()
+        self._tracking.enter_context(
+            live_sessions(self.context.connection).track(principal.key_id, self._revoked))
+
+    async def handle_subscribe(self, message: Any) -> None:
+        principal = self.context.principal
+        if principal is not None and self.connection_acknowledged:
+            try:
+                self.context.principal = await recheck(self.context.connection, principal,
+                                                       "read")
+            except ProblemError as exc:
+                log.warning("GraphQL WebSocket of key %s: %s", principal.key_id, exc.detail,
+                            extra={"keyId": principal.key_id})
+                await self.websocket.close(code=WS_UNAUTHORIZED,
+                                           reason=(exc.detail or exc.title)[:120])
+                return
+        if self.connection_acknowledged and contains_nul(message.get("payload")):
+            log.warning("refused a GraphQL WebSocket message: NUL in operation %s",
+                        message.get("id"))
+            await self.send_message({"id": message["id"], "type": "error", "payload": [{
+                "message": "NUL characters are not allowed: TWS's protocol uses them as "
+                           "field separators",
+                "extensions": {"code": None, "status": 422,
+                               "type": "urn:twsbridge:problem:validation-error"}}]})
+            return
+        await super().handle_subscribe(message)
 
     async def handle_connection_init(self, message: Any) -> None:
+        await self._connection_init(message)
+        if self.connection_acknowledged:
+            self._track()
+
+    async def _connection_init(self, message: Any) -> None:
         payload = message.get("payload") or {}
         context = self.context
         if (isinstance(payload, Mapping) and not self.connection_init_received

@@ -14,6 +14,7 @@ A subscriber too slow to keep up is conflated, then dropped with an error
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import AsyncGenerator
@@ -27,7 +28,9 @@ from twsbridge.client import TWSError
 
 from ..event_schemas import OrderEventPublic, TickPublic, TicksPublic
 from ..problems import ProblemError, tws_problem
-from ..streaming import SinkDropped, StreamHub, TopicSpec, orders_spec
+from ..security.auth import WS_UNAUTHORIZED
+from ..security.sessions import live_sessions
+from ..streaming import SinkDropped, TopicSpec, orders_spec
 from ..streaming.endpoints import ResolveError, resolve
 from ..streaming.upstreams import quotes_spec
 from .auth import GraphQLContext, ReadScope
@@ -69,26 +72,34 @@ def _stream_problem(data: dict[str, Any]) -> ProblemError:
 
 
 def _ended(exc: SinkDropped) -> ProblemError:
+    if exc.code == WS_UNAUTHORIZED:
+        return ProblemError("unauthorized", exc.reason, closeCode=exc.code)
     return ProblemError(None, exc.reason, status=503, title="Stream ended", closeCode=exc.code)
 
 
-async def _messages(hub: StreamHub, spec: TopicSpec, name: str
+async def _messages(context: GraphQLContext, spec: TopicSpec
                     ) -> AsyncGenerator[dict[str, Any], None]:
     """The hub's messages of ``spec`` for one subscriber (snapshot, updates);
-    an upstream error or a drop ends it with a problem. Close it (``aclosing``)
-    to leave the topic at once."""
+    an upstream error, a drop or the revocation of the caller's key ends it with a
+    problem. Close it (``aclosing``) to leave the topic at once."""
+    hub = context.hub
     try:
-        sink = hub.sink(name)
+        sink = hub.sink(_subscriber(context))
     except SinkDropped as exc:  # the service is shutting down
         raise _ended(exc) from exc
+    principal = context.principal
     try:
-        hub.subscribe(sink, spec)
-        while True:
-            for frame in await sink.next_frames():
-                data: dict[str, Any] = json.loads(frame.text)
-                if frame.type == "error":
-                    raise _stream_problem(data)
-                yield data
+        with contextlib.ExitStack() as tracking:
+            if principal is not None:  # revoking the key ends the subscription (401)
+                tracking.enter_context(live_sessions(context.connection).track(
+                    principal.key_id, lambda reason: hub.drop(sink, reason, WS_UNAUTHORIZED)))
+            hub.subscribe(sink, spec)
+            while True:
+                for frame in await sink.next_frames():
+                    data: dict[str, Any] = json.loads(frame.text)
+                    if frame.type == "error":
+                        raise _stream_problem(data)
+                    yield data
     except SinkDropped as exc:
         raise _ended(exc) from exc
     finally:
@@ -134,7 +145,7 @@ class Subscription:
             except ResolveError as exc:
                 raise _resolve_problem(exc) from exc
             spec = quotes_spec(contract, genericTickList)
-            async with aclosing(_messages(context.hub, spec, _subscriber(context))) as stream:
+            async with aclosing(_messages(context, spec)) as stream:
                 async for data in stream:
                     if not data["ticks"]:
                         continue
@@ -155,7 +166,7 @@ class Subscription:
         context: GraphQLContext = info.context
         try:
             context.require("read")
-            messages = _messages(context.hub, orders_spec(), _subscriber(context))
+            messages = _messages(context, orders_spec())
             async with aclosing(messages) as stream:
                 async for data in stream:
                     if data["type"] == "snapshot":

@@ -14,7 +14,9 @@ The SDK's session manager runs inside the application's lifespan
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -26,10 +28,12 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.authentication import AuthCredentials
 from starlette.requests import Request
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from ..problems import ProblemError, problem_response
 from ..security import Principal, authenticate_key, extract_key
+from ..security.auth import unauthorized
+from ..security.sessions import live_sessions
 from ..settings import ServiceSettings
 from .runtime import McpRuntime
 from .tools import build_server
@@ -37,6 +41,8 @@ from .tools import build_server
 __all__ = ["MCP_PATH", "McpHttp"]
 
 MCP_PATH = "/mcp"
+
+log = logging.getLogger("twsbridge.service.mcp")
 
 
 class McpHttp:
@@ -46,6 +52,8 @@ class McpHttp:
         self.runtime = McpRuntime(settings)
         self.server: MCPServer = build_server(self.runtime)
         self._manager: StreamableHTTPSessionManager | None = None
+        self._sessions: dict[str, Callable[[], None]] = {}
+        """``mcp-session-id`` -> how to stop tracking it (in the key's live sessions)."""
 
     def install(self, app: FastAPI) -> None:
         """Route :data:`MCP_PATH` (every method) to the MCP endpoint of ``app``."""
@@ -93,7 +101,75 @@ class McpHttp:
         request.state.principal = principal
         scope["user"] = _user(principal)
         scope["auth"] = AuthCredentials(sorted(principal.scopes))
-        await manager.handle_request(scope, receive, send)
+        await self._serve(manager, principal, scope, receive, send)
+
+    async def _serve(self, manager: StreamableHTTPSessionManager, principal: Principal,
+                     scope: Scope, receive: Receive, send: Send) -> None:
+        """Let the SDK answer; a revocation of the key meanwhile cuts the answer short
+        (a 401 problem, or the end of a stream already started) and ends the key's
+        MCP sessions."""
+        response = {"started": False, "ended": False}
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response["started"] = True
+                for name, value in message.get("headers", ()):
+                    if name.lower() == b"mcp-session-id":
+                        self._track_session(manager, value.decode("latin-1"), principal)
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                response["ended"] = True
+            await send(message)
+
+        task = asyncio.ensure_future(manager.handle_request(scope, receive, tracking_send))
+        revoked: list[str] = []
+
+        def end(reason: str) -> None:
+            revoked.append(reason)
+            task.cancel()
+
+        with live_sessions(self.runtime.state).track(principal.key_id, end):
+            try:
+                await asyncio.wait({task})
+            except asyncio.CancelledError:  # the request itself is cancelled
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise
+        if not revoked or not task.cancelled():
+            task.result()  # the SDK's own failure, if any
+            return
+        log.warning("MCP request of key %s cut short: %s", principal.key_id, revoked[0],
+                    extra={"keyId": principal.key_id})
+        if not response["started"]:
+            await problem_response(unauthorized(revoked[0]), Request(scope))(scope, receive,
+                                                                           send)
+        elif not response["ended"]:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _track_session(self, manager: StreamableHTTPSessionManager, session_id: str,
+                       principal: Principal) -> None:
+        """A session the SDK opened for ``principal``'s key: revoking the key ends it."""
+        if session_id in self._sessions:
+            return
+        for gone in [s for s in self._sessions if s not in manager._server_instances]:
+            self._sessions.pop(gone)()  # ended meanwhile (DELETE, idle timeout)
+
+        def end(reason: str) -> None:
+            untrack = self._sessions.pop(session_id, None)
+            if untrack is not None:
+                untrack()
+            transport = manager._server_instances.get(session_id)
+            if transport is not None:
+                log.warning("MCP session of key %s ended: %s", principal.key_id, reason,
+                            extra={"keyId": principal.key_id})
+                task = asyncio.ensure_future(manager._discard_session(session_id, transport))
+                _ENDING.add(task)
+                task.add_done_callback(_ENDING.discard)
+
+        self._sessions[session_id] = live_sessions(self.runtime.state).add(principal.key_id,
+                                                                           end)
+
+
+_ENDING: set[asyncio.Task[None]] = set()  # session terminations under way
 
 
 class _Endpoint:

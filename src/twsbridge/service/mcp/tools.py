@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -35,6 +35,7 @@ from .texts import INSTRUCTIONS, TOOL_TEXTS, instructions_for
 __all__ = ["build_server", "problem_text"]
 
 T = TypeVar("T")
+_RUNNING: set[asyncio.Future[Any]] = set()  # trade operations of requests gone meanwhile
 
 Symbol = Annotated[str | None, Field(
     description="Ticker symbol, e.g. 'AAPL' ('EUR.USD' with secType CASH). Give symbol or conId.")]
@@ -118,7 +119,14 @@ def build_server(runtime: McpRuntime) -> MCPServer:
             raise ToolError(f"{denied}; nothing was done")
         try:
             async with asyncio.timeout(budget):
-                return await work(call)
+                if scope != "trade":
+                    return await work(call)
+                # an order's operation outlives its request (a revoked key's requests are
+                # cut short, a client may leave): the journal must not be cut short
+                task = asyncio.ensure_future(work(call))
+                _RUNNING.add(task)
+                task.add_done_callback(_RUNNING.discard)
+                return await asyncio.shield(task)
         except ProblemError as exc:
             raise ToolError(problem_text(exc)) from exc
         except TWSError as exc:

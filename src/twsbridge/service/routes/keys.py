@@ -82,8 +82,11 @@ async def create_key(body: ApiKeyCreate, request: Request,
 
 @router.delete("/keys/{keyId}", summary="Revoke an API key", responses=_ERRORS)
 async def revoke_key(keyId: KeyIdPath, request: Request) -> ApiKeyPublic:
-    """Revoke the key at once, for every face (its row stays, with ``revoked_at``).
-    Revoking the key making the request is allowed (it stops working afterwards)."""
+    """Revoke the key at once, for every face (its row stays, with ``revoked_at``): its open
+    WebSockets close with 4401, its SSE streams end with an ``error`` event and its MCP
+    sessions end, now (another service on the same database: within its
+    ``key_poll_interval``). Revoking the key making the request is allowed (it stops
+    working afterwards)."""
     info = await key_store(request).revoke(keyId)
     if info is None:
         raise ProblemError(None, f"no API key {keyId}", status=404, title="Not Found")

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -112,6 +112,10 @@ class KeyStore:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._touched: dict[str, dt.datetime] = {}
+        self.on_revoke: list[Callable[[str], object]] = []
+        """Called with the key id after :meth:`revoke` committed (this process's own
+        revocations take effect at once; others are found by polling, see
+        :mod:`.sessions`)."""
 
     def _session(self) -> AsyncSession:
         return self._sessions()
@@ -159,7 +163,22 @@ class KeyStore:
                 return None
             if row.revoked_at is None:
                 row.revoked_at = _now()
-            return _info(row)
+            info = _info(row)
+        for listener in list(self.on_revoke):
+            listener(info.id)
+        return info
+
+    async def revoked_among(self, key_ids: Iterable[str]) -> set[str]:
+        """Those of ``key_ids`` that are revoked or no longer exist, in one query
+        (the revocation watcher polls this for the keys of open sessions)."""
+        wanted = set(key_ids)
+        if not wanted:
+            return set()
+        query = select(ApiKeyRecord.id).where(ApiKeyRecord.id.in_(wanted),
+                                              ApiKeyRecord.revoked_at.is_(None))
+        async with self._session() as session:
+            active = set((await session.scalars(query)).all())
+        return wanted - active
 
     async def verify(self, key: str) -> ApiKeyInfo | None:
         """The active key ``key`` is, or ``None`` (unknown, malformed or revoked)."""

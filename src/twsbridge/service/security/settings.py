@@ -38,7 +38,8 @@ SymbolList = Annotated[list[str], NoDecode]
 
 
 class GuardrailSettings(BaseModel):
-    """What orders the service lets through (every face: REST, GraphQL, MCP)."""
+    """What orders the service lets through (every face: REST, GraphQL, MCP), and how
+    soon a key revoked elsewhere stops working on open sockets."""
 
     trading_enabled: bool = Field(
         default=False,
@@ -78,6 +79,15 @@ class GuardrailSettings(BaseModel):
     )
     preview_valid_minutes: float = Field(
         default=5.0, gt=0, description="How long a preview allows placing that order."
+    )
+    key_poll_interval: float = Field(
+        default=1.0, gt=0, le=60,
+        description=(
+            "Seconds between two looks at the database for API keys revoked by another "
+            "process (twsbridge keys revoke): their open sockets, streams and MCP sessions "
+            "then end. One query, for the keys with open sessions only; a revocation through "
+            "this service (DELETE /keys/{id}) takes effect at once."
+        ),
     )
 
     @field_validator("symbol_allowlist", "symbol_denylist", mode="before")

@@ -58,6 +58,12 @@ class StreamSettings(BaseSettings):
         description="Seconds allowed for the close message to a dropped subscriber.")
     keepalive: float = Field(
         default=15.0, gt=0, description="Seconds of silence before an SSE keep-alive comment.")
+    max_message_bytes: int = Field(
+        default=1 << 20, ge=1024,
+        description="Largest message a client may send on a WebSocket (every face, "
+                    "GraphQL's too): ``twsbridge serve`` gives it to uvicorn, which closes "
+                    "the socket with 1009 before buffering more; the streaming routes "
+                    "check it again.")
 
 
 @asynccontextmanager

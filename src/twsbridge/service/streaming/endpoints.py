@@ -8,8 +8,17 @@ a send, and the socket is closed with code 1008 and the reason
 ``?symbol=``) is closed after an error of that instrument, with code
 ``4000 + TWS code`` (4200: no security definition) or 1008 / 1011.
 
+A message the socket cannot take is answered with an error frame naming the
+problem (``status`` 400: not JSON, not an object, nested too deeply; 422: a NUL
+character, which would split a TWS field; ``requestId``: the connection's) and
+logged with the request id; the socket goes on. A message over
+``max_message_bytes`` closes it with 1009. Revoking the socket's key closes it
+with 4401 (:mod:`twsbridge.service.security.sessions`), and every action reads
+the key again first.
+
 :class:`EventStreamResponse` is the SSE form: ``event: <type>`` and
-``data: <the same JSON>``; a dropped subscriber gets a last ``event: error``.
+``data: <the same JSON>``; a dropped subscriber gets a last ``event: error``
+(``status`` 401 when its key was revoked).
 """
 
 from __future__ import annotations
@@ -31,6 +40,8 @@ from ..gateway import GatewayManager
 from ..problems import ProblemError, tws_status
 from ..routes.common import ContractQuery, market_contract, resolve_contract
 from ..security import Principal
+from ..security.auth import WS_UNAUTHORIZED
+from ..security.sessions import live_sessions, recheck
 from .hub import Sink, SinkDropped, StreamHub, TopicKey, TopicSpec, dumps
 from .order_actions import ORDER_ACTIONS, order_action
 
@@ -40,6 +51,7 @@ __all__ = [
     "SpecBuilder",
     "WebSocketSession",
     "close_code",
+    "contains_nul",
     "resolve",
 ]
 
@@ -48,6 +60,7 @@ log = logging.getLogger("twsbridge.service.streaming")
 SpecBuilder = Callable[[Contract, Mapping[str, Any]], TopicSpec]
 """Builds the topic of a resolved contract from the request's options."""
 
+_MAX_MESSAGE = 1 << 20
 _CONTRACT_FIELDS = ("symbol", "conId", "secType", "exchange", "currency", "primaryExchange")
 
 
@@ -120,6 +133,22 @@ def query_of(fields: Mapping[str, Any]) -> ContractQuery:
     return ContractQuery(**values)
 
 
+def contains_nul(value: Any) -> bool:
+    """True when a NUL character is in ``value`` (a JSON document, walked iteratively)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 class WebSocketSession:
     """One WebSocket: its sink, its writer and its reader of actions."""
 
@@ -137,6 +166,8 @@ class WebSocketSession:
         where = f"{client.host}:{client.port}" if client else "?"
         self.sink: Sink | None = None
         self.name = f"ws {where} {ws.url.path}"
+        settings = getattr(ws.app.state, "stream_settings", None)
+        self.max_message: int = getattr(settings, "max_message_bytes", _MAX_MESSAGE)
 
     async def run(self, initial: ContractQuery | None, options: Mapping[str, Any],
                   topic: TopicSpec | None = None) -> None:
@@ -164,13 +195,22 @@ class WebSocketSession:
 
         sink.on_drop = on_drop
         try:
-            spec = topic if initial is None else self.build(contract, options)
-            if spec is not None:
-                self.primary = spec.key
-                self.hub.subscribe(sink, spec)
-            await self._serve(sink, dropped)
+            with self._tracked(sink):
+                spec = topic if initial is None else self.build(contract, options)
+                if spec is not None:
+                    self.primary = spec.key
+                    self.hub.subscribe(sink, spec)
+                await self._serve(sink, dropped)
         finally:
             self.hub.close(sink)
+
+    def _tracked(self, sink: Sink) -> contextlib.AbstractContextManager[None]:
+        """While the socket is open: a revocation of its key drops it (close 4401)."""
+        if self.principal is None:
+            return contextlib.nullcontext()
+        return live_sessions(self.ws).track(
+            self.principal.key_id,
+            lambda reason: self.hub.drop(sink, reason, WS_UNAUTHORIZED))
 
     async def _serve(self, sink: Sink, dropped: asyncio.Future[SinkDropped]) -> None:
         writer = asyncio.create_task(self._write(sink))
@@ -203,7 +243,9 @@ class WebSocketSession:
                     return close_code(frame.code), _error_reason(frame.code, message)
 
     async def _read(self, sink: Sink) -> None:
-        """Handle actions until the client disconnects."""
+        """Handle actions until the client disconnects. A message over
+        ``max_message_bytes`` closes the socket with 1009; an action that fails
+        unexpectedly is an error frame (status 500) and the socket goes on."""
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -211,20 +253,57 @@ class WebSocketSession:
             text = message.get("text")
             if text is None:
                 text = (message.get("bytes") or b"").decode(errors="replace")
-            await self._action(sink, text)
+            size = len(text) if len(text) * 4 <= self.max_message else len(text.encode())
+            if size > self.max_message:
+                reason = (f"message of {size} bytes over the limit of {self.max_message} "
+                          "(TWSBRIDGE_STREAM_MAX_MESSAGE_BYTES)")
+                log.warning("refused a WebSocket message on %s: %s", self.name, reason)
+                self.hub.drop(sink, reason, 1009)
+                return
+            try:
+                await self._action(sink, text)
+            except SinkDropped:
+                return
+            except Exception as exc:  # a defect: say so, log it, keep the socket
+                log.exception("WebSocket action on %s failed", self.name)
+                self._refuse(sink, 500, f"the action failed: {type(exc).__name__}", {})
+
+    def _refuse(self, sink: Sink, status: int, message: str, ident: Mapping[str, Any]) -> None:
+        """An error frame for a message the socket cannot take (and a log line; both
+        carry the request id)."""
+        request_id = (self.ws.scope.get("state") or {}).get("request_id")
+        if status < 500:
+            log.warning("refused a WebSocket message on %s: %s", self.name, message)
+        sink.control("error", **ident, code=None, status=status, message=message,
+                     requestId=request_id)
 
     async def _action(self, sink: Sink, text: str) -> None:
         try:
             msg = json.loads(text)
-            if not isinstance(msg, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            sink.control("error", code=None, status=400,
-                         message='send {"action": "subscribe"|"unsubscribe", "conId": …}')
+        except RecursionError:
+            self._refuse(sink, 400, "the message is JSON nested too deeply", {})
+            return
+        except ValueError as exc:
+            self._refuse(sink, 400, f"the message is not JSON ({exc}): {_USAGE}", {})
+            return
+        if not isinstance(msg, dict) or not isinstance(msg.get("action"), str):
+            self._refuse(sink, 400, f"the message must be a JSON object: {_USAGE}", {})
+            return
+        if contains_nul(msg):
+            ident = {"id": msg.get("id"), "action": msg["action"]}
+            self._refuse(sink, 422, "NUL characters are not allowed in a message: TWS's "
+                                    "protocol uses them as field separators", ident)
             return
         action = msg.get("action")
-        if action in ORDER_ACTIONS and self.principal is not None:
-            await order_action(self.ws, self.gateway, self.principal, sink, msg)
+        principal = self.principal
+        if principal is not None:  # the key may have been revoked since the socket opened
+            try:
+                principal = self.principal = await recheck(self.ws, principal, "read")
+            except ProblemError as exc:
+                self.hub.drop(sink, exc.detail or exc.title, WS_UNAUTHORIZED)
+                return
+        if action in ORDER_ACTIONS and principal is not None:
+            await order_action(self.ws, self.gateway, principal, sink, msg)
             return
         ident = {k: msg[k] for k in ("conId", "symbol") if k in msg}
         try:
@@ -274,6 +353,10 @@ class WebSocketSession:
                 await self.ws.close(code, _reason(reason))
 
 
+_USAGE = ('send {"action": "subscribe"|"unsubscribe", "conId": …} or an order action '
+          '(placeOrder, previewOrder, cancelOrder)')
+
+
 def _error_reason(code: int | None, message: str) -> str:
     return f"TWS error {code}: {message}" if code is not None else message
 
@@ -308,32 +391,43 @@ class EventStreamResponse(Response):
             return
         dropped: asyncio.Future[SinkDropped] = asyncio.get_running_loop().create_future()
         sink.on_drop = lambda exc: None if dropped.done() else dropped.set_result(exc)
+        principal = (scope.get("state") or {}).get("principal")
+        tracked: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        if isinstance(principal, Principal):  # a revocation of its key ends the stream
+            tracked = live_sessions(scope["app"]).track(
+                principal.key_id, lambda reason: self.hub.drop(sink, reason, WS_UNAUTHORIZED))
         try:
-            self.hub.subscribe(sink, self.spec)
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": self.raw_headers})
-            pump = asyncio.create_task(self._pump(sink, send))
-            watch = asyncio.create_task(_until_disconnect(receive))
-            try:
-                waiting: set[asyncio.Future[Any]] = {pump, watch, dropped}
-                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (pump, watch):
-                    task.cancel()
-                await asyncio.gather(pump, watch, return_exceptions=True)
-            if watch.done() and not watch.cancelled():
-                return  # the client left: nothing more to send
-            last = b""
-            if dropped.done():
-                reason = dropped.result().reason
-                last = _sse("error", dumps({"type": "error", "code": None,
-                                            "status": 503, "message": reason}))
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(self.close_timeout):
-                    await send({"type": "http.response.body", "body": last,
-                                "more_body": False})
+            with tracked:
+                await self._stream(sink, dropped, receive, send)
         finally:
             self.hub.close(sink)
+
+    async def _stream(self, sink: Sink, dropped: asyncio.Future[SinkDropped],
+                      receive: Receive, send: Send) -> None:
+        self.hub.subscribe(sink, self.spec)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": self.raw_headers})
+        pump = asyncio.create_task(self._pump(sink, send))
+        watch = asyncio.create_task(_until_disconnect(receive))
+        try:
+            waiting: set[asyncio.Future[Any]] = {pump, watch, dropped}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (pump, watch):
+                task.cancel()
+            await asyncio.gather(pump, watch, return_exceptions=True)
+        if watch.done() and not watch.cancelled():
+            return  # the client left: nothing more to send
+        last = b""
+        if dropped.done():
+            reason = dropped.result().reason
+            status = 401 if dropped.result().code == WS_UNAUTHORIZED else 503
+            last = _sse("error", dumps({"type": "error", "code": None,
+                                        "status": status, "message": reason}))
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self.close_timeout):
+                await send({"type": "http.response.body", "body": last,
+                            "more_body": False})
 
     async def _pump(self, sink: Sink, send: Send) -> None:
         while True:
