@@ -66,7 +66,13 @@ def serve(
         int | None, typer.Option("--client-id", help="TWS client id of the service (17).")
     ] = None,
     sim_port: Annotated[
-        int | None, typer.Option("--sim-port", help="Port of the embedded simulator (0 = any).")
+        int | None,
+        typer.Option(
+            "--sim-port",
+            help="Let the embedded simulator also listen on 127.0.0.1:PORT (0 = any free port) "
+            "for other TWS API clients; they trade without a key or guardrails. Unset: no "
+            "listener.",
+        ),
     ] = None,
     log_level: Annotated[str | None, typer.Option("--log-level", help="info, debug ...")] = None,
     log_format: Annotated[
