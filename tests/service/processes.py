@@ -37,12 +37,14 @@ def twsbridge_command() -> list[str]:
 
 
 class Process:
-    """A ``twsbridge`` subprocess with its output in ``log`` (a file)."""
+    """A ``twsbridge`` subprocess with its output in ``log`` (a file); ``env``: variables
+    to set on top of this process's environment (less its TWSBRIDGE_* ones)."""
 
-    def __init__(self, args: list[str], log: Path) -> None:
+    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         self.args = args
         self.log = log
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TWSBRIDGE_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("TWSBRIDGE_")},
+               **(env or {})}
         env["PYTHONUNBUFFERED"] = "1"
         self._fh = log.open("w")
         self.proc = subprocess.Popen(
