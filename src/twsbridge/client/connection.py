@@ -200,6 +200,8 @@ class Transport:
         while hello is None:
             try:
                 data = await self._reader.read(_CHUNK)
+            except ConnectionResetError as exc:
+                raise ConnectionLost(self._closed_early(received, "reset")) from exc
             except OSError as exc:
                 raise ConnectionLost(f"connection to TWS at {self.where} failed during the "
                                      f"handshake: {exc}") from exc
@@ -209,15 +211,16 @@ class Transport:
                 if isinstance(event, ServerHello):
                     hello = event
                 elif isinstance(event, ConnectionClosed):
-                    raise ConnectionLost(
-                        f"TWS at {self.where} closed the connection before the handshake "
-                        f"completed (no server hello; {received} bytes received after our "
-                        f"hello offering API versions {self.protocol.min_version}.."
-                        f"{self.protocol.max_version})"
-                    )
+                    raise ConnectionLost(self._closed_early(received, "closed"))
                 elif isinstance(event, (Message, Unknown)):
                     self._early.append(event)
         return hello
+
+    def _closed_early(self, received: int, how: str) -> str:
+        """The text of a connection the server ended before its hello."""
+        return (f"TWS at {self.where} {how} the connection before the handshake completed "
+                f"(no server hello; {received} bytes received after our hello offering API "
+                f"versions {self.protocol.min_version}..{self.protocol.max_version})")
 
     def send(self, msg: Message | Unknown, on_sent: Callable[[], None] | None = None) -> None:
         """Encode ``msg`` now and queue it for the paced writer; ``on_sent()``
