@@ -85,6 +85,7 @@ class GatewayManager:
         self._client: TWSClient | None = None
         self._lock = asyncio.Lock()
         self._watchdog: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         #: Called with every new client before it connects (metrics count its messages).
         self.client_hooks: list[Callable[[TWSClient], None]] = []
 
@@ -95,6 +96,22 @@ class GatewayManager:
             return IN_PROCESS
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
+
+    @property
+    def sim_server(self) -> SimServer | None:
+        """The embedded simulator (sim mode, once started), else None."""
+        return self._sim
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the manager (and the embedded simulator) runs on, once started.
+
+        Raises:
+            RuntimeError: before :meth:`start`.
+        """
+        if self._loop is None:
+            raise RuntimeError("the gateway manager is not started")
+        return self._loop
 
     @property
     def sim_port(self) -> int | None:
@@ -114,6 +131,7 @@ class GatewayManager:
 
     async def start(self) -> None:
         """Start the simulator (sim mode) and connect; a real gateway may be down (retried)."""
+        self._loop = asyncio.get_running_loop()
         if self.mode == "simulator":
             clock = SimClock(speed=self.settings.sim_speed)
             self._sim = SimServer(
