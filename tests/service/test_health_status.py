@@ -87,8 +87,13 @@ async def test_a_failed_journal_write_is_degraded(service: Service, tmp_path: Pa
     async with httpx.AsyncClient(base_url=service.url, headers=service.keys.headers("trade"),
                                  timeout=30.0) as http:
         await eventually(lambda: _status(http, "up"), "up", 30)
-        with sqlite3.connect(tmp_path / "journal.sqlite3") as db:  # commissions: unwritable
-            db.execute("DROP TABLE commissions")
+        db = sqlite3.connect(tmp_path / "journal.sqlite3")  # commissions: unwritable
+        try:
+            db.execute("CREATE TRIGGER refuse BEFORE INSERT ON commissions "
+                       "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+            db.commit()
+        finally:
+            db.close()
         r = await http.post("/orders", json={"symbol": "AAPL", "action": "BUY",
                                              "totalQuantity": 1, "orderType": "MKT"})
         assert r.status_code == 201, r.text
