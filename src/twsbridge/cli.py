@@ -142,6 +142,9 @@ def serve(
     except ValueError as exc:  # the configuration file
         _fail(f"error: {exc}")
         raise typer.Exit(2) from None
+    if settings.sim_port is not None and not settings.simulated:
+        _fail("error: --sim-port is the embedded simulator's port: not with --gateway")
+        raise typer.Exit(2)
     if (settings.ssl_certfile is None) != (settings.ssl_keyfile is None):
         _fail("error: --certfile and --keyfile go together")
         raise typer.Exit(2)

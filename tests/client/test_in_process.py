@@ -111,6 +111,7 @@ async def test_a_restart_refuses_with_502_then_accepts(server: SimServer) -> Non
             await client(server, client_id=2).connect()
         assert refused.value.code == 502
         assert isinstance(refused.value.__cause__, ConnectionRefusedError)
+        assert str(refused.value).endswith(f"(connecting to {WHERE})")
         await restart
         await until(seen, "connected", 2)
         errors = [e.error for e in seen if e.kind == "reconnecting"][1:]

@@ -105,3 +105,14 @@ async def test_sim_port_listens_on_loopback_warns_and_serves_ib_async(tmp_path: 
             await _quote_and_trade(http)  # the service itself goes on in process
     finally:
         serve.stop()
+
+
+def test_sim_port_with_a_gateway_is_refused() -> None:
+    from typer.testing import CliRunner
+
+    from twsbridge.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--gateway", "127.0.0.1:7497",
+                                      "--sim-port", "7000"])
+    assert result.exit_code == 2
+    assert "--sim-port" in result.output and "not with --gateway" in result.output
