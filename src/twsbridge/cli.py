@@ -66,7 +66,13 @@ def serve(
         int | None, typer.Option("--client-id", help="TWS client id of the service (17).")
     ] = None,
     sim_port: Annotated[
-        int | None, typer.Option("--sim-port", help="Port of the embedded simulator (0 = any).")
+        int | None,
+        typer.Option(
+            "--sim-port",
+            help="Let the embedded simulator also listen on 127.0.0.1:PORT (0 = any free port) "
+            "for other TWS API clients; they trade without a key or guardrails. Unset: no "
+            "listener.",
+        ),
     ] = None,
     log_level: Annotated[str | None, typer.Option("--log-level", help="info, debug ...")] = None,
     log_format: Annotated[
@@ -136,6 +142,9 @@ def serve(
     except ValueError as exc:  # the configuration file
         _fail(f"error: {exc}")
         raise typer.Exit(2) from None
+    if settings.sim_port is not None and not settings.simulated:
+        _fail("error: --sim-port is the embedded simulator's port: not with --gateway")
+        raise typer.Exit(2)
     if (settings.ssl_certfile is None) != (settings.ssl_keyfile is None):
         _fail("error: --certfile and --keyfile go together")
         raise typer.Exit(2)

@@ -224,14 +224,14 @@ def _working_ids(sim: Simulator) -> list[int]:
 
 
 async def _healthy(http: httpx.AsyncClient) -> bool:
-    health = (await http.get("/health")).json()
+    health = (await http.get("/health/details")).json()
     return bool(health.get("connected"))
 
 
 async def _health_once(http: httpx.AsyncClient, result: RunResult, was: bool) -> bool:
-    """One /health: counts failures, disconnects and each reconciliation seen."""
+    """One /health/details: counts failures, disconnects and each reconciliation seen."""
     try:
-        r = await http.get("/health", timeout=3.0)
+        r = await http.get("/health/details", timeout=3.0)
     except httpx.HTTPError:
         result.health_failures += 1
         return was
@@ -249,7 +249,7 @@ async def _health_once(http: httpx.AsyncClient, result: RunResult, was: bool) ->
 
 
 async def _watch_health(http: httpx.AsyncClient, stop: asyncio.Event, result: RunResult) -> None:
-    """/health must answer (from the service itself) throughout."""
+    """/health/details must answer (from the service itself) throughout."""
     connected = True
     while not stop.is_set():
         connected = await _health_once(http, result, connected)

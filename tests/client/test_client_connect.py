@@ -153,7 +153,7 @@ async def test_connect_times_out_when_tws_stays_silent() -> None:
 async def test_tws_closing_during_handshake_raises_connection_lost() -> None:
     async with ReplayTWS(close_after_hello=True) as server:
         ib = TWSClient("127.0.0.1", server.port, client_id=1, timeout=5)
-        with pytest.raises(ConnectionLost, match="during the handshake"):
+        with pytest.raises(ConnectionLost, match="before the handshake completed"):
             await ib.connect()
 
 

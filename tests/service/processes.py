@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import shutil
 import signal
@@ -27,6 +28,40 @@ def free_port() -> int:
         return port
 
 
+_LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp's st column
+
+
+def _address(hex_ip: str) -> str:
+    raw = bytes.fromhex(hex_ip)
+    if len(raw) == 4:
+        return str(ipaddress.IPv4Address(raw[::-1]))
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))  # four host-order words
+    return str(ipaddress.IPv6Address(words))
+
+
+def listening(pid: int) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket process ``pid`` holds in the LISTEN state."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == _LISTEN and inode in inodes:
+                hex_ip, hex_port = local.split(":")
+                found.add((_address(hex_ip), int(hex_port, 16)))
+    return found
+
+
 def twsbridge_command() -> list[str]:
     """The installed ``twsbridge`` script (or ``python -m twsbridge.cli``)."""
     script = Path(sys.executable).with_name("twsbridge")
@@ -37,12 +72,14 @@ def twsbridge_command() -> list[str]:
 
 
 class Process:
-    """A ``twsbridge`` subprocess with its output in ``log`` (a file)."""
+    """A ``twsbridge`` subprocess with its output in ``log`` (a file); ``env``: variables
+    to set on top of this process's environment (less its TWSBRIDGE_* ones)."""
 
-    def __init__(self, args: list[str], log: Path) -> None:
+    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         self.args = args
         self.log = log
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TWSBRIDGE_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("TWSBRIDGE_")},
+               **(env or {})}
         env["PYTHONUNBUFFERED"] = "1"
         self._fh = log.open("w")
         self.proc = subprocess.Popen(

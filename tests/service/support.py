@@ -111,7 +111,7 @@ def sim_settings(**overrides: object) -> ServiceSettings:
         "port": 0,
         "gateway": None,
         "client_id": 17,
-        "sim_port": 0,
+        "sim_port": None,  # no listener: the service reaches its simulator in process
         "sim_seed": 0,
         "sim_speed": 1.0,
         "connect_timeout": 20.0,

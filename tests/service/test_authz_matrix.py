@@ -62,6 +62,7 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/docs/oauth2-redirect"): Probe(None, "/docs/oauth2-redirect"),
     ("GET", "/redoc"): Probe(None, "/redoc"),
     # read: look-ups, account, journal, streams
+    ("GET", "/health/details"): Probe("read", "/health/details"),
     ("GET", "/contracts"): Probe("read", "/contracts?symbol=AAPL"),
     ("GET", "/contracts/search"): Probe("read", "/contracts/search?pattern=AAP"),
     ("GET", "/contracts/{conId}"): Probe("read", "/contracts/265598"),

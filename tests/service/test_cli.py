@@ -110,7 +110,7 @@ def test_serve_subprocess(tmp_path: Path) -> None:
             assert health is not None, f"service never answered:\n{log.read_text()}"
             assert health.status_code == 200
             assert health.json()["mode"] == "simulator"
-            assert health.json()["status"] == "ok"
+            assert health.json()["status"] == "up"
             url = f"http://127.0.0.1:{port}/quotes?symbol=AAPL"
             r = httpx.get(url, headers={"X-API-Key": key}, timeout=30)
             assert r.status_code == 200, r.text

@@ -14,15 +14,33 @@ async def test_health_names_simulator_mode(http: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["mode"] == "simulator"
-    assert body["simulated"] is True
-    assert body["status"] == "ok"
-    assert body["connected"] is True
-    assert 100 <= body["serverVersion"] <= 178
-    assert body["connectionTime"]
-    assert any(a.startswith("DU") for a in body["accounts"])
-    assert body["gateway"].startswith("127.0.0.1:")
-    assert body["clientId"] == 17
-    assert body["simulatedTime"].startswith("2013-03-01 10:")
+    assert body["status"] == "up"
+    details = (await http.get("/health/details")).json()
+    assert details["status"] == "up" and details["reasons"] == []
+    assert details["mode"] == "simulator"
+    assert details["simulated"] is True
+    assert details["connected"] is True
+    assert 100 <= details["serverVersion"] <= 178
+    assert details["connectionTime"]
+    assert any(a.startswith("DU") for a in details["accounts"])
+    assert details["gateway"] == "in-process simulator"  # no socket listens
+    assert details["simPort"] is None
+    assert details["clientId"] == 17
+    assert details["simulatedTime"].startswith("2013-03-01 10:")
+    assert details["journal"]["url"].startswith("sqlite")
+
+
+async def test_health_tells_a_stranger_only_status_mode_and_version(
+    http: httpx.AsyncClient,
+) -> None:
+    async with httpx.AsyncClient(base_url=str(http.base_url), timeout=30.0) as stranger:
+        r = await stranger.get("/health")
+        assert r.status_code == 200
+        assert set(r.json()) == {"status", "mode", "version"}
+        assert r.json()["status"] in ("up", "degraded", "down")
+        details = await stranger.get("/health/details")
+        assert details.status_code == 401
+        assert "journal" not in details.text and "sqlite" not in details.text
 
 
 async def test_contracts_by_symbol(http: httpx.AsyncClient) -> None:
@@ -208,6 +226,7 @@ async def test_openapi_lists_routes(http: httpx.AsyncClient) -> None:
     assert "SIMULATOR" in spec["info"]["description"]
     for path in (
         "/health",
+        "/health/details",
         "/contracts",
         "/contracts/search",
         "/contracts/{conId}",

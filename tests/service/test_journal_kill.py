@@ -63,9 +63,9 @@ def _serve(port: int, sim_port: int, journal_url: str, log: Path) -> Process:
 
 
 async def _reconciled(http: httpx.AsyncClient, started_after: float) -> dict[str, Any] | None:
-    health = (await http.get("/health")).json()
+    health = (await http.get("/health/details")).json()
     last = (health.get("journal") or {}).get("lastReconcile")
-    if health["status"] != "ok" or not last or not last["finishedAt"]:
+    if not health["connected"] or not last or not last["finishedAt"]:
         return None
     return last if _epoch(last["startedAt"]) >= started_after else None
 

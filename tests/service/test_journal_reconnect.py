@@ -30,7 +30,7 @@ pytestmark = pytest.mark.timeout(180)
 
 
 async def _health(http: httpx.AsyncClient) -> dict[str, Any]:
-    body: dict[str, Any] = (await http.get("/health")).json()
+    body: dict[str, Any] = (await http.get("/health/details")).json()
     return body
 
 

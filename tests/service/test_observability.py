@@ -225,7 +225,7 @@ def test_serve_json_logs_and_public_metrics(tmp_path: Path) -> None:
                 assert proc.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, log.read_text()
                 try:
-                    if httpx.get(f"{base}/health", timeout=5).json()["status"] == "ok":
+                    if httpx.get(f"{base}/health", timeout=5).json()["status"] == "up":
                         break
                 except httpx.TransportError:
                     pass

@@ -56,7 +56,8 @@ def test_openapi_operations_never_answer_5xx(tmp_path: Path) -> None:
         assert "Server error" not in output and "ST101" not in output, output[-8000:]
         assert run.returncode == 0 or "Runtime Error" in output, output[-8000:]
         # nothing it sent broke the service's TWS connection
-        health = httpx.get(f"{url}/health", timeout=10).json()
+        health = httpx.get(f"{url}/health/details", timeout=10,
+                           headers={"X-API-Key": key}).json()
         assert health["connected"] is True, health
 
 
@@ -96,6 +97,6 @@ async def test_nul_characters_never_reach_tws(http: httpx.AsyncClient) -> None:
         "symbol": "AAPL", "action": "BUY", "totalQuantity": 1, "orderType": "MKT",
         "orderRef": "a\u0000b"})
     assert r.status_code == 422, r.text
-    health = (await http.get("/health")).json()
+    health = (await http.get("/health/details")).json()
     assert health["connected"] is True
     assert (await http.get("/quotes", params={"symbol": "AAPL"})).status_code == 200

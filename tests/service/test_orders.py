@@ -69,7 +69,7 @@ async def test_market_order_fills_with_commission_and_position(http: httpx.Async
 
     completed = (await http.get("/orders", params={"status": "completed"})).json()
     assert order_id in [o["orderId"] for o in completed]
-    health = (await http.get("/health")).json()
+    health = (await http.get("/health/details")).json()
     assert health["journal"]["messages"] > 0 and health["journal"]["lagMax"] < 5
     assert health["journal"]["lastReconcile"]["error"] is None
 

@@ -33,10 +33,12 @@ async def test_gateway_down_then_up() -> None:
         async with httpx.AsyncClient(base_url=url, headers=auth(url), timeout=30.0) as http:
             r = await http.get("/health")
             assert r.status_code == 200
-            health = r.json()
+            assert r.json()["mode"] == "gateway" and r.json()["status"] == "down"
+            health = (await http.get("/health/details")).json()
             assert health["mode"] == "gateway"
             assert health["simulated"] is False
-            assert health["status"] == "disconnected"
+            assert health["status"] == "down"
+            assert health["reasons"] and "not connected" in health["reasons"][0]
             assert health["connected"] is False
             assert health["gateway"] == f"127.0.0.1:{port}"
             assert health["error"]
@@ -57,18 +59,19 @@ async def test_gateway_down_then_up() -> None:
                 r = await http.get("/contracts/4391")
                 assert r.status_code == 200, r.text
                 assert r.json()["contract"]["symbol"] == "AMD"
-                health = (await http.get("/health")).json()
-                assert health["status"] == "ok"
+                assert (await http.get("/health")).json()["status"] == "up"
+                health = (await http.get("/health/details")).json()
+                assert health["status"] == "up"
                 assert any(a.startswith("DU") for a in health["accounts"])
             finally:
                 await srv.stop()
 
             # ... and when it goes away, health says so (bounded wait).
             for _ in range(100):
-                if (await http.get("/health")).json()["connected"] is False:
+                if (await http.get("/health/details")).json()["connected"] is False:
                     break
                 await asyncio.sleep(0.1)
-            assert (await http.get("/health")).json()["status"] == "disconnected"
+            assert (await http.get("/health")).json()["status"] == "down"
 
 
 async def test_request_timeout_is_504_problem() -> None:

@@ -61,8 +61,13 @@ async def test_thirty_third_client_is_refused() -> None:
         clients = [await Client.open(server.port) for _ in range(32)]
         await asyncio.gather(*(c.connect(client_id=k) for k, c in enumerate(clients)))
         assert len(server.simulator.client_ids) == 32
-        extra = await Client.open(server.port)
+        extra = await Client.open(server.port)  # served up to its startApi, as TWS does
+        extra.writer.write(extra.conn.hello())
+        await extra.until(lambda ev: any(isinstance(e, ServerHello) for e in ev))
+        extra.writer.write(extra.conn.start_api(32))
         assert await extra.closed_by_server()
+        assert not any(isinstance(e, incoming.ManagedAccounts) for e in extra.events)
+        assert len(server.simulator.client_ids) == 32
         await clients[0].close()
         async with asyncio.timeout(TIMEOUT):
             while len(server.sessions) > 31:

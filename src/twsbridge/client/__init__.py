@@ -28,7 +28,7 @@ from twsbridge.protocol.order_models import CommissionReport, Execution, Order, 
 from .account import ALL_TAGS, AccountSnapshot, AccountValue, PortfolioItem, PositionsStream
 from .callbacks import Dispatcher, Handler
 from .client import INTERCEPTED, TWSClient
-from .connection import TokenBucket
+from .connection import Connector, TokenBucket
 from .errors import (
     ConnectionLost,
     HandlerError,
@@ -65,6 +65,7 @@ __all__ = [
     "CommissionReport",
     "ConnectionEvent",
     "ConnectionLost",
+    "Connector",
     "Contract",
     "ContractDescription",
     "ContractDetails",

@@ -58,6 +58,7 @@ from .account import (
     PositionsStream,
 )
 from .callbacks import Handler, Name
+from .connection import Connector
 from .core import ClientCore, Hook
 from .errors import TWSError
 from .events import ConnectionEvent
@@ -94,6 +95,13 @@ class TWSClient:
             :mod:`.reconnect`); None (the default) does not reconnect.
         historical_limits: the pacing rules historical requests are queued
             under (TWS's by default); None sends them at once.
+        connector: opens each connection's byte stream in place of a TCP
+            connect to ``host:port`` (:data:`~twsbridge.client.connection.Connector`:
+            ``await connector()`` returns a (StreamReader, StreamWriter); an
+            ``OSError`` from it is error 502 as a refused connect). It is called
+            again at every reconnect. ``host``/``port`` then only name the peer
+            (port 0: ``host`` alone). The embedded simulator's
+            ``SimServer.connect_in_process`` is one: no socket listens.
 
     Attributes (valid once connected):
         server_version: the negotiated server version (157-178).
@@ -151,11 +159,12 @@ class TWSClient:
         max_rate: float | None = None,
         reconnect: ReconnectPolicy | None = None,
         historical_limits: HistoricalLimits | None = TWS_HISTORICAL_LIMITS,
+        connector: Connector | None = None,
     ) -> None:
         self._core = ClientCore(
             host, port, client_id, timeout=timeout, connect_options=connect_options,
             optional_capabilities=optional_capabilities, max_rate=max_rate,
-            reconnect=reconnect, historical_limits=historical_limits)
+            reconnect=reconnect, historical_limits=historical_limits, connector=connector)
         self._market = MarketData(self._core)
         self._trading = Trading(self._core)
         self._account = Account(self._core)

@@ -1,6 +1,8 @@
 """The asyncio transport: one TCP connection to TWS over the sans-I/O core.
 
-:class:`Transport` opens the socket (``asyncio.open_connection``), runs the
+:class:`Transport` opens the socket (``asyncio.open_connection``, or a
+:data:`Connector` of the caller's: e.g. the simulator's in-process
+``SimServer.connect_in_process``), runs the
 handshake of :class:`~twsbridge.protocol.ClientConnection` (hello, server
 version, startApi), then runs two tasks:
 
@@ -26,6 +28,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import TypeAlias
 
 from twsbridge.protocol import (
     ClientConnection,
@@ -38,11 +41,23 @@ from twsbridge.protocol import (
 
 from .errors import ConnectionLost, TWSConnectError
 
-__all__ = ["TokenBucket", "Transport"]
+__all__ = ["Connector", "TokenBucket", "Transport"]
 
 log = logging.getLogger("twsbridge.client")
 
 _CHUNK = 1 << 16
+
+Connector: TypeAlias = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+"""Opens one new byte stream to TWS: ``await connector()`` returns its
+(StreamReader, StreamWriter), in place of ``asyncio.open_connection(host, port)``.
+Called once per connect and per reconnect; it raises ``OSError`` (e.g.
+``ConnectionRefusedError``) when nothing accepts, which the client reports
+as error 502 exactly as a refused TCP connect."""
+
+
+def describe(host: str, port: int, connector: Connector | None) -> str:
+    """``host:port``, or only ``host`` for a connector with no port (port 0)."""
+    return host if connector is not None and not port else f"{host}:{port}"
 
 
 class TokenBucket:
@@ -84,7 +99,7 @@ class TokenBucket:
 
 
 class Transport:
-    """One TCP connection to TWS at ``host:port``.
+    """One TCP connection to TWS at ``host:port`` (or one stream of ``connector``).
 
     Args:
         on_message: called with each decoded message, in arrival order; it
@@ -95,6 +110,9 @@ class Transport:
         connect_options: appended to the version range of the hello
             (``"+PACEAPI"`` asks TWS to pace instead of disconnecting).
         bucket: the send pacing.
+        connector: opens the byte stream in place of a TCP connect to
+            ``host:port`` (see :data:`Connector`); ``host`` and ``port`` then
+            only name the peer in messages (port 0: the host alone).
     """
 
     def __init__(
@@ -108,10 +126,12 @@ class Transport:
         min_version: int | None = None,
         max_version: int | None = None,
         bucket: TokenBucket | None = None,
+        connector: Connector | None = None,
     ) -> None:
         self.host = host
         self.port = port
-        self.where = f"{host}:{port}"
+        self.connector = connector
+        self.where = describe(host, port, connector)
         kwargs: dict[str, int] = {}
         if min_version is not None:
             kwargs["min_version"] = min_version
@@ -145,14 +165,18 @@ class Transport:
         that follow are delivered to ``on_message`` by the reader task.
 
         Raises:
-            TWSConnectError: nothing accepts connections at ``host:port``
-                (error 502, the OS error chained).
-            ConnectionLost: TWS closed the socket during the handshake, as it
-                does when it serves none of the offered versions.
+            TWSConnectError: nothing accepts connections at ``host:port``, or
+                the connector raised ``OSError`` (error 502, the OS error chained).
+            ConnectionLost: TWS closed the socket before its hello completed
+                the handshake (as TWS does when it serves none of the offered
+                versions, or when the handshake took too long).
             ProtocolError: the server's hello is malformed or out of range.
         """
         try:
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+            if self.connector is not None:
+                self._reader, self._writer = await self.connector()
+            else:
+                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         except OSError as exc:
             raise TWSConnectError(self.host, self.port) from exc
         try:
@@ -172,25 +196,31 @@ class Transport:
         assert self._reader is not None and self._writer is not None
         self._writer.write(self.protocol.hello())
         hello: ServerHello | None = None
+        received = 0
         while hello is None:
             try:
                 data = await self._reader.read(_CHUNK)
+            except ConnectionResetError as exc:
+                raise ConnectionLost(self._closed_early(received, "reset")) from exc
             except OSError as exc:
                 raise ConnectionLost(f"connection to TWS at {self.where} failed during the "
                                      f"handshake: {exc}") from exc
+            received += len(data)
             self.protocol.receive_data(data)
             for event in self.protocol.events():
                 if isinstance(event, ServerHello):
                     hello = event
                 elif isinstance(event, ConnectionClosed):
-                    raise ConnectionLost(
-                        f"TWS at {self.where} closed the connection during the handshake "
-                        f"(it serves none of server versions {self.protocol.min_version}.."
-                        f"{self.protocol.max_version}, or it is not TWS)"
-                    )
+                    raise ConnectionLost(self._closed_early(received, "closed"))
                 elif isinstance(event, (Message, Unknown)):
                     self._early.append(event)
         return hello
+
+    def _closed_early(self, received: int, how: str) -> str:
+        """The text of a connection the server ended before its hello."""
+        return (f"TWS at {self.where} {how} the connection before the handshake completed "
+                f"(no server hello; {received} bytes received after our hello offering API "
+                f"versions {self.protocol.min_version}..{self.protocol.max_version})")
 
     def send(self, msg: Message | Unknown, on_sent: Callable[[], None] | None = None) -> None:
         """Encode ``msg`` now and queue it for the paced writer; ``on_sent()``

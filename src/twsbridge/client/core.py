@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 from twsbridge.protocol import Message, Unknown, incoming
 
 from .callbacks import Dispatcher, Name, message_name
-from .connection import TokenBucket, Transport
+from .connection import Connector, TokenBucket, Transport, describe
 from .errors import ConnectionLost, InterceptError, NotConnected, TWSError, TWSTimeoutError
 from .events import ConnectionEvent, ConnectionEventStream, ErrorStream, utcnow
 from .ids import IdAllocator
@@ -88,9 +88,11 @@ class ClientCore:
         optional_capabilities: str, max_rate: float | None,
         reconnect: ReconnectPolicy | None = None,
         historical_limits: HistoricalLimits | None = TWS_HISTORICAL_LIMITS,
+        connector: Connector | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self.connector = connector
         self.client_id = client_id
         self.timeout = timeout
         self.connect_options = connect_options
@@ -129,8 +131,8 @@ class ClientCore:
 
     @property
     def where(self) -> str:
-        """``host:port``."""
-        return f"{self.host}:{self.port}"
+        """``host:port`` (``host`` alone for a connector with port 0)."""
+        return describe(self.host, self.port, self.connector)
 
     @property
     def is_connected(self) -> bool:
@@ -244,7 +246,7 @@ class ClientCore:
         transport = self._transport = Transport(
             self.host, self.port, on_message=self._on_message, on_close=self._on_close,
             connect_options=self.connect_options,
-            bucket=TokenBucket.per_second(self.pacing.max_rate),
+            bucket=TokenBucket.per_second(self.pacing.max_rate), connector=self.connector,
         )
         try:
             async with asyncio.timeout(self.timeout):

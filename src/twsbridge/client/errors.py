@@ -119,7 +119,8 @@ class TWSConnectError(TWSError, ConnectionError):
         self.port = port
 
     def __str__(self) -> str:
-        return f"{super().__str__()} (connecting to {self.host}:{self.port})"
+        where = f"{self.host}:{self.port}" if self.port else self.host  # 0: a connector's peer
+        return f"{super().__str__()} (connecting to {where})"
 
 
 class ConnectionLost(ConnectionError):

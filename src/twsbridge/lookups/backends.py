@@ -321,7 +321,8 @@ def _problem(response: httpx.Response) -> LookupFailed:
 @contextlib.asynccontextmanager
 async def client_session(gateway: str | None, use_sim: bool,
                          client_id: int | None) -> AsyncIterator[ClientBackend]:
-    """A :class:`ClientBackend` on ``gateway`` (HOST:PORT) or on a throw-away simulator."""
+    """A :class:`ClientBackend` on ``gateway`` (HOST:PORT) or on a throw-away simulator
+    (in process: it listens on no socket)."""
     from twsbridge.service.settings import parse_gateway
 
     cid = client_id if client_id is not None else 1000 + os.getpid() % 30000
@@ -333,10 +334,11 @@ async def client_session(gateway: str | None, use_sim: bool,
         return
     from twsbridge.sim import SimServer, Simulator
 
-    srv = SimServer(Simulator(seed=0), host="127.0.0.1", port=0)
+    srv = SimServer(Simulator(seed=0), port=None)  # in process: no socket listens
     await srv.start()
     try:
-        async with TWSClient("127.0.0.1", srv.port, cid) as ib:
+        async with TWSClient("in-process simulator", 0, cid,
+                             connector=srv.connect_in_process) as ib:
             yield ClientBackend(ib, "simulator")
     finally:
         await srv.stop()

@@ -1,13 +1,19 @@
 """The service's one connection to TWS, owned by the application lifespan.
 
 With no gateway configured, :class:`GatewayManager` starts the embedded
-simulated gateway (:class:`twsbridge.sim.SimServer`) in-process on 127.0.0.1
-and logs a WARNING saying so; with ``gateway="HOST:PORT"`` it connects a
-:class:`~twsbridge.client.TWSClient` to that TWS / IB Gateway.
+simulated gateway (:class:`twsbridge.sim.SimServer`) in process and logs a
+WARNING saying so; the service's client reaches it through
+``SimServer.connect_in_process`` (a socket pair carrying the TWS protocol's
+bytes), so no socket listens and nobody but the service (its keys, its
+guardrails) trades the simulated account. Only with ``sim_port`` set
+(``--sim-port N``) does the simulator also listen, on 127.0.0.1 only, and a
+WARNING says that anyone on this machine can then trade through that port.
+With ``gateway="HOST:PORT"`` it connects a :class:`~twsbridge.client.TWSClient`
+to that TWS / IB Gateway.
 
 A lost connection is re-established in the background (with back-off) and on
 demand by the next request; while it is down, routes that need TWS answer 503
-``application/problem+json`` and ``/health`` answers ``"disconnected"``.
+``application/problem+json`` and ``/health`` answers ``"down"``.
 
 Every client gets the order journal as its intercept hook before it connects
 (so no order message of the session escapes it), and after every connect the
@@ -49,6 +55,11 @@ __all__ = [
 log = logging.getLogger("twsbridge.service")
 
 _SIM_TZ = ZoneInfo("US/Eastern")
+_SIM_HOST = "127.0.0.1"  # the only address the embedded simulator may listen on
+IN_PROCESS = "in-process simulator"
+"""What :attr:`GatewayManager.address` reads while the client reaches the simulator in process."""
+_CONNECTIVITY_LOST = 1100
+_CONNECTIVITY_RESTORED = frozenset({1101, 1102})
 _RETRY_MIN = 1.0
 _RETRY_MAX = 30.0
 
@@ -65,21 +76,48 @@ class GatewayManager:
         self._on_connect: asyncio.Task[None] | None = None
         self.mode: Mode = "simulator" if settings.simulated else "gateway"
         address = settings.gateway_address
-        self.host, self.port = address if address is not None else ("127.0.0.1", 0)
+        self.host, self.port = address if address is not None else (IN_PROCESS, 0)
         self.last_error: str | None = None
+        #: True from TWS's error 1100 (its connection to IB lost) to 1101/1102 or a reconnect.
+        self.tws_connectivity_lost = False
         self.simulated_time: str | None = None
         self._sim: SimServer | None = None
         self._client: TWSClient | None = None
         self._lock = asyncio.Lock()
         self._watchdog: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         #: Called with every new client before it connects (metrics count its messages).
         self.client_hooks: list[Callable[[TWSClient], None]] = []
 
     @property
     def address(self) -> str:
-        """``HOST:PORT`` of the gateway the service talks to (the simulator's in sim mode)."""
+        """``HOST:PORT`` of the gateway the service talks to; :data:`IN_PROCESS` in sim mode."""
+        if self.mode == "simulator":
+            return IN_PROCESS
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
+
+    @property
+    def sim_server(self) -> SimServer | None:
+        """The embedded simulator (sim mode, once started), else None."""
+        return self._sim
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the manager (and the embedded simulator) runs on, once started.
+
+        Raises:
+            RuntimeError: before :meth:`start`.
+        """
+        if self._loop is None:
+            raise RuntimeError("the gateway manager is not started")
+        return self._loop
+
+    @property
+    def sim_port(self) -> int | None:
+        """The TCP port the embedded simulator listens on (127.0.0.1), None when none."""
+        sim = self._sim
+        return sim.port if sim is not None and sim.listens else None
 
     @property
     def connected(self) -> bool:
@@ -93,15 +131,16 @@ class GatewayManager:
 
     async def start(self) -> None:
         """Start the simulator (sim mode) and connect; a real gateway may be down (retried)."""
+        self._loop = asyncio.get_running_loop()
         if self.mode == "simulator":
             clock = SimClock(speed=self.settings.sim_speed)
             self._sim = SimServer(
                 Simulator(seed=self.settings.sim_seed, clock=clock),
-                host="127.0.0.1",
-                port=self.settings.sim_port,
+                host=_SIM_HOST,
+                port=self.settings.sim_port,  # None: no listener (connect_in_process only)
             )
             await self._sim.start()
-            self.port = self._sim.port
+            self._warn_if_listening()
             await self._connect()
             await self._announce_simulator()
         else:
@@ -159,13 +198,23 @@ class GatewayManager:
             self.port,
             self.settings.client_id,
             timeout=self.settings.connect_timeout,
+            connector=None if self._sim is None else self._sim.connect_in_process,
         )
         if self.journal is not None:
             client.intercept(self.journal.record, *JOURNALED)
             client.intercept(self.journal.error_hook(self.settings.client_id), "error")
+        client.intercept(self._connectivity, "error")
         for hook in self.client_hooks:
             hook(client)
         return client
+
+    def _connectivity(self, msg: object) -> None:
+        """Error hook: follow TWS's connection to IB (1100 lost; 1101, 1102 restored)."""
+        code = getattr(msg, "errorCode", None)
+        if code == _CONNECTIVITY_LOST:
+            self.tws_connectivity_lost = True
+        elif code in _CONNECTIVITY_RESTORED:
+            self.tws_connectivity_lost = False
 
     async def _connect(self) -> None:
         async with self._lock:
@@ -184,6 +233,7 @@ class GatewayManager:
                 raise
             self._client = client
             self.last_error = None
+            self.tws_connectivity_lost = False
             await self._cancel_on_connect()
             self._on_connect = asyncio.create_task(
                 self._connected(client), name="twsbridge-on-connect"
@@ -244,6 +294,17 @@ class GatewayManager:
     async def _reconcile(client: TWSClient, journal: Journal) -> None:
         await reconcile(client, journal)
 
+    def _warn_if_listening(self) -> None:
+        port = self.sim_port
+        if port is not None:
+            log.warning(
+                "the embedded simulator also listens on %s:%d (--sim-port): anyone on this "
+                "machine can trade the simulated account through that port without an API key "
+                "and past every guardrail",
+                _SIM_HOST,
+                port,
+            )
+
     async def _announce_simulator(self) -> None:
         client = self._client
         assert client is not None
@@ -256,11 +317,13 @@ class GatewayManager:
             log.debug("reqCurrentTime failed: %s", exc)
         account = ", ".join(client.accounts) or "DU…"
         log.warning(
-            "twsbridge is serving the SIMULATED gateway (paper account %s, simulated clock %s) "
-            "on %s; pass --gateway HOST:PORT for a real TWS/IB Gateway",
+            "twsbridge is serving the SIMULATED gateway (paper account %s, simulated clock %s), "
+            "%s; pass --gateway HOST:PORT for a real TWS/IB Gateway",
             account,
             self.simulated_time or "unknown",
-            self.address,
+            "in process, no socket listening"
+            if self.sim_port is None
+            else f"in process and on {_SIM_HOST}:{self.sim_port}",
         )
 
 

@@ -45,7 +45,9 @@ __all__ = [
     "ContractDetailsPublic",
     "ContractPublic",
     "HeadTimestampPublic",
+    "HealthDetailsPublic",
     "HealthPublic",
+    "HealthStatus",
     "JournalHealthPublic",
     "QuotePublic",
     "ReconcilePublic",
@@ -381,14 +383,46 @@ class JournalHealthPublic(BaseModel):
         )
 
 
-class HealthPublic(BaseModel):
-    """Answer of ``GET /health``: always given, connected or not."""
+HealthStatus = Literal["up", "degraded", "down"]
 
-    status: Literal["ok", "disconnected"]
+
+class HealthPublic(BaseModel):
+    """Answer of ``GET /health`` (no key needed): always 200, and nothing a stranger
+    could use; the details are in ``GET /health/details`` (read scope).
+
+    ``status``: ``"down"`` while the service is not connected to TWS (routes
+    that need TWS answer 503; it reconnects in the background); ``"degraded"``
+    while connected but the orders may not be durable or current: a journal
+    write failed since the last reconciliation, the last reconciliation
+    failed, the last journal commit took more than 5 s, or TWS reports its own
+    connection to IB lost (error 1100, until 1101/1102); ``"up"`` otherwise.
+    """
+
+    status: HealthStatus
     mode: Literal["simulator", "gateway"]
+    version: str = Field(description="twsbridge version.")
+
+
+class HealthDetailsPublic(BaseModel):
+    """Answer of ``GET /health/details`` (read scope): the status of ``GET /health``,
+    why it is not ``"up"``, the TWS session and the order journal."""
+
+    status: HealthStatus
+    reasons: list[str] = Field(
+        default_factory=list,
+        description="Why the status is not 'up' (empty when it is).",
+    )
+    mode: Literal["simulator", "gateway"]
+    version: str = Field(description="twsbridge version.")
     simulated: bool = Field(description="True when the data come from the embedded simulator.")
     connected: bool
-    gateway: str = Field(description="HOST:PORT of the TWS the service talks to.")
+    gateway: str = Field(
+        description="HOST:PORT of the TWS the service talks to ('in-process simulator' "
+        "for the embedded one)."
+    )
+    simPort: int | None = Field(
+        None, description="Port the embedded simulator listens on (127.0.0.1), null when none."
+    )
     clientId: int
     serverVersion: int | None = None
     connectionTime: str | None = None
@@ -397,7 +431,6 @@ class HealthPublic(BaseModel):
         None, description="Simulated clock at startup (simulator mode only)."
     )
     error: str | None = Field(None, description="Last connection error, when disconnected.")
-    version: str = Field(description="twsbridge version.")
     journal: JournalHealthPublic | None = Field(
         None, description="The order journal: lag, last reconciliation."
     )

@@ -60,7 +60,8 @@ class ServiceSettings(BaseSettings, GuardrailSettings):
     any field, below the environment and explicit arguments.
 
     ``gateway`` ``None`` (the default) starts the embedded simulated gateway
-    in-process on 127.0.0.1 and says so loudly; ``"HOST:PORT"`` connects to a
+    in process, listening on no socket unless ``sim_port`` is set (then on
+    127.0.0.1 only), and says so loudly; ``"HOST:PORT"`` connects to a
     real TWS / IB Gateway (or a ``twsbridge sim`` running elsewhere).
     """
 
@@ -75,8 +76,13 @@ class ServiceSettings(BaseSettings, GuardrailSettings):
     client_id: int = Field(
         default=DEFAULT_CLIENT_ID, description="TWS client id of the service's connection."
     )
-    sim_port: int = Field(
-        default=0, ge=0, le=65535, description="Port of the embedded simulator (0 = any free port)."
+    sim_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="TCP port the embedded simulator also listens on, on 127.0.0.1 only "
+        "(0 = any free port); unset = no listener: the service reaches it in process "
+        "and nobody else can.",
     )
     sim_seed: int = Field(
         default=0, description="Seed of the embedded simulator's synthetic prices."

@@ -20,6 +20,17 @@ server versions 157-178)::
     async with SimServer(port=0) as server:
         ib = IB()
         await ib.connectAsync("127.0.0.1", server.port, clientId=1)
+
+or, with no TCP listener at all (``port=None``), in process over a socket pair
+that carries the same bytes (:meth:`SimServer.connect_in_process`)::
+
+    async with SimServer(port=None) as server:
+        async with TWSClient(connector=server.connect_in_process) as ib: ...
+
+As TWS, a connection takes one of the ``max_clients`` API client slots only
+when its startApi is accepted, and one that has not completed the handshake
+(hello, server version, startApi) within ``handshake_timeout`` seconds is
+closed: silent or dripping sockets cannot lock real clients out.
 """
 
 from __future__ import annotations
@@ -27,7 +38,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import logging
+import socket
 from types import TracebackType
 
 from twsbridge.sim.account import Account
@@ -39,7 +52,9 @@ from twsbridge.sim.prices import PriceModel
 from twsbridge.sim.reference import InstrumentBook
 from twsbridge.sim.session import SimSession
 
-__all__ = ["DEFAULT_PORT", "MAX_CLIENTS", "SimServer", "Simulator", "run_sim"]
+__all__ = [
+    "DEFAULT_PORT", "HANDSHAKE_TIMEOUT", "MAX_CLIENTS", "SimServer", "Simulator", "run_sim",
+]
 
 log = logging.getLogger("twsbridge.sim")
 
@@ -47,6 +62,8 @@ DEFAULT_PORT = 7497
 """TWS's default paper-trading API port."""
 MAX_CLIENTS = 32
 """TWS accepts at most 32 API clients at a time."""
+HANDSHAKE_TIMEOUT = 5.0
+"""Seconds a connection may take from accept to an accepted startApi (then closed)."""
 _READ_SIZE = 1 << 16
 
 
@@ -160,16 +177,24 @@ class _Conn:
 
 
 class SimServer:
-    """An asyncio TCP server speaking the TWS API protocol.
+    """An asyncio server speaking the TWS API protocol, on TCP and/or in process.
 
     Args:
         simulator: the shared state (a new :class:`Simulator` by default).
         host: the address to listen on.
-        port: the port; 0 picks a free one (read it from :attr:`port` after start).
-        max_clients: connections beyond this many are closed at once, as TWS does.
+        port: the TCP port; 0 picks a free one (read it from :attr:`port` after
+            start); None listens on no socket at all: clients connect with
+            :meth:`connect_in_process` only (:attr:`port` then reads 0).
+        max_clients: API client slots; a slot is taken when a startApi is
+            accepted, and a startApi beyond this many is answered by closing
+            the connection, as TWS does.
         poll_interval: seconds between two polls of a session's streaming
             output, and between two broker steps (from :meth:`start` to
             :meth:`stop`, also while down for a restart fault).
+        handshake_timeout: seconds a connection may take from accept to an
+            accepted startApi; it is closed after that (TWS closes such
+            sockets too). The clock stops while a stall fault freezes the
+            simulator.
     """
 
     def __init__(
@@ -177,40 +202,76 @@ class SimServer:
         simulator: Simulator | None = None,
         *,
         host: str = "127.0.0.1",
-        port: int = DEFAULT_PORT,
+        port: int | None = DEFAULT_PORT,
         max_clients: int = MAX_CLIENTS,
         poll_interval: float = 0.05,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
     ) -> None:
         self.simulator = simulator if simulator is not None else Simulator()
         self.host = host
-        self.port = port
+        #: True when the server listens on TCP (``port`` not None).
+        self.listens = port is not None
+        self.port = port if port is not None else 0
         self.max_clients = max_clients
         self.poll_interval = poll_interval
+        self.handshake_timeout = handshake_timeout
         self._server: asyncio.Server | None = None
+        self._up = False  # accepting connections (started, not down for a restart)
         self._conns: dict[asyncio.Task[None], _Conn] = {}
+        self._in_process: set[asyncio.Task[None]] = set()
         self._stopped = False
         self._stepper: asyncio.Task[None] | None = None
         self.sessions: set[SimSession] = set()
 
     async def start(self) -> None:
-        """Start listening; with port 0 the real port is then in :attr:`port`.
+        """Start serving (listening too unless ``port`` is None); with port 0
+        the real port is then in :attr:`port`.
 
         Raises:
             OSError: when the address cannot be bound.
         """
         self._stopped = False
-        if self._server is not None:
+        if self._up:
             return
-        await self._listen()
+        await self._come_up()
         self.simulator.faults.attach(self)
         if self._stepper is None or self._stepper.done():
             self._stepper = asyncio.get_running_loop().create_task(
                 self._step_broker(), name=f"sim-broker-step:{self.port}")
 
-    async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        log.info("TWS simulator listening on %s:%d", self.host, self.port)
+    async def _come_up(self) -> None:
+        if self.listens:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+            self.port = self._server.sockets[0].getsockname()[1]
+            log.info("TWS simulator listening on %s:%d", self.host, self.port)
+        self._up = True
+
+    async def connect_in_process(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A new client connection with no listening socket: one end of a
+        ``socket.socketpair()`` is served exactly as an accepted TCP connection
+        (same bytes, same faults), the other is returned as the client's
+        (reader, writer). Pass it as ``TWSClient(connector=server.connect_in_process)``.
+
+        Raises:
+            ConnectionRefusedError: the server is not started, stopped, or
+                down for a restart fault (as a TCP connect is refused then).
+        """
+        if not self._up:
+            raise ConnectionRefusedError(errno.ECONNREFUSED,
+                                         "the TWS simulator is not accepting connections")
+        ours, theirs = socket.socketpair()
+        try:
+            reader, writer = await asyncio.open_connection(sock=ours)
+            served = await asyncio.open_connection(sock=theirs)
+        except BaseException:
+            ours.close()
+            theirs.close()
+            raise
+        task = asyncio.get_running_loop().create_task(
+            self._handle(*served), name="sim-in-process-connection")
+        self._in_process.add(task)
+        task.add_done_callback(self._in_process.discard)
+        return reader, writer
 
     async def stop(self) -> None:
         """Stop listening and close every connection (and cancel fault scripts);
@@ -222,6 +283,11 @@ class SimServer:
             stepper.cancel()
             await asyncio.wait([stepper])
         await self._shut()
+        pending = list(self._in_process)  # in-process connections not yet served
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _step_broker(self) -> None:
         """Every :attr:`poll_interval`: work the orders up to the simulated clock
@@ -243,6 +309,7 @@ class SimServer:
 
     async def _shut(self) -> None:
         """Stop listening, close every connection."""
+        self._up = False
         server, self._server = self._server, None
         if server is not None:
             server.close()
@@ -285,9 +352,9 @@ class SimServer:
         log.info("TWS simulator down (restart)")
 
     async def come_up(self) -> None:
-        """Listen again on the same port after :meth:`go_down` (not once stopped)."""
-        if not self._stopped and self._server is None:
-            await self._listen()
+        """Accept again (listen on the same port) after :meth:`go_down` (not once stopped)."""
+        if not self._stopped and not self._up:
+            await self._come_up()
 
     async def __aenter__(self) -> SimServer:
         await self.start()
@@ -302,21 +369,45 @@ class SimServer:
         await self.stop()
 
     # ------------------------------------------------------------ per socket
+    def _slot_free(self) -> bool:
+        """At a startApi: True while fewer than :attr:`max_clients` sessions hold a slot."""
+        taken = sum(1 for c in self._conns.values() if c.session.client_id is not None)
+        if taken < self.max_clients:
+            return True
+        log.warning("refusing a startApi: %d API clients already connected", taken)
+        return False
+
+    def _handshake_deadline(self, conn: _Conn) -> None:
+        """``handshake_timeout`` after accept: close ``conn`` if its startApi
+        was not accepted yet (checked again later while a stall lasts)."""
+        session = conn.session
+        if session.closed or session.client_id is not None:
+            return
+        if self.simulator.faults.stalled:
+            asyncio.get_running_loop().call_later(
+                self.poll_interval, self._handshake_deadline, conn)
+            return
+        log.info("closing a connection that did not complete the handshake within %g s",
+                 self.handshake_timeout)
+        session.close(f"no handshake within {self.handshake_timeout:g} s")
+        conn.writer.close()
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        if self._server is None or len(self._conns) >= self.max_clients:
-            log.warning("refusing %s: down, or %d clients already connected", peer,
-                        len(self._conns))
+        peer = writer.get_extra_info("peername") or "in-process"
+        if not self._up:
+            log.warning("refusing %s: down", peer)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
             return
         task = asyncio.current_task()
         assert task is not None
-        session = SimSession(self.simulator)
+        session = SimSession(self.simulator, slot_free=self._slot_free)
         conn = self._conns[task] = _Conn(writer, session)
         self.sessions.add(session)
         send, faults = conn.send, self.simulator.faults
+        deadline = asyncio.get_running_loop().call_later(
+            self.handshake_timeout, self._handshake_deadline, conn)
 
         async def poll_loop() -> None:
             while not session.closed:
@@ -337,6 +428,7 @@ class SimServer:
         except asyncio.CancelledError:
             pass
         finally:
+            deadline.cancel()
             session.close("connection closed")
             self.sessions.discard(session)
             poller.cancel()

@@ -82,6 +82,9 @@ class SimSession:
             connected client ids).
         min_version, max_version: the server versions this session serves;
             a client whose range does not meet them is refused by closing.
+        slot_free: asked at startApi whether an API client slot is free
+            (the server's ``max_clients``); False closes the session, as TWS
+            closes a client beyond its limit. None: always free.
 
     Attributes:
         closed: True once the session ended; the caller then closes the socket.
@@ -94,8 +97,10 @@ class SimSession:
         *,
         min_version: int = CLIENT_MIN_VERSION,
         max_version: int = CLIENT_MAX_VERSION,
+        slot_free: Callable[[], bool] | None = None,
     ) -> None:
         self.sim = simulator
+        self._slot_free = slot_free
         self.conn = ServerConnection(min_version, max_version)
         self.closed = False
         self.close_reason: str | None = None
@@ -328,6 +333,9 @@ class SimSession:
         if self._client_id is not None:
             self._error(-1, 321, "Error validating request.-'71' : cause - "
                                  "startApi was already received")
+            return
+        if self._slot_free is not None and not self._slot_free():
+            self.close(f"no API client slot free for client id {msg.clientId}")
             return
         if not self.sim.claim_client_id(msg.clientId, self):
             code, text = CLIENT_ID_IN_USE
