@@ -47,6 +47,7 @@ __all__ = [
     "GuardedH11Protocol",
     "LimitedServer",
     "Tally",
+    "accept_backlog",
     "connection_cap",
     "guarded_protocol",
     "raise_open_files_limit",
@@ -103,13 +104,15 @@ class ConnectionLimits:
     """The bounds one server enforces, and the tallies of what they refused.
 
     ``max_connections``: open HTTP and WebSocket connections (the effective cap,
-    see :func:`connection_cap`); ``header_timeout`` / ``body_timeout``: seconds.
+    see :func:`connection_cap`); ``header_timeout`` / ``body_timeout``: seconds;
+    ``backlog``: the listen backlog (:func:`accept_backlog`).
     """
 
     max_connections: int
     header_timeout: float
     body_timeout: float
     log_interval: float = 10.0
+    backlog: int = 2048
     refused: Tally = field(init=False)
     slow_headers: Tally = field(init=False)
     slow_bodies: Tally = field(init=False)
@@ -133,11 +136,13 @@ class ConnectionLimits:
     @classmethod
     def from_settings(cls, settings: ServiceSettings, open_files: int | None) -> ConnectionLimits:
         """The limits of ``settings``, the cap kept below ``open_files`` (the soft limit)."""
+        cap = connection_cap(settings.max_connections, open_files)
         return cls(
-            max_connections=connection_cap(settings.max_connections, open_files),
+            max_connections=cap,
             header_timeout=settings.header_timeout,
             body_timeout=settings.body_timeout,
             log_interval=settings.limit_log_interval,
+            backlog=accept_backlog(settings.http_backlog, cap, open_files),
         )
 
 
@@ -163,16 +168,33 @@ def raise_open_files_limit() -> int | None:
     return target
 
 
+BASE_RESERVE = 64
+"""File descriptors kept for the process itself: the journal's database, the TWS
+connection, the listening sockets, logs."""
+
+
 def connection_cap(requested: int, open_files: int | None) -> int:
     """``requested`` connections, kept below the open-files limit ``open_files``.
 
-    The descriptors kept back (an eighth of the limit, 32 to 256) serve the
-    journal's database, the TWS connection, the listening sockets and logs.
+    Past :data:`BASE_RESERVE`, a quarter of the descriptors stays free for the
+    connections accepted only to be refused (see :func:`accept_backlog`).
     """
     if open_files is None:
         return requested
-    reserve = min(256, max(32, open_files // 8))
-    return max(1, min(requested, open_files - reserve))
+    spare = max(4, open_files - BASE_RESERVE)
+    return max(1, min(requested, spare * 3 // 4))
+
+
+def accept_backlog(requested: int, cap: int, open_files: int | None) -> int:
+    """The listen backlog (also how many connections asyncio accepts at a time).
+
+    A refused connection holds its descriptor for a few loop iterations after it
+    was accepted, so the burst stays within a quarter of what the cap leaves free.
+    """
+    if open_files is None:
+        return requested
+    free = max(0, open_files - BASE_RESERVE - cap)
+    return max(8, min(requested, free // 4))
 
 
 def _raw_problem(status: int, reason: str, detail: str, extra: bytes = b"") -> bytes:
@@ -200,7 +222,7 @@ class GuardedH11Protocol(H11Protocol):
     _phase: str = ""
     _refused = False
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Refuse the connection beyond the cap; else serve it and start the header clock."""
         assert isinstance(transport, asyncio.Transport)
         limits = self.limits
@@ -326,15 +348,16 @@ def uvicorn_config(app: Any, settings: ServiceSettings) -> tuple[uvicorn.Config,
     if limits.max_connections < settings.max_connections:
         log.warning("max_connections %d lowered to %d: the open-files limit is %s",
                     settings.max_connections, limits.max_connections, open_files)
-    log.info("HTTP limits: %d connections, headers within %g s, bodies within %g s and up to "
-             "%d bytes (/mcp %d)", limits.max_connections, limits.header_timeout,
-             limits.body_timeout, settings.max_body_size, settings.mcp_max_body_size)
+    log.info("HTTP limits: %d connections (open files %s, backlog %d), headers within %g s, "
+             "bodies within %g s and up to %d bytes (/mcp %d)", limits.max_connections,
+             open_files, limits.backlog, limits.header_timeout, limits.body_timeout,
+             settings.max_body_size, settings.mcp_max_body_size)
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         http=guarded_protocol(limits),
-        backlog=settings.http_backlog,
+        backlog=limits.backlog,
         log_level=settings.log_level.lower(),
         log_config=None,
         access_log=False,

@@ -30,8 +30,8 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import ProblemError, problem_response
 from .mcp.http import MCP_PATH
+from .problems import ProblemError, problem_response
 from .security import authenticate_key, extract_key
 from .settings import ServiceSettings
 
