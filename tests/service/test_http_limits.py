@@ -275,6 +275,30 @@ def test_dripping_headers_are_closed_while_requests_are_served(served: Served) -
     assert "request headers did not arrive within 1.5 s" in log
 
 
+def test_a_kept_alive_connection_dripping_its_next_request_is_closed(served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(get("/health"))
+        assert read_response(sock, 5)[0] == 200
+        partial = b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-drip: "
+        started = time.monotonic()
+        status = None
+        for i in range(int((HEADER_TIMEOUT + 3) / 0.2)):  # a byte every 0.2 s
+            try:
+                sock.sendall(partial[i:i + 1] or b"a")
+            except OSError:
+                break
+            sock.settimeout(0.2)
+            try:
+                if sock.recv(1, socket.MSG_PEEK):
+                    status = read_response(sock, 1)[0]
+                    break
+            except TimeoutError:
+                continue
+        took = time.monotonic() - started
+    assert status == 408, status  # the clock starts again at the next request's first byte
+    assert HEADER_TIMEOUT - 0.2 < took < HEADER_TIMEOUT + 1.5, took
+
+
 def test_a_dripping_body_is_closed_after_the_body_timeout(served: Served) -> None:
     with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
         sock.sendall(head("/orders", served.key, content_length=1000))
