@@ -106,6 +106,16 @@ def serve(
     keyfile: Annotated[
         Path | None, typer.Option("--keyfile", dir_okay=False, help="TLS private key (PEM).")
     ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option("--max-connections", show_default="1000",
+                     help="Open connections; more are answered 503 and closed."),
+    ] = None,
+    max_body_size: Annotated[
+        int | None,
+        typer.Option("--max-body-size", show_default="1048576",
+                     help="Largest request body in bytes; larger is 413."),
+    ] = None,
 ) -> None:
     """Run the REST service (OpenAPI docs at /docs; every route but /health needs a key).
 
@@ -130,6 +140,8 @@ def serve(
         "trading_enabled": enable_trading,
         "ssl_certfile": None if certfile is None else str(certfile),
         "ssl_keyfile": None if keyfile is None else str(keyfile),
+        "max_connections": max_connections,
+        "max_body_size": max_body_size,
     }
     from pydantic import ValidationError
 

@@ -29,27 +29,14 @@ def __getattr__(name: str) -> Any:
 
 def run_service(settings: ServiceSettings | None = None) -> None:
     """Serve the application with uvicorn until interrupted (blocking)."""
-    import uvicorn
-
     from .app import create_app
+    from .http_server import LimitedServer, uvicorn_config
     from .observability import configure_logging
-    from .streaming import StreamSettings
 
     settings = settings if settings is not None else ServiceSettings()
     # every logger (twsbridge, uvicorn, the client ...) in one shape: text or JSON lines;
     # requests are logged by twsbridge.access (uvicorn's access log is off)
     configure_logging(settings.log_level, settings.log_format)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=5,  # open SSE/WebSocket streams must not hold shutdown
-        ws_max_size=StreamSettings().max_message_bytes,  # one frame: 1009 past it
-        ssl_certfile=settings.ssl_certfile,  # HTTPS / WSS when both are given
-        ssl_keyfile=settings.ssl_keyfile,
-    )
-    uvicorn.Server(config).run()
+    # bounded connections, header and body deadlines, a tally of refusals (http_server.py)
+    config, limits = uvicorn_config(create_app(settings), settings)
+    LimitedServer(config, limits).run()

@@ -12,6 +12,7 @@ from .gateway import GatewayManager
 from .graphql import graphql_router
 from .input_guard import NulGuardMiddleware
 from .journal import Journal
+from .limits import install_limits
 from .mcp import McpHttp
 from .middleware import RequestTimeoutMiddleware
 from .observability import install_observability, observe_gateway
@@ -101,6 +102,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(RequestTimeoutMiddleware, timeout=settings.request_timeout)
     app.add_middleware(NulGuardMiddleware)  # a NUL would split a TWS field: 422
+    install_limits(app, settings)  # bodies: 413 over the limit, the key checked before reading
     # request ids, access log, HTTP latency (outermost: added after every other
     # middleware) and GET /metrics ("admin" scope unless metrics_public)
     install_observability(app, settings.metrics_public)

@@ -128,6 +128,37 @@ class ServiceSettings(BaseSettings, GuardrailSettings):
         default=None, description="TLS private key (PEM) of ssl_certfile."
     )
 
+    # HTTP limits (service/limits.py, service/http_server.py)
+    max_body_size: int = Field(
+        default=1 << 20, ge=1,
+        description="Largest request body in bytes (1 MiB); larger is 413, unread.",
+    )
+    mcp_max_body_size: int = Field(
+        default=4 << 20, ge=1, description="Largest request body in bytes at /mcp (4 MiB).",
+    )
+    max_connections: int = Field(
+        default=1000, ge=1,
+        description="Open HTTP and WebSocket connections; more are answered 503 and closed "
+        "(kept below the open-files limit, which is raised to its hard limit at start).",
+    )
+    header_timeout: float = Field(
+        default=10.0, gt=0,
+        description="Seconds a request's headers may take to arrive; then 408 and closed.",
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0,
+        description="Seconds a request's body may take to arrive after its headers; then "
+        "408 and closed.",
+    )
+    http_backlog: int = Field(
+        default=2048, ge=1, description="Connections the kernel queues before they are accepted.",
+    )
+    limit_log_interval: float = Field(
+        default=10.0, gt=0,
+        description="Refused connections and timeouts are logged once per this many seconds, "
+        "with their count.",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
