@@ -38,6 +38,7 @@ from twsbridge.sim.faults import FaultInjector
 from twsbridge.sim.prices import PriceModel
 from twsbridge.sim.reference import InstrumentBook
 from twsbridge.sim.session import SimSession
+from twsbridge.sim.state import SimStore
 
 __all__ = ["DEFAULT_PORT", "MAX_CLIENTS", "SimServer", "Simulator", "run_sim"]
 
@@ -58,6 +59,14 @@ class Simulator:
         clock: the simulated clock (default: 2013-03-01 10:00 US/Eastern, real-time speed).
         account: the paper account code reported in managedAccounts.
         cash: the account's starting cash, USD.
+        store: where the account persists (:class:`~twsbridge.sim.state.SimStore`):
+            an account found there is continued (orders, executions, positions,
+            cash, id counters; the clock resumes at its last change if it would
+            start earlier), and every change is written before it is reported.
+            None (the default): the account lives in memory only.
+
+    Raises:
+        StateError: ``store`` holds another account or is damaged.
 
     Attributes:
         broker: the simulated broker (orders, executions, commissions); it
@@ -76,6 +85,7 @@ class Simulator:
         clock: SimClock | None = None,
         account: str = "DU1234567",
         cash: float = 1_000_000.0,
+        store: SimStore | None = None,
     ) -> None:
         self.seed = seed
         self.book = InstrumentBook()
@@ -87,6 +97,10 @@ class Simulator:
         self.master_client_id: int | None = None
         self.broker = Broker(self)
         self.faults = FaultInjector(self)
+        self.store = store
+        if store is not None:
+            store.bind(self)
+            self.broker.attach_store(store)
 
     @property
     def client_ids(self) -> frozenset[int]:
@@ -356,15 +370,22 @@ async def run_sim(
     start: dt.datetime | None = None,
     speed: float = 1.0,
     faults: FaultScript | None = None,
+    state: str | None = None,
+    reset: bool = False,
 ) -> None:
     """Run a simulated TWS on ``host:port`` until cancelled (logs its address,
     account and simulated clock), running the fault script ``faults`` from
-    the start.
+    the start. ``state``: a file where the account persists (continued when it
+    exists; ``reset`` first moves it to a timestamped backup).
 
     Raises:
         OSError: when the address cannot be bound.
+        StateError: ``state`` is not a simulator account file.
     """
-    sim = Simulator(seed=seed, clock=SimClock(start, speed))
+    store = None if state is None else SimStore.open(state, reset=reset)
+    if store is not None and store.backup is not None:
+        log.warning("simulator account reset: the previous one is kept in %s", store.backup)
+    sim = Simulator(seed=seed, clock=SimClock(start, speed), store=store)
     server = SimServer(sim, host=host, port=port)
     await server.start()
     log.info("simulated TWS on %s:%d: account %s, clock %s (speed %gx), seed %d",
@@ -376,3 +397,5 @@ async def run_sim(
         await server.serve_forever()
     finally:
         await server.stop()
+        if store is not None:
+            store.close()
