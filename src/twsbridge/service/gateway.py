@@ -35,6 +35,7 @@ from .journal import JOURNALED, Journal, reconcile
 from .pnl import PnLWatch
 from .problems import ProblemError
 from .settings import ServiceSettings
+from .sim_account import open_sim_account
 
 __all__ = [
     "ClientDep",
@@ -95,8 +96,9 @@ class GatewayManager:
         """Start the simulator (sim mode) and connect; a real gateway may be down (retried)."""
         if self.mode == "simulator":
             clock = SimClock(speed=self.settings.sim_speed)
+            store = open_sim_account(self.settings)  # the paper account persists
             self._sim = SimServer(
-                Simulator(seed=self.settings.sim_seed, clock=clock),
+                Simulator(seed=self.settings.sim_seed, clock=clock, store=store),
                 host="127.0.0.1",
                 port=self.settings.sim_port,
             )
@@ -134,6 +136,8 @@ class GatewayManager:
             self._client = None
         if self._sim is not None:
             await self._sim.stop()
+            if self._sim.simulator.store is not None:
+                self._sim.simulator.store.close()
             self._sim = None
 
     async def client(self) -> TWSClient:
