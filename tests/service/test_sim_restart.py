@@ -24,7 +24,7 @@ import pytest
 
 from twsbridge.client import TWSClient
 
-from .processes import Process, eventually, free_port
+from .processes import Process, eventually, free_port, wait_for_port
 from .support import provision_keys
 
 pytestmark = pytest.mark.timeout(300)
@@ -127,3 +127,58 @@ async def test_a_killed_and_restarted_service_continues_the_simulator_account(
             assert str(backups[0]) in service.output()
     finally:
         service.stop()
+
+
+def test_the_account_file_sits_beside_the_journal(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from twsbridge.service import ServiceSettings
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    for key in ("TWSBRIDGE_SIM_STATE", "TWSBRIDGE_JOURNAL_URL", "TWSBRIDGE_SIM_RESET"):
+        monkeypatch.delenv(key, raising=False)
+    journal = tmp_path / "j" / "orders.db"
+    beside = ServiceSettings(journal_url=f"sqlite:///{journal}").sim_state_path
+    assert beside == journal.with_name("orders.db.sim-account.sqlite3")
+    assert ServiceSettings(journal_url=str(journal)).sim_state_path == beside
+    default = ServiceSettings().sim_state_path
+    assert default == tmp_path / "data" / "twsbridge" / "journal.sqlite3.sim-account.sqlite3"
+    pg = ServiceSettings(journal_url="postgresql://me@db.example:5433/trading").sim_state_path
+    assert pg == tmp_path / "data" / "twsbridge" / "sim-account-db.example-5433-trading.sqlite3"
+    chosen = ServiceSettings(sim_state=str(tmp_path / "mine.sqlite3"), sim_reset=True)
+    assert (chosen.sim_state_path, chosen.sim_reset) == (tmp_path / "mine.sqlite3", True)
+
+
+async def test_twsbridge_sim_with_state_continues_its_account(tmp_path: Path) -> None:
+    state = tmp_path / "paper.sqlite3"
+    port = free_port()
+
+    async def trade_and_report(log: str, *extra: str, buy: bool) -> dict[str, Any]:
+        sim = Process(["sim", "--port", str(port), "--state", str(state), *extra],
+                      tmp_path / log)
+        try:
+            wait_for_port(port, sim)
+            async with TWSClient("127.0.0.1", port, 1, timeout=30) as ib:
+                if buy:
+                    from twsbridge.client import Contract, Order
+
+                    await ib.placeOrder(
+                        Contract(symbol="AAPL", secType="STK", exchange="SMART",
+                                 currency="USD"),
+                        Order(action="BUY", orderType="MKT", totalQuantity=Decimal(7)),
+                    ).done(timeout=30)
+                fills = await ib.reqExecutions()
+                positions = await ib.reqPositions()
+                next_id = await ib.reqIds()
+            return {"execs": sorted(f.execution.execId for f in fills), "next": next_id,
+                    "positions": [(p.contract.symbol, p.position) for p in positions]}
+        finally:
+            sim.kill9()
+
+    first = await trade_and_report("sim-1.log", buy=True)
+    assert first["positions"] == [("AAPL", 7)] and first["execs"]
+    again = await trade_and_report("sim-2.log", buy=False)  # after kill -9
+    assert again == first
+    fresh = await trade_and_report("sim-3.log", "--reset", buy=False)
+    assert (fresh["execs"], fresh["positions"]) == ([], [])
+    assert fresh["next"] < first["next"]
+    assert list(tmp_path.glob("paper.sqlite3.*.bak"))

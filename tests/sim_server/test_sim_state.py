@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from twsbridge.client import Contract, Order, TWSClient
-from twsbridge.sim import SimServer, Simulator, SimStore, StateError
+from twsbridge.sim import SimServer, SimStore, Simulator, StateError
 from twsbridge.sim.clock import SimClock
 from twsbridge.sim.reference import SIM_TZ
 
