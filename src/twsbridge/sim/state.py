@@ -142,9 +142,11 @@ class SimStore:
         return backup
 
     def close(self) -> None:
-        """Write what is pending and close the file."""
+        """Write what is pending and close the file; later changes of the
+        simulator are no longer recorded."""
         with contextlib.suppress(sqlite3.Error):
             self.flush()
+        self._sim = None
         self._conn.close()
 
     # -------------------------------------------------------------- bind
