@@ -2,9 +2,8 @@
 the same file continues it, as IB's paper account outlives a TWS restart.
 
 Real parts: a TWSClient over a real SimServer socket places and fills orders;
-the server is stopped, a new Simulator is opened on the same file (and, to show
-that nothing waits for a clean close, the first store is never closed in the
-kill test), and a new client compares what TWS answers: reqOpenOrders,
+the server is stopped, a new Simulator is opened on the same file, and a new
+client compares what TWS answers: reqOpenOrders,
 reqCompletedOrders, reqExecutions, reqPositions, reqAccountUpdates, reqPnL,
 and the ids it hands out next.
 """
@@ -163,7 +162,8 @@ async def test_a_resting_limit_order_fills_after_the_restart(tmp_path: Path) -> 
             await submitted(trade)
             perm_id, order_id = trade.order.permId, trade.order.orderId
     assert not sim.broker.executions()
-    # no close(): as after kill -9, what the client was told is in the file already
+    assert sim.store is not None
+    sim.store.close()
 
     sim2 = frozen_sim(SimStore.open(path))
     async with SimServer(sim2, port=0, poll_interval=0.02) as server:
@@ -209,7 +209,7 @@ def test_reset_starts_a_fresh_account_and_keeps_the_old_one(tmp_path: Path) -> N
     sim.broker.place(1, 1, AAPL, mkt("BUY", 100))
     sim.broker.place(1, 2, AAPL, lmt("BUY", 100, 300.0))
     assert len(sim.broker.executions()) == 1
-    # never closed (a killed process): the backup must still hold everything
+    store.close()
     fresh = SimStore.open(path, reset=True)
     assert fresh.backup is not None and fresh.backup.exists() and fresh.backup != path
     sim2 = frozen_sim(fresh)
@@ -222,12 +222,43 @@ def test_reset_starts_a_fresh_account_and_keeps_the_old_one(tmp_path: Path) -> N
     assert old.account.holdings[AAPL_ID].position == 100
 
 
+def test_one_simulator_at_a_time_holds_an_account(tmp_path: Path) -> None:
+    path = tmp_path / "account.sqlite3"
+    store = SimStore.open(path)
+    with pytest.raises(StateError, match=r"in use by another simulator \(process \d+\)"):
+        SimStore.open(path)
+    with pytest.raises(StateError, match="in use"):
+        SimStore.open(path, reset=True)  # and no backup of a file in use
+    assert not list(tmp_path.glob("*.bak"))
+    store.close()
+    SimStore.open(path).close()
+
+
 def test_a_file_of_another_account_or_not_a_state_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "account.sqlite3"
     Simulator(store=SimStore.open(path)).store.close()  # type: ignore[union-attr]
+    other = SimStore.open(path)
     with pytest.raises(StateError, match="holds account DU1234567, not DU7654321"):
-        Simulator(account="DU7654321", store=SimStore.open(path))
+        Simulator(account="DU7654321", store=other)
+    other.close()
     junk = tmp_path / "junk.sqlite3"
     junk.write_bytes(b"not a database at all, just bytes " * 100)
     with pytest.raises(StateError, match="not a simulator state file"):
         SimStore.open(junk)
+
+
+def test_a_damaged_account_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "account.sqlite3"
+    sim = frozen_sim(SimStore.open(path))
+    sim.broker.place(1, 1, AAPL, mkt("BUY", 100))
+    assert sim.store is not None
+    sim.store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE orders SET data = replace(data, '\"con_id\":265598', '\"con_id\":1')")
+        before = list(db.iterdump())
+    store = SimStore.open(path)
+    with pytest.raises(StateError, match="no instrument conId 1"):
+        frozen_sim(store, START + dt.timedelta(hours=1))
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert list(db.iterdump()) == before

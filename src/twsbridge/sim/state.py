@@ -10,7 +10,11 @@ permId, execId) and the simulated time of the last change. A Simulator given
 a store continues the account it holds (its clock resumes at that time if it
 would start earlier) and no orderId, permId or execId is handed out twice;
 resting orders go on working. ``SimStore.open(path, reset=True)`` keeps the
-old file as a timestamped backup and starts a fresh account.
+old file as a timestamped backup and starts a fresh account. One process at a
+time holds an account: a second :meth:`SimStore.open` of the same file (from
+another service or ``twsbridge sim --state``) is refused while the first is
+open (an advisory lock on ``<file>.lock``, released when the process ends,
+however it ends).
 
 Durability: the broker writes its changes in one transaction at the end of
 each request or step (placeOrder, cancelOrder, reqGlobalCancel, a step of the
@@ -30,9 +34,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from twsbridge.sim.account import Holding
 from twsbridge.sim.executions import ExecutionRecord
@@ -70,6 +75,32 @@ CREATE TABLE IF NOT EXISTS positions (
 """
 
 
+def _lock(file: Path) -> IO[str] | None:
+    """Hold the advisory lock of ``file`` (None where the platform has no flock).
+
+    Raises:
+        StateError: another open store holds it.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock
+        return None
+    fh = open(f"{file}.lock", "a+", encoding="ascii")
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        holder = fh.read().strip() or "?"
+        fh.close()
+        raise StateError(f"{file} is in use by another simulator (process {holder}): one "
+                         "account, one simulator at a time") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh
+
+
 class SimStore:
     """One simulator account in a SQLite file (see the module doc).
 
@@ -83,9 +114,11 @@ class SimStore:
         backup: the previous file's backup when opened with ``reset=True``.
     """
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection,
+                 lock: IO[str] | None = None) -> None:
         self.path = path
         self._conn = conn
+        self._lock = lock
         self.continued = False
         self.backup: Path | None = None
         self._sim: Simulator | None = None
@@ -104,21 +137,29 @@ class SimStore:
         existing account to ``<name>.<UTC time>.bak`` (see :attr:`backup`).
 
         Raises:
-            StateError: the file is not a simulator state file or is damaged.
+            StateError: the file is not a simulator state file, is damaged, or
+                another open store (in this or another process) holds it.
             OSError: the folder cannot be created.
         """
         file = Path(path).expanduser()
         file.parent.mkdir(parents=True, exist_ok=True)
-        backup = cls.back_up(file) if reset else None
+        lock = _lock(file)
         try:
+            backup = cls.back_up(file) if reset else None
             conn = sqlite3.connect(file, isolation_level=None, check_same_thread=False,
                                    timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{file}: not a simulator state file ({exc})") from None
-        store = cls(file, conn)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.executescript(_SCHEMA)
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise StateError(f"{file}: not a simulator state file ({exc})") from None
+        except BaseException:
+            if lock is not None:
+                lock.close()
+            raise
+        store = cls(file, conn, lock)
         store.backup = backup
         return store
 
@@ -148,6 +189,9 @@ class SimStore:
             self.flush()
         self._sim = None
         self._conn.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     # -------------------------------------------------------------- bind
     def bind(self, sim: Simulator) -> None:
@@ -160,15 +204,15 @@ class SimStore:
                 or is damaged.
         """
         meta = {k: v for k, v in self._conn.execute("SELECT key, value FROM meta")}
-        self._sim = sim
         if meta:
-            self._load(sim, meta)
+            self._load(sim, meta)  # raises before anything is recorded: the file stays
             self.continued = True
         else:
             self._conn.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("version", str(SCHEMA_VERSION)), ("account", sim.account.code),
                 ("seed", str(sim.seed)),
                 ("created", dt.datetime.now(dt.UTC).isoformat())])
+        self._sim = sim
         self._saved = None
         self.flush()
 
