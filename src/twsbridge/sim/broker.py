@@ -24,8 +24,10 @@ so before any session sends the messages reporting it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
@@ -99,6 +101,7 @@ class Broker:
         self._last_id: dict[int, int] = {}
         self._listeners: list[BrokerListener] = []
         self._store: SimStore | None = None
+        self._depth = 0
         self.worker = OrderWorker(sim, self.ledger, self._emit, lambda: self._orders)
 
     # --------------------------------------------------------------- store
@@ -107,9 +110,17 @@ class Broker:
         self._store = store
         self.worker.on_change = store.touch
 
-    def _persist(self) -> None:
-        if self._store is not None:
-            self._store.flush()
+    @contextlib.contextmanager
+    def _recording(self) -> Iterator[None]:
+        """Around a request or step: write its changes at the end (one
+        transaction for a request and the step it starts with)."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if not self._depth and self._store is not None:
+                self._store.flush()
 
     def _touch(self, rec: SimOrder) -> None:
         if self._store is not None:
@@ -184,19 +195,15 @@ class Broker:
 
     def step(self, now: dt.datetime | None = None) -> None:
         """Work the orders up to ``now`` (default: the simulator clock)."""
-        try:
+        with self._recording():
             self.worker.step(now if now is not None else self.sim.clock.now())
-        finally:
-            self._persist()
 
     # ----------------------------------------------------------- requests
     def place(self, client_id: int, order_id: int, contract: Contract, order: Order) -> None:
         """placeOrder (3) from API client ``client_id``: a new order, a
         modification of an open one, or a what-if request."""
-        try:
+        with self._recording():
             self._place(client_id, order_id, contract, order)
-        finally:
-            self._persist()
 
     def _place(self, client_id: int, order_id: int, contract: Contract, order: Order) -> None:
         now = self.sim.clock.now()
@@ -354,10 +361,8 @@ class Broker:
     def cancel(self, client_id: int, order_id: int) -> None:
         """cancelOrder (4): 10147 for an unknown id, 10148 for a done order,
         else PendingCancel (an order at the exchange), Cancelled and 202."""
-        try:
+        with self._recording():
             self._cancel(client_id, order_id)
-        finally:
-            self._persist()
 
     def _cancel(self, client_id: int, order_id: int) -> None:
         now = self.sim.clock.now()
@@ -377,10 +382,8 @@ class Broker:
         """reqGlobalCancel (58): cancel every open order of every client and of
         TWS; the requesting client's orders that are already done today get
         161 "Cancel attempted when order is not in a cancellable state"."""
-        try:
+        with self._recording():
             self._global_cancel(client_id)
-        finally:
-            self._persist()
 
     def _global_cancel(self, client_id: int) -> None:
         now = self.sim.clock.now()
@@ -404,10 +407,8 @@ class Broker:
         Raises:
             ValueError: when ``contract`` does not designate one instrument.
         """
-        try:
+        with self._recording():
             return self._place_manual(contract, order)
-        finally:
-            self._persist()
 
     def _place_manual(self, contract: Contract, order: Order) -> SimOrder:
         insts = resolve(self.sim.book, contract)
@@ -436,9 +437,8 @@ class Broker:
     def bind_manual(self) -> list[SimOrder]:
         """Bind the open manual orders that have no order id to client 0 (what
         reqOpenOrders from client 0 does); returns the newly bound ones."""
-        bound = [r for r in self._orders if r.manual and not r.order_id and not r.done]
-        for rec in bound:
-            self._bind(rec)
-        if bound:
-            self._persist()
+        with self._recording():
+            bound = [r for r in self._orders if r.manual and not r.order_id and not r.done]
+            for rec in bound:
+                self._bind(rec)
         return bound
