@@ -204,11 +204,11 @@ class SimStore:
                 or is damaged.
         """
         meta = {k: v for k, v in self._conn.execute("SELECT key, value FROM meta")}
-        if meta:
+        if "counters" in meta:  # (without: killed before its first write, still empty)
             self._load(sim, meta)  # raises before anything is recorded: the file stays
             self.continued = True
         else:
-            self._conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+            self._conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
                 ("version", str(SCHEMA_VERSION)), ("account", sim.account.code),
                 ("seed", str(sim.seed)),
                 ("created", dt.datetime.now(dt.UTC).isoformat())])
