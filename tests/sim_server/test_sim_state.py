@@ -202,20 +202,30 @@ async def test_what_a_client_was_told_is_already_in_the_file(tmp_path: Path) -> 
                 assert found == 1, f"{exec_id} reached the client before the file"
 
 
-def test_reset_starts_a_fresh_account_and_keeps_the_old_one(tmp_path: Path) -> None:
+def test_reset_starts_a_fresh_account_whose_ids_go_on(tmp_path: Path) -> None:
     path = tmp_path / "account.sqlite3"
     store = SimStore.open(path)
     sim = frozen_sim(store)
     sim.broker.place(1, 1, AAPL, mkt("BUY", 100))
     sim.broker.place(1, 2, AAPL, lmt("BUY", 100, 300.0))
     assert len(sim.broker.executions()) == 1
+    old_perm = sim.broker.orders()[-1].perm_id
+    old_exec = sim.broker.executions()[0][0].execId
     store.close()
     fresh = SimStore.open(path, reset=True)
     assert fresh.backup is not None and fresh.backup.exists() and fresh.backup != path
     sim2 = frozen_sim(fresh)
     assert not fresh.continued
     assert (sim2.broker.orders(), sim2.broker.executions(), sim2.account.holdings) == ([], [], {})
-    assert sim2.next_order_id == 1 and sim2.account.cash == {"USD": 1_000_000.0}
+    assert sim2.account.cash == {"USD": 1_000_000.0}
+    # TWS's id sequences are not the account's: they go on, so no id comes twice
+    assert sim2.next_order_id == 3
+    sim2.broker.place(1, 1, AAPL, mkt("BUY", 1))  # an id client 1 used: 103
+    assert not sim2.broker.orders()
+    sim2.broker.place(1, 3, AAPL, mkt("BUY", 1))
+    (rec,) = sim2.broker.orders()
+    assert rec.perm_id > old_perm
+    assert exec_key(sim2.broker.executions()[0][0].execId) > exec_key(old_exec)
     fresh.close()
     old = frozen_sim(SimStore.open(fresh.backup))
     assert [r.order_id for r in old.broker.orders()] == [1, 2]

@@ -10,7 +10,10 @@ permId, execId) and the simulated time of the last change. A Simulator given
 a store continues the account it holds (its clock resumes at that time if it
 would start earlier) and no orderId, permId or execId is handed out twice;
 resting orders go on working. ``SimStore.open(path, reset=True)`` keeps the
-old file as a timestamped backup and starts a fresh account. One process at a
+old file as a timestamped backup and starts a fresh account (no orders,
+executions or positions, the starting cash) whose id sequences go on from the
+old one's, as TWS's do when IB resets a paper account: a journal that saw the
+old account never sees an id again. One process at a
 time holds an account: a second :meth:`SimStore.open` of the same file (from
 another service or ``twsbridge sim --state``) is refused while the first is
 open (an advisory lock on ``<file>.lock``, released when the process ends,
@@ -101,6 +104,19 @@ def _lock(file: Path) -> IO[str] | None:
     return fh
 
 
+def _read_counters(file: Path) -> dict[str, Any] | None:
+    """The id counters of the account at ``file`` (None: no file, or unreadable)."""
+    if not file.exists():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(file)) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'counters'").fetchone()
+        found = loads(row[0]) if row is not None else None
+    except (sqlite3.Error, StateError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
 class SimStore:
     """One simulator account in a SQLite file (see the module doc).
 
@@ -129,6 +145,7 @@ class SimStore:
         self._dirty_positions: set[int] = set()
         self._saved: tuple[Any, ...] | None = None
         self._failing = False
+        self._carried: dict[str, Any] | None = None
 
     # ------------------------------------------------------------ opening
     @classmethod
@@ -145,6 +162,7 @@ class SimStore:
         file.parent.mkdir(parents=True, exist_ok=True)
         lock = _lock(file)
         try:
+            carried = _read_counters(file) if reset else None
             backup = cls.back_up(file) if reset else None
             conn = sqlite3.connect(file, isolation_level=None, check_same_thread=False,
                                    timeout=30)
@@ -160,7 +178,7 @@ class SimStore:
                 lock.close()
             raise
         store = cls(file, conn, lock)
-        store.backup = backup
+        store.backup, store._carried = backup, carried
         return store
 
     @staticmethod
@@ -212,9 +230,22 @@ class SimStore:
                 ("version", str(SCHEMA_VERSION)), ("account", sim.account.code),
                 ("seed", str(sim.seed)),
                 ("created", dt.datetime.now(dt.UTC).isoformat())])
+            if self._carried is not None:
+                self._carry(sim, self._carried)
         self._sim = sim
         self._saved = None
         self.flush()
+
+    def _carry(self, sim: Simulator, counters: dict[str, Any]) -> None:
+        """A reset account goes on with the old one's id sequences."""
+        try:
+            prefix, perm, epoch, n = counters["ledger"]
+            sim.broker.ledger.restore((str(prefix), int(perm), int(epoch), int(n)), [])
+            sim.broker.restore([], {int(k): int(v) for k, v in counters["last_ids"].items()})
+            sim.use_order_id(int(counters["next_order_id"]) - 1)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("the reset account's id sequences start afresh: the old file's "
+                        "counters are unreadable (%r)", exc)
 
     def _load(self, sim: Simulator, meta: dict[str, str]) -> None:
         if meta.get("version") != str(SCHEMA_VERSION):
