@@ -72,7 +72,8 @@ def serve(
         bool | None,
         typer.Option("--sim-reset", show_default=False,
                      help="Start the embedded simulator with a fresh paper account (the "
-                     "previous account file is kept as a timestamped backup)."),
+                     "previous account file is kept as a timestamped backup; order, perm "
+                     "and exec ids go on from it)."),
     ] = None,
     log_level: Annotated[str | None, typer.Option("--log-level", help="info, debug ...")] = None,
     log_format: Annotated[
@@ -176,7 +177,7 @@ def sim(
     reset: Annotated[
         bool,
         typer.Option("--reset", help="With --state: start a fresh account (the previous "
-                     "file is kept as a timestamped backup)."),
+                     "file is kept as a timestamped backup; ids go on from it)."),
     ] = False,
 ) -> None:
     """Run a simulated TWS gateway (paper account, clock from 2013-03-01 10:00 US/Eastern).
