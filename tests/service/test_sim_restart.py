@@ -84,6 +84,7 @@ async def test_a_killed_and_restarted_service_continues_the_simulator_account(
             service.kill9()
             service = _serve(http_port, sim_port, journal_url, tmp_path / "serve-2.log")
             await eventually(lambda: _up(http), "service 2 up", 90)
+            assert "simulator account DU1234567 continued from" in service.output()
 
             ibm = await _place(http, {"symbol": "IBM", "action": "BUY", "totalQuantity": 5,
                                       "orderType": "MKT"})
