@@ -8,6 +8,8 @@ sequence. :class:`SimServer` accepts TCP connections and runs one
 poll loop (streaming output); while started it also steps the broker (works
 the orders up to the simulated clock) whether or not a client is connected,
 as IB's servers work orders while TWS or its clients are away.
+``Simulator(store=SimStore.open(path))`` (:mod:`twsbridge.sim.state`) keeps
+the paper account in a file, so a new process continues it.
 :func:`run_sim` runs a server until cancelled. ``Simulator.faults``
 (:mod:`twsbridge.sim.faults`) injects faults
 (dropped connections, stalls, connectivity loss, restarts ...) and holds
@@ -76,6 +78,7 @@ class Simulator:
         faults: the fault injector (:mod:`twsbridge.sim.faults`): faults on
             demand or by script, and TWS's limits (message rate, historical
             pacing, market data lines).
+        store: the account's file (None: in memory only); close it when done.
     """
 
     def __init__(
