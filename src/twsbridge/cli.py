@@ -74,6 +74,13 @@ def serve(
             "listener.",
         ),
     ] = None,
+    sim_reset: Annotated[
+        bool | None,
+        typer.Option("--sim-reset", show_default=False,
+                     help="Start the embedded simulator with a fresh paper account (the "
+                     "previous account file is kept as a timestamped backup; order, perm "
+                     "and exec ids go on from it)."),
+    ] = None,
     log_level: Annotated[str | None, typer.Option("--log-level", help="info, debug ...")] = None,
     log_format: Annotated[
         str | None,
@@ -134,6 +141,7 @@ def serve(
         "gateway": gateway,
         "client_id": client_id,
         "sim_port": sim_port,
+        "sim_reset": sim_reset,
         "log_level": log_level,
         "log_format": log_format,
         "journal_url": journal_url,
@@ -181,8 +189,23 @@ def sim(
         typer.Option("--fault-seed", help="Seed of the script's \\[random] faults "
                      "(default: the file's seed, else 0)."),
     ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", dir_okay=False,
+                     help="File where the paper account persists (orders, executions, "
+                     "positions, cash, ids): continued when it exists. Default: none."),
+    ] = None,
+    reset: Annotated[
+        bool,
+        typer.Option("--reset", help="With --state: start a fresh account (the previous "
+                     "file is kept as a timestamped backup; ids go on from it)."),
+    ] = False,
 ) -> None:
     """Run a simulated TWS gateway (paper account, clock from 2013-03-01 10:00 US/Eastern).
+
+    With --state FILE the paper account persists in FILE and a restart continues
+    it (orders, executions, positions, cash; no id is handed out twice; the
+    clock resumes at the account's last change); --reset starts a fresh one.
 
     With --faults FILE it injects the file's faults, timed in seconds from the
     start. Kinds: drop_all; stall (seconds); connectivity_loss (seconds,
@@ -219,10 +242,19 @@ def sim(
             raise typer.BadParameter(str(exc), param_hint="--faults") from None
     elif fault_seed is not None:
         raise typer.BadParameter("needs --faults", param_hint="--fault-seed")
+    if reset and state is None:
+        raise typer.BadParameter("needs --state", param_hint="--reset")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-8s %(message)s")
     err.print(f"simulated TWS gateway on {host}:{port} (Ctrl-C stops it)", markup=False)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_sim(host, port, seed=seed, speed=speed, faults=script))
+    from twsbridge.sim import StateError
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_sim(host, port, seed=seed, speed=speed, faults=script,
+                                state=None if state is None else str(state), reset=reset))
+    except StateError as exc:
+        _fail(f"error: {exc}")
+        raise typer.Exit(2) from None
 
 
 register_lookups(app)  # quote, contract, bars, search, orders, positions, account

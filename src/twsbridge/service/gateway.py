@@ -41,6 +41,7 @@ from .journal import JOURNALED, Journal, reconcile
 from .pnl import PnLWatch
 from .problems import ProblemError
 from .settings import ServiceSettings
+from .sim_account import open_sim_account
 
 __all__ = [
     "ClientDep",
@@ -134,8 +135,9 @@ class GatewayManager:
         self._loop = asyncio.get_running_loop()
         if self.mode == "simulator":
             clock = SimClock(speed=self.settings.sim_speed)
+            store = open_sim_account(self.settings)  # the paper account persists
             self._sim = SimServer(
-                Simulator(seed=self.settings.sim_seed, clock=clock),
+                Simulator(seed=self.settings.sim_seed, clock=clock, store=store),
                 host=_SIM_HOST,
                 port=self.settings.sim_port,  # None: no listener (connect_in_process only)
             )
@@ -173,6 +175,8 @@ class GatewayManager:
             self._client = None
         if self._sim is not None:
             await self._sim.stop()
+            if self._sim.simulator.store is not None:
+                self._sim.simulator.store.close()
             self._sim = None
 
     async def client(self) -> TWSClient:

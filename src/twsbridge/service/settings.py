@@ -9,6 +9,7 @@ the environment.
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -199,3 +200,38 @@ class ServiceSettings(BaseSettings, GuardrailSettings):
     def gateway_address(self) -> tuple[str, int] | None:
         """``(host, port)`` of the configured gateway, ``None`` in simulator mode."""
         return None if self.gateway is None else parse_gateway(self.gateway)
+
+    # -- the embedded simulator's persistent paper account (issue 9, item 10)
+    sim_state: str | None = Field(
+        default=None,
+        description=(
+            "File where the embedded simulator's paper account persists across restarts "
+            "(orders, executions, positions, cash, id counters); unset = beside a SQLite "
+            "journal (JOURNAL.sim-account.sqlite3), or sim-account-DB.sqlite3 in the user's "
+            "data directory for a PostgreSQL journal."
+        ),
+    )
+    sim_reset: bool = Field(
+        default=False,
+        description="Start the embedded simulator with a fresh account (the previous file "
+        "is kept as a timestamped backup).",
+    )
+
+    @property
+    def sim_state_path(self) -> Path:
+        """The embedded simulator's account file (see ``sim_state``)."""
+        if self.sim_state:
+            return Path(self.sim_state).expanduser().resolve()
+        from sqlalchemy.engine import make_url
+
+        from .journal.database import async_url, default_journal_path
+
+        url = make_url(async_url(self.journal_url))
+        database = url.database or ""
+        if url.get_backend_name() == "sqlite" and database and database != ":memory:" \
+                and not database.startswith("file:"):
+            journal = Path(database).expanduser()
+            return journal.with_name(f"{journal.name}.sim-account.sqlite3")
+        name = "-".join(p for p in (url.host, str(url.port or ""), database) if p) or "memory"
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+        return default_journal_path().with_name(f"sim-account-{safe}.sqlite3")

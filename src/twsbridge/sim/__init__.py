@@ -8,6 +8,8 @@ paper account. It builds on :mod:`twsbridge.protocol` only.
   and the simulated broker: orders, executions, commissions).
 * :class:`SimSession`: one connection's protocol logic, without I/O.
 * :class:`SimServer`: the asyncio TCP server; :func:`run_sim` runs one.
+* :class:`SimStore`: a file where the paper account persists across restarts
+  (``Simulator(store=SimStore.open(path))``, :mod:`twsbridge.sim.state`).
 * :class:`FaultInjector` (``Simulator.faults``): faults on demand and TWS's
   limits; :class:`FaultScript`: timed, seeded faults (:mod:`twsbridge.sim.faults`).
 """
@@ -16,6 +18,7 @@ from twsbridge.sim.fault_script import FaultScript, FaultStep
 from twsbridge.sim.faults import FaultInjector, FaultRecord
 from twsbridge.sim.server import SimServer, Simulator, run_sim
 from twsbridge.sim.session import SimSession
+from twsbridge.sim.state import SimStore, StateError
 
 __all__ = [
     "FaultInjector",
@@ -24,6 +27,8 @@ __all__ = [
     "FaultStep",
     "SimServer",
     "SimSession",
+    "SimStore",
     "Simulator",
+    "StateError",
     "run_sim",
 ]

@@ -16,12 +16,18 @@ client 0 (reqAutoOpenOrders(True), or reqOpenOrders from client 0).
 
 For tests and the service's journal, :meth:`Broker.executions` and
 :meth:`Broker.orders` are the ledger.
+
+With a store (:class:`~twsbridge.sim.state.SimStore`, ``Simulator(store=...)``)
+every request and step ends by writing what it changed, before it returns and
+so before any session sends the messages reporting it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
@@ -55,6 +61,7 @@ from twsbridge.sim.working import OrderWorker
 
 if TYPE_CHECKING:
     from twsbridge.sim.server import Simulator
+    from twsbridge.sim.state import SimStore
 
 __all__ = ["Broker", "BrokerListener"]
 
@@ -94,7 +101,49 @@ class Broker:
         self._by_key: dict[tuple[int, int], SimOrder] = {}
         self._last_id: dict[int, int] = {}
         self._listeners: list[BrokerListener] = []
+        self._store: SimStore | None = None
+        self._depth = 0
         self.worker = OrderWorker(sim, self.ledger, self._emit, lambda: self._orders)
+
+    # --------------------------------------------------------------- store
+    def attach_store(self, store: SimStore) -> None:
+        """Record every change in ``store`` (:meth:`SimStore.bind` calls it)."""
+        self._store = store
+        self.worker.on_change = store.touch
+
+    @contextlib.contextmanager
+    def _recording(self) -> Iterator[None]:
+        """Around a request or step: write its changes at the end (one
+        transaction for a request and the step it starts with)."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if not self._depth and self._store is not None:
+                self._store.flush()
+
+    def _touch(self, rec: SimOrder) -> None:
+        if self._store is not None:
+            self._store.touch(rec)
+
+    @property
+    def last_ids(self) -> dict[int, int]:
+        """A copy of: API client id -> the highest order id it placed."""
+        return dict(self._last_id)
+
+    def orders_since(self, n: int) -> list[SimOrder]:
+        """The orders registered after the first ``n`` (placement order)."""
+        return self._orders[n:]
+
+    def restore(self, orders: list[SimOrder], last_ids: dict[int, int]) -> None:
+        """Continue a persisted account: its orders (placement order) and each
+        client's last order id; done once, on a new broker."""
+        self._orders = []
+        self._by_key = {}
+        for rec in orders:
+            self._register(rec)
+        self._last_id = dict(last_ids)
 
     # ---------------------------------------------------------- listeners
     def attach(self, listener: BrokerListener) -> None:
@@ -108,6 +157,8 @@ class Broker:
             self._listeners.remove(listener)
 
     def _emit(self, event: BrokerEvent) -> None:
+        if self._store is not None:
+            self._store.note(event)
         for listener in list(self._listeners):
             listener.on_event(event)
 
@@ -145,12 +196,17 @@ class Broker:
 
     def step(self, now: dt.datetime | None = None) -> None:
         """Work the orders up to ``now`` (default: the simulator clock)."""
-        self.worker.step(now if now is not None else self.sim.clock.now())
+        with self._recording():
+            self.worker.step(now if now is not None else self.sim.clock.now())
 
     # ----------------------------------------------------------- requests
     def place(self, client_id: int, order_id: int, contract: Contract, order: Order) -> None:
         """placeOrder (3) from API client ``client_id``: a new order, a
         modification of an open one, or a what-if request."""
+        with self._recording():
+            self._place(client_id, order_id, contract, order)
+
+    def _place(self, client_id: int, order_id: int, contract: Contract, order: Order) -> None:
         now = self.sim.clock.now()
         self.step(now)
         existing = self._by_key.get((client_id, order_id))
@@ -289,6 +345,7 @@ class Broker:
             rec.trail_stop = rec.trail_extreme = None
             rec.triggered = False
         rec.order = new
+        self._touch(rec)
         if not rec.transmitted:
             if new.transmit:
                 self.worker.transmit(rec, now)
@@ -305,6 +362,10 @@ class Broker:
     def cancel(self, client_id: int, order_id: int) -> None:
         """cancelOrder (4): 10147 for an unknown id, 10148 for a done order,
         else PendingCancel (an order at the exchange), Cancelled and 202."""
+        with self._recording():
+            self._cancel(client_id, order_id)
+
+    def _cancel(self, client_id: int, order_id: int) -> None:
         now = self.sim.clock.now()
         self.step(now)
         rec = self._by_key.get((client_id, order_id))
@@ -322,6 +383,10 @@ class Broker:
         """reqGlobalCancel (58): cancel every open order of every client and of
         TWS; the requesting client's orders that are already done today get
         161 "Cancel attempted when order is not in a cancellable state"."""
+        with self._recording():
+            self._global_cancel(client_id)
+
+    def _global_cancel(self, client_id: int) -> None:
         now = self.sim.clock.now()
         self.step(now)
         today = now.astimezone(SIM_TZ).date()
@@ -343,6 +408,10 @@ class Broker:
         Raises:
             ValueError: when ``contract`` does not designate one instrument.
         """
+        with self._recording():
+            return self._place_manual(contract, order)
+
+    def _place_manual(self, contract: Contract, order: Order) -> SimOrder:
         insts = resolve(self.sim.book, contract)
         if len(insts) != 1:
             raise ValueError(f"contract designates {len(insts)} instruments")
@@ -364,11 +433,13 @@ class Broker:
         rec.order.orderId = order_id
         self._last_id[0] = max(self._last_id.get(0, 0), order_id)
         self._by_key[(0, order_id)] = rec
+        self._touch(rec)
 
     def bind_manual(self) -> list[SimOrder]:
         """Bind the open manual orders that have no order id to client 0 (what
         reqOpenOrders from client 0 does); returns the newly bound ones."""
-        bound = [r for r in self._orders if r.manual and not r.order_id and not r.done]
-        for rec in bound:
-            self._bind(rec)
+        with self._recording():
+            bound = [r for r in self._orders if r.manual and not r.order_id and not r.done]
+            for rec in bound:
+                self._bind(rec)
         return bound

@@ -100,7 +100,8 @@ class ExecutionLedger:
         self._usd_rate = usd_rate
         self._prefix = f"{0xE0D5 + seed % 0x10000:08x}"
         self._next_perm = _PERM_BASE + (seed % 100) * 1_000_000
-        self._seq: dict[int, int] = {}
+        self._last_epoch = 0
+        self._last_n = 0
         self._records: list[ExecutionRecord] = []
 
     def next_perm_id(self) -> int:
@@ -109,15 +110,38 @@ class ExecutionLedger:
         return self._next_perm
 
     def _exec_id(self, t: dt.datetime) -> str:
-        epoch = int(t.timestamp())
-        n = self._seq.get(epoch, 0) + 1
-        self._seq = {epoch: n}
+        # never below the last execId's second: a clock set back (or an account
+        # continued at an earlier simulated time) cannot hand out an execId again
+        epoch = max(int(t.timestamp()), self._last_epoch)
+        n = self._last_n + 1 if epoch == self._last_epoch else 1
+        self._last_epoch, self._last_n = epoch, n
         return f"{self._prefix}.{epoch:08x}.{n:02x}.01"
+
+    @property
+    def counters(self) -> tuple[str, int, int, int]:
+        """(execId prefix, last permId handed out, last execId's epoch second and
+        its sequence number): what :meth:`restore` needs so no id comes twice."""
+        return self._prefix, self._next_perm, self._last_epoch, self._last_n
+
+    def restore(self, counters: tuple[str, int, int, int],
+                records: list[ExecutionRecord]) -> None:
+        """Continue a persisted ledger: its id counters (:attr:`counters`) and
+        executions (booking order); the account is restored separately."""
+        self._prefix, self._next_perm, self._last_epoch, self._last_n = counters
+        self._records = list(records)
 
     @property
     def records(self) -> list[ExecutionRecord]:
         """Every execution, in booking order."""
         return list(self._records)
+
+    def count(self) -> int:
+        """How many executions were booked."""
+        return len(self._records)
+
+    def records_since(self, n: int) -> list[ExecutionRecord]:
+        """The executions booked after the first ``n``."""
+        return self._records[n:]
 
     def book(self, rec: SimOrder, fill: Fill, t: dt.datetime) -> ExecutionRecord:
         """Book ``fill`` of ``rec`` at ``t``: update the order's filled quantity,

@@ -8,6 +8,8 @@ sequence. :class:`SimServer` accepts TCP connections and runs one
 poll loop (streaming output); while started it also steps the broker (works
 the orders up to the simulated clock) whether or not a client is connected,
 as IB's servers work orders while TWS or its clients are away.
+``Simulator(store=SimStore.open(path))`` (:mod:`twsbridge.sim.state`) keeps
+the paper account in a file, so a new process continues it.
 :func:`run_sim` runs a server until cancelled. ``Simulator.faults``
 (:mod:`twsbridge.sim.faults`) injects faults
 (dropped connections, stalls, connectivity loss, restarts ...) and holds
@@ -51,6 +53,7 @@ from twsbridge.sim.faults import FaultInjector
 from twsbridge.sim.prices import PriceModel
 from twsbridge.sim.reference import InstrumentBook
 from twsbridge.sim.session import SimSession
+from twsbridge.sim.state import SimStore
 
 __all__ = [
     "DEFAULT_PORT", "HANDSHAKE_TIMEOUT", "MAX_CLIENTS", "SimServer", "Simulator", "run_sim",
@@ -75,6 +78,14 @@ class Simulator:
         clock: the simulated clock (default: 2013-03-01 10:00 US/Eastern, real-time speed).
         account: the paper account code reported in managedAccounts.
         cash: the account's starting cash, USD.
+        store: where the account persists (:class:`~twsbridge.sim.state.SimStore`):
+            an account found there is continued (orders, executions, positions,
+            cash, id counters; the clock resumes at its last change if it would
+            start earlier), and every change is written before it is reported.
+            None (the default): the account lives in memory only.
+
+    Raises:
+        StateError: ``store`` holds another account or is damaged.
 
     Attributes:
         broker: the simulated broker (orders, executions, commissions); it
@@ -84,6 +95,7 @@ class Simulator:
         faults: the fault injector (:mod:`twsbridge.sim.faults`): faults on
             demand or by script, and TWS's limits (message rate, historical
             pacing, market data lines).
+        store: the account's file (None: in memory only); close it when done.
     """
 
     def __init__(
@@ -93,6 +105,7 @@ class Simulator:
         clock: SimClock | None = None,
         account: str = "DU1234567",
         cash: float = 1_000_000.0,
+        store: SimStore | None = None,
     ) -> None:
         self.seed = seed
         self.book = InstrumentBook()
@@ -104,6 +117,10 @@ class Simulator:
         self.master_client_id: int | None = None
         self.broker = Broker(self)
         self.faults = FaultInjector(self)
+        self.store = store
+        if store is not None:
+            store.bind(self)
+            self.broker.attach_store(store)
 
     @property
     def client_ids(self) -> frozenset[int]:
@@ -448,15 +465,22 @@ async def run_sim(
     start: dt.datetime | None = None,
     speed: float = 1.0,
     faults: FaultScript | None = None,
+    state: str | None = None,
+    reset: bool = False,
 ) -> None:
     """Run a simulated TWS on ``host:port`` until cancelled (logs its address,
     account and simulated clock), running the fault script ``faults`` from
-    the start.
+    the start. ``state``: a file where the account persists (continued when it
+    exists; ``reset`` first moves it to a timestamped backup).
 
     Raises:
         OSError: when the address cannot be bound.
+        StateError: ``state`` is not a simulator account file.
     """
-    sim = Simulator(seed=seed, clock=SimClock(start, speed))
+    store = None if state is None else SimStore.open(state, reset=reset)
+    if store is not None and store.backup is not None:
+        log.warning("simulator account reset: the previous one is kept in %s", store.backup)
+    sim = Simulator(seed=seed, clock=SimClock(start, speed), store=store)
     server = SimServer(sim, host=host, port=port)
     await server.start()
     log.info("simulated TWS on %s:%d: account %s, clock %s (speed %gx), seed %d",
@@ -468,3 +492,5 @@ async def run_sim(
         await server.serve_forever()
     finally:
         await server.stop()
+        if store is not None:
+            store.close()

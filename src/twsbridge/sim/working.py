@@ -69,6 +69,10 @@ ORDER_MESSAGE = 399
 """TWS's "Order Message" warning code."""
 
 
+def _ignore(rec: SimOrder) -> None:
+    """No store: nothing to remember."""
+
+
 class OrderWorker:
     """Works the transmitted orders of one simulated broker.
 
@@ -88,6 +92,9 @@ class OrderWorker:
         self._orders = orders
         self._last_step: dt.datetime | None = None
         self.filled_oca: set[str] = set()
+        #: Called with an order changed without an event (its trailing stop
+        #: moved, its size reduced by its OCA group): the broker's store.
+        self.on_change: Callable[[SimOrder], None] = _ignore
 
     # ------------------------------------------------------------ helpers
     def view(self, rec: SimOrder, t0: dt.datetime, t1: dt.datetime) -> MarketView:
@@ -157,7 +164,8 @@ class OrderWorker:
                 self._announce(rec)
             return False
         if rule.trailing:
-            update_trail(rec, view, rec.inst.minTick)
+            if update_trail(rec, view, rec.inst.minTick):
+                self.on_change(rec)
         if rule.stop and not stop_triggered(rec.side, self._stop_price(rec), view):
             rec.why_held = "trigger"
             self._announce(rec)
@@ -256,7 +264,8 @@ class OrderWorker:
         if rec.status == PRE_SUBMITTED:
             if rule.stop and not rec.triggered:
                 if rule.trailing:  # the stop follows silently; openOrder shows it when asked
-                    update_trail(rec, view, rec.inst.minTick)
+                    if update_trail(rec, view, rec.inst.minTick):
+                        self.on_change(rec)
                 if not stop_triggered(rec.side, self._stop_price(rec), view):
                     if rec.why_held != "trigger":
                         rec.why_held = "trigger"
@@ -328,6 +337,7 @@ class OrderWorker:
                 self.cancel(other, now, pending=True, reason=CANCELLED_BY_SYSTEM)
             else:
                 other.order.totalQuantity = new_total
+                self.on_change(other)
                 if other.transmitted:
                     self._announce(other)
 
