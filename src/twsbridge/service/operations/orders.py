@@ -82,7 +82,7 @@ def _check_ticks(order: Order, contract: Contract, details: ContractDetails) -> 
         steps = value / tick  # inf for an absurd price: off any grid (round() would raise)
         if not math.isfinite(steps) or abs(steps - round(steps)) > 1e-6:
             raise ProblemError(
-                "tws-rejected", f"{name} {value:g}: {OFF_TICK} (minTick {tick:g})", code=110,
+                "price-off-tick", f"{name} {value:g}: {OFF_TICK} (minTick {tick:g})", code=110,
                 field=name,
             )
 
