@@ -146,8 +146,9 @@ def search_table(out: Console, pattern: str, found: list[Row]) -> None:
 
 def bars_table(out: Console, title: str, bars: list[Row]) -> None:
     """Bars, one line each."""
-    drops = {"wap": 1, "barCount": 2}
-    cols = [Col(n, right=n != "date", drop=drops.get(n, 0)) for n in BAR_FIELDS]
+    drops = {"volume": 1, "wap": 2, "barCount": 3}
+    cols = [Col(n, right=n != "date", drop=drops.get(n, 0), wrap=n == "date")
+            for n in BAR_FIELDS]  # a date may break at its spaces, a price never
     rows = [[text(bar.get(n)) for n in BAR_FIELDS] for bar in bars]
     out.print(_fitted(out, title, cols, rows))
 
