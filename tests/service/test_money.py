@@ -10,15 +10,19 @@ account value TWS sends as text at most 8 decimals. Before the fix ``/pnl`` answ
 
 from __future__ import annotations
 
+import asyncio
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
+from websockets.asyncio.client import connect as ws_connect
 
 from .processes import eventually
+from .support import auth
 
 MONEY_FIELDS = {
-    "dailyPnL", "unrealizedPnL", "realizedPnL", "realizedPNL",
+    "dailyPnL", "unrealizedPnL", "realizedPnL", "realizedPNL", "marketValue",
     "initMarginBefore", "initMarginChange", "initMarginAfter",
     "maintMarginBefore", "maintMarginChange", "maintMarginAfter",
     "equityWithLoanBefore", "equityWithLoanChange", "equityWithLoanAfter",
@@ -128,3 +132,27 @@ async def test_openapi_still_says_number(http: httpx.AsyncClient) -> None:
     assert types("ExecutionPublic", "price") == {"number"}
     assert types("CommissionPublic", "realizedPNL") == {"number"}
     assert "8 decimals" in schemas["PositionPublic"]["properties"]["avgCost"]["description"]
+
+
+async def test_streams_are_rounded_too(http: httpx.AsyncClient, service_url: str) -> None:
+    """/ws/orders events (fills, commissions, realized P&L) and /ws/account's portfolio."""
+    ws = service_url.replace("http://", "ws://")
+    headers = auth(service_url, "read")
+    async with ws_connect(f"{ws}/ws/orders", additional_headers=headers) as events:
+        assert json.loads(await asyncio.wait_for(events.recv(), 10))["type"] == "snapshot"
+        await _fill(http, {"symbol": "MSFT", "action": "BUY", "totalQuantity": 77,
+                           "orderType": "MKT"})
+        await _fill(http, {"symbol": "MSFT", "action": "SELL", "totalQuantity": 31,
+                           "orderType": "MKT"})
+        seen: list[dict[str, Any]] = []
+        while sum(e["event"] == "commission" for e in seen) < 2:
+            msg = json.loads(await asyncio.wait_for(events.recv(), 10))
+            seen += msg.get("events", [])
+    assert any(e.get("realizedPNL") is not None for e in seen), seen
+    assert not _noisy(seen), _noisy(seen)
+
+    async with ws_connect(f"{ws}/ws/account", additional_headers=headers) as account:
+        snapshot = json.loads(await asyncio.wait_for(account.recv(), 10))
+    portfolio = [u for u in snapshot["updates"] if u["kind"] == "portfolio"]
+    assert any(u["contract"]["symbol"] == "MSFT" for u in portfolio), portfolio
+    assert not _noisy(portfolio), _noisy(portfolio)
