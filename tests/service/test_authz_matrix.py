@@ -61,6 +61,7 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/docs"): Probe(None, "/docs"),
     ("GET", "/docs/oauth2-redirect"): Probe(None, "/docs/oauth2-redirect"),
     ("GET", "/redoc"): Probe(None, "/redoc"),
+    ("MOUNT", "/docs/assets"): Probe(None, "/docs/assets/swagger-ui.css"),  # GET
     # read: look-ups, account, journal, streams
     ("GET", "/health/details"): Probe("read", "/health/details"),
     ("GET", "/contracts"): Probe("read", "/contracts?symbol=AAPL"),
@@ -187,7 +188,7 @@ def _check_http(response: httpx.Response, expected: int | None, what: str) -> No
 
 async def _probe_http(http: httpx.AsyncClient, svc: Svc, method: str, probe: Probe,
                       caller: str) -> None:
-    method = "POST" if method == "*" else method
+    method = {"*": "POST", "MOUNT": "GET"}.get(method, method)
     if probe.kind == "sse":
         async with http.stream(method, probe.url, headers=svc.headers(caller)) as r:
             if r.status_code == 200:

@@ -30,7 +30,8 @@ def _refused(r: httpx.Response, code: int, field: str) -> dict[str, Any]:
     assert r.headers["content-type"].startswith(PROBLEM_JSON)
     problem: dict[str, Any] = r.json()
     assert problem["code"] == code and problem["field"] == field, problem
-    assert problem["type"].endswith(":invalid-order"), problem
+    kind = "account-not-managed" if code == 321 else "price-off-tick"
+    assert problem["type"] == f"urn:twsbridge:problem:{kind}", problem
     assert "TWS rejected" not in problem["title"]
     return problem
 

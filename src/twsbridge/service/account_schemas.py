@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from .schemas import ContractPublic, Size, price, size
+from .schemas import ContractPublic, Money, MoneyRounding, Size, TwsPrice, price, size
 
 __all__ = [
     "AccountValuePublic",
@@ -22,7 +22,8 @@ class PositionPublic(BaseModel):
     account: str
     contract: ContractPublic
     position: Size
-    avgCost: float | None
+    avgCost: TwsPrice = Field(description="Average cost per unit, commissions included (TWS's "
+                              "avgCost: a price times the multiplier; 8 decimals at most).")
 
     @classmethod
     def from_tws(cls, p: Any) -> PositionPublic:
@@ -48,14 +49,17 @@ class AccountValuePublic(BaseModel):
                    value=str(v.value), currency=getattr(v, "currency", "") or "")
 
 
-class PnLPublic(BaseModel):
-    """Account P&L from the service's reqPnL subscription (null until TWS sent a value)."""
+class PnLPublic(MoneyRounding):
+    """Account P&L from the service's reqPnL subscription (null until TWS sent a value),
+    in the account's base currency, rounded to cents."""
+
+    _money_currency: ClassVar[str] = ""  # the base currency
 
     account: str
     modelCode: str = ""
-    dailyPnL: float | None
-    unrealizedPnL: float | None
-    realizedPnL: float | None
+    dailyPnL: Money
+    unrealizedPnL: Money
+    realizedPnL: Money
     time: dt.datetime | None = Field(description="When the last update arrived (UTC).")
 
     @classmethod

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from .docs_assets import install_docs
 from .gateway import GatewayManager
 from .graphql import graphql_router
 from .input_guard import NulGuardMiddleware
@@ -97,6 +98,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         version=VERSION,
         description=_description(settings),
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc: served from local assets (docs_assets.py)
+        redoc_url=None,
     )
     app.state.settings = settings
     install_problem_handlers(app)
@@ -106,6 +109,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     # request ids, access log, HTTP latency (outermost: added after every other
     # middleware) and GET /metrics ("admin" scope unless metrics_public)
     install_observability(app, settings.metrics_public)
+    install_docs(app)  # /docs, /redoc and their assets: no key, no CDN
     app.include_router(health.router)  # the only route without a key (and /docs)
     read = [Depends(require_scope("read"))]  # every route below needs a key
     app.include_router(contracts.router, dependencies=read)

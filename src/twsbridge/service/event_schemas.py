@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .schemas import Size, integer, price, size
+from .schemas import Money, MoneyRounding, Size, TwsPrice, integer, price, size
 
 __all__ = ["OrderEventPublic", "TickPublic", "TicksPublic"]
 
@@ -21,7 +21,8 @@ class TickPublic(BaseModel):
     """One market data tick: TWS's tick ``name`` and its value."""
 
     name: str = Field(description="TWS's tick name: bid, ask, last, bidSize, volume ...")
-    value: float | None = Field(default=None, description="The price or size (null when unknown).")
+    value: TwsPrice = Field(default=None, description="The price or size (null when unknown; "
+                            "8 decimals at most).")
     text: str | None = Field(default=None, description="The value of a text tick (tickString).")
     time: dt.datetime = Field(description="When the service received the tick (UTC).")
 
@@ -51,13 +52,15 @@ class TicksPublic(BaseModel):
 OrderEventKind = Literal["status", "execution", "commission", "error"]
 
 
-class OrderEventPublic(BaseModel):
+class OrderEventPublic(MoneyRounding):
     """A change of one of the service's orders, as TWS reported it.
 
     ``event`` says which fields are set: ``status`` (orderStatus: status,
     filled, remaining, prices), ``execution`` (execDetails: execId, side,
     shares, price ...), ``commission`` (commissionReport of ``execId``) or
     ``error`` (TWS refused something about the order: errorCode, errorMessage).
+    Prices and ``commission`` have 8 decimals at most, ``realizedPNL`` is rounded to
+    the minor unit of ``currency``.
     """
 
     event: OrderEventKind
@@ -67,8 +70,8 @@ class OrderEventPublic(BaseModel):
     status: str | None = None
     filled: Size = None
     remaining: Size = None
-    avgFillPrice: float | None = None
-    lastFillPrice: float | None = None
+    avgFillPrice: TwsPrice = None
+    lastFillPrice: TwsPrice = None
     whyHeld: str | None = None
     execId: str | None = None
     account: str | None = None
@@ -76,14 +79,14 @@ class OrderEventPublic(BaseModel):
     symbol: str | None = None
     side: str | None = Field(default=None, description="BOT or SLD.")
     shares: Size = None
-    price: float | None = None
+    price: TwsPrice = None
     cumQty: Size = None
-    avgPrice: float | None = None
+    avgPrice: TwsPrice = None
     exchange: str | None = None
     executionTime: str | None = Field(default=None, description="TWS's text of the execution time.")
-    commission: float | None = None
+    commission: TwsPrice = None
     currency: str | None = None
-    realizedPNL: float | None = None
+    realizedPNL: Money = None
     errorCode: int | None = None
     errorMessage: str | None = None
     time: dt.datetime = Field(description="When the service received the event (UTC).")

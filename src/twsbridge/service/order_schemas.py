@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -25,7 +25,7 @@ from twsbridge.protocol import Contract
 from twsbridge.protocol.order_models import Order, OrderState
 
 from .journal.models import CommissionRecord, ExecutionRecord, OrderRecord
-from .schemas import TWS_INT_MAX, Size, price
+from .schemas import TWS_INT_MAX, Money, MoneyRounding, PriceValue, Size, TwsPrice, price
 
 __all__ = [
     "LIMIT_TYPES",
@@ -200,12 +200,13 @@ class OrderContractPublic(BaseModel):
     currency: str | None
 
 
-class CommissionPublic(BaseModel):
-    """The commission report of one execution."""
+class CommissionPublic(MoneyRounding):
+    """The commission report of one execution: ``commission`` to 8 decimals at most (IB
+    charges fractions of a cent), ``realizedPNL`` to the minor unit of ``currency``."""
 
-    commission: float | None
+    commission: TwsPrice
     currency: str
-    realizedPNL: float | None = Field(description="null on an opening fill.")
+    realizedPNL: Money = Field(description="null on an opening fill.")
     source: Literal["live", "reconcile"]
 
     @classmethod
@@ -229,9 +230,9 @@ class ExecutionPublic(BaseModel):
     currency: str
     side: str = Field(description="BOT or SLD.")
     shares: Size
-    price: float
+    price: PriceValue = Field(description="Price of the fill.")
     cumQty: Size
-    avgPrice: float | None
+    avgPrice: TwsPrice
     exchange: str
     orderRef: str | None
     time: str = Field(description="TWS's text, e.g. '20130301 10:05:03 US/Eastern'.")
@@ -266,8 +267,8 @@ class OrderPublic(BaseModel):
     action: str | None
     totalQuantity: Size
     orderType: str | None
-    lmtPrice: float | None
-    auxPrice: float | None
+    lmtPrice: TwsPrice
+    auxPrice: TwsPrice
     tif: str | None
     outsideRth: bool
     ocaGroup: str | None
@@ -277,8 +278,8 @@ class OrderPublic(BaseModel):
                                     "'Rejected' when TWS refused the order.")
     filled: Size
     remaining: Size
-    avgFillPrice: float | None
-    lastFillPrice: float | None
+    avgFillPrice: TwsPrice
+    lastFillPrice: TwsPrice
     whyHeld: str | None
     errorCode: int | None = Field(description="TWS's error code of a rejection.")
     errorMessage: str | None
@@ -313,28 +314,34 @@ def _margin(text: str) -> float | None:
         return None
 
 
-class OrderPreviewPublic(BaseModel):
-    """What-if answer: commission and margin impact; nothing was placed."""
+class OrderPreviewPublic(MoneyRounding):
+    """What-if answer: commission and margin impact; nothing was placed.
+
+    Commissions have 8 decimals at most; margin and equity figures (the account's base
+    currency) are rounded to cents.
+    """
+
+    _money_currency: ClassVar[str] = ""  # margins: the base currency, not the commission's
 
     contract: OrderContractPublic
     action: str
     totalQuantity: Size
     orderType: str
-    lmtPrice: float | None
+    lmtPrice: TwsPrice
     status: str
-    commission: float | None
-    minCommission: float | None
-    maxCommission: float | None
+    commission: TwsPrice
+    minCommission: TwsPrice
+    maxCommission: TwsPrice
     commissionCurrency: str | None
-    initMarginBefore: float | None
-    initMarginChange: float | None
-    initMarginAfter: float | None
-    maintMarginBefore: float | None
-    maintMarginChange: float | None
-    maintMarginAfter: float | None
-    equityWithLoanBefore: float | None
-    equityWithLoanChange: float | None
-    equityWithLoanAfter: float | None
+    initMarginBefore: Money
+    initMarginChange: Money
+    initMarginAfter: Money
+    maintMarginBefore: Money
+    maintMarginChange: Money
+    maintMarginAfter: Money
+    equityWithLoanBefore: Money
+    equityWithLoanChange: Money
+    equityWithLoanAfter: Money
     warningText: str | None
 
     @classmethod

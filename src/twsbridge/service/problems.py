@@ -19,6 +19,11 @@ TWS error codes map to HTTP statuses as follows (see :func:`tws_status`):
 anything else TWS rejects (162, 320-322, 10314 ...)   400
 ====================================================  ======
 
+A price the service refuses itself, before sending anything to TWS, because it is
+off the instrument's ``minTick`` grid is 400 ``price-off-tick`` ("Price off the
+instrument's tick grid (checked before sending)") with the code TWS would have
+answered (110): nothing reached TWS, so it is not ``tws-rejected``.
+
 A lost connection is 503 and a request timeout 504; FastAPI's request
 validation errors are 422 problems with an ``errors`` member. No valid API key
 is 401 (``unauthorized``, with ``WWW-Authenticate: Bearer``), a key without the
@@ -62,7 +67,8 @@ TYPES: dict[str, str] = {
     "order-conflict": "The order's state does not allow this",
     "ambiguous-contract": "The description matches more than one contract",
     "tws-rejected": "TWS rejected the request",
-    "invalid-order": "Order refused before it was sent (TWS would refuse it)",
+    "price-off-tick": "Price off the instrument's tick grid (checked before sending)",
+    "account-not-managed": "Account not managed by this gateway (checked before sending)",
     "market-data-permission": "No market data permission",
     "competing-session": "Competing live session",
     "pacing-violation": "Too many requests (TWS pacing)",
@@ -82,7 +88,8 @@ _STATUS_OF_TYPE: dict[str, int] = {
     "order-conflict": 409,
     "ambiguous-contract": 409,
     "tws-rejected": 400,
-    "invalid-order": 400,
+    "price-off-tick": 400,
+    "account-not-managed": 400,
     "market-data-permission": 403,
     "competing-session": 409,
     "pacing-violation": 429,

@@ -11,6 +11,20 @@ Conventions:
   **numbers**: integers when whole (``100``), fractions otherwise (``0.5``).
 * Prices are JSON numbers; strings TWS sends as comma-separated lists
   (``orderTypes``, ``validExchanges``) stay strings, as in TWS.
+* No number carries binary noise (``434.93670256999997``): TWS sends prices
+  and money as decimal text, and the models keep them as such, rounded when
+  the model is built (so REST, GraphQL, MCP and the streams agree):
+
+  - prices, averages and commissions (``bid``, ``lmtPrice``, ``avgFillPrice``,
+    ``avgCost``, ``minTick``, ``commission`` ...: :data:`TwsPrice`) to
+    :data:`PRICE_DECIMALS` (8) decimal places, which keeps every digit of every
+    tick size IB uses (forex 0.00005, bonds 1/256 = 0.00390625) and of TWS's
+    averages and fractional-cent commissions;
+  - money amounts (P&L, margin and equity figures, market values:
+    :data:`Money`) to the minor unit of their currency (:func:`currency_digits`:
+    2 decimals for USD, EUR, GBP ...; 0 for JPY, KRW ...; 3 for BHD, KWD ...);
+    an amount without a currency of its own (account P&L, what-if margins) is in
+    the account's base currency and rounded to 2 decimals.
 """
 
 from __future__ import annotations
@@ -18,9 +32,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, model_validator
 
 from twsbridge.client import Ticker
 from twsbridge.protocol import (
@@ -37,6 +51,8 @@ from twsbridge.protocol import (
 from .journal import Journal, ReconcileSummary
 
 __all__ = [
+    "MONEY",
+    "PRICE_DECIMALS",
     "TWS_INT_MAX",
     "TWS_INT_MIN",
     "BarPublic",
@@ -49,9 +65,16 @@ __all__ = [
     "HealthPublic",
     "HealthStatus",
     "JournalHealthPublic",
+    "Money",
+    "MoneyRounding",
+    "PriceValue",
     "QuotePublic",
     "ReconcilePublic",
     "TagValuePublic",
+    "TwsPrice",
+    "currency_digits",
+    "money",
+    "price_rounded",
 ]
 
 
@@ -80,6 +103,80 @@ def price(value: float | None) -> float | None:
     return float(value)
 
 
+PRICE_DECIMALS = 8
+"""Decimal places of a price, an average price or a commission in an answer."""
+
+# ISO 4217 minor units of the currencies that do not have 2 (those IB trades or
+# settles in, and their neighbours); every other currency has 2.
+_CURRENCY_DIGITS = {
+    "JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "PYG": 0, "UGX": 0, "XAF": 0, "XOF": 0,
+    "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3, "IQD": 3, "LYD": 3,
+}
+
+
+def currency_digits(currency: str | None) -> int:
+    """Decimal places of an amount of ``currency`` (ISO 4217 minor units; 2 for an
+    unknown or empty currency and for IB's ``BASE``)."""
+    return _CURRENCY_DIGITS.get((currency or "").upper(), 2)
+
+
+def _rounded(value: float, digits: int) -> float:
+    return round(value, digits) + 0.0  # + 0.0: no "-0.0"
+
+
+def price_rounded(value: float | None) -> float | None:
+    """:func:`price` rounded to :data:`PRICE_DECIMALS` places (``None`` as :func:`price`)."""
+    value = price(value)
+    return None if value is None else _rounded(value, PRICE_DECIMALS)
+
+
+def money(value: float | None, currency: str | None = None) -> float | None:
+    """An amount of ``currency`` rounded to its minor unit (``None`` as :func:`price`)."""
+    value = price(value)
+    return None if value is None else _rounded(value, currency_digits(currency))
+
+
+def _round_price(value: float | None) -> float | None:
+    return None if value is None else _rounded(value, PRICE_DECIMALS)
+
+
+TwsPrice = Annotated[float | None, AfterValidator(_round_price)]
+"""A price, average price or commission: a JSON number rounded to 8 decimal places."""
+
+PriceValue = Annotated[float, AfterValidator(_round_price)]
+"""A :data:`TwsPrice` that is always known."""
+
+
+class _MoneyMarker:
+    def __repr__(self) -> str:
+        return "MONEY"
+
+
+MONEY = _MoneyMarker()
+"""Metadata marking a :data:`Money` field (rounded by :class:`MoneyRounding`)."""
+
+Money = Annotated[float | None, MONEY]
+"""An amount of money: a JSON number rounded to its currency's minor unit by the
+model (:class:`MoneyRounding`)."""
+
+
+class MoneyRounding(BaseModel):
+    """A model whose :data:`Money` fields are rounded to the minor unit of the currency
+    named by its field ``_money_currency`` (2 decimals when it has none: an amount in the
+    account's base currency)."""
+
+    _money_currency: ClassVar[str] = "currency"
+
+    @model_validator(mode="after")
+    def _round_money(self) -> MoneyRounding:
+        digits = currency_digits(getattr(self, self._money_currency, None))
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if MONEY in info.metadata and isinstance(value, float):
+                setattr(self, name, _rounded(value, digits))
+        return self
+
+
 def size(value: Decimal | float | int | None) -> Decimal | None:
     """A TWS size, or ``None`` for unset, NaN and negative ("no value") sizes."""
     if value is None:
@@ -104,7 +201,7 @@ class ContractPublic(BaseModel):
     symbol: str
     secType: str = Field(description="STK, CASH, FUT, OPT, IND ...")
     lastTradeDateOrContractMonth: str = ""
-    strike: float = 0.0
+    strike: PriceValue = 0.0
     right: str = ""
     multiplier: str = ""
     exchange: str = ""
@@ -146,7 +243,7 @@ class ContractDetailsPublic(BaseModel):
 
     contract: ContractPublic
     marketName: str = ""
-    minTick: float | None = None
+    minTick: TwsPrice = None
     orderTypes: str = Field("", description="Comma-separated order types, as TWS sends them.")
     validExchanges: str = Field("", description="Comma-separated exchanges, as TWS sends them.")
     priceMagnifier: int | None = None
@@ -233,17 +330,17 @@ class QuotePublic(BaseModel):
     secType: str = ""
     exchange: str = ""
     currency: str = ""
-    bid: float | None = None
-    ask: float | None = None
-    last: float | None = None
+    bid: TwsPrice = None
+    ask: TwsPrice = None
+    last: TwsPrice = None
     bidSize: Size = None
     askSize: Size = None
     lastSize: Size = None
     volume: Size = None
-    high: float | None = None
-    low: float | None = None
-    open: float | None = None
-    close: float | None = Field(None, description="Previous session's close (TWS tick 9).")
+    high: TwsPrice = None
+    low: TwsPrice = None
+    open: TwsPrice = None
+    close: TwsPrice = Field(None, description="Previous session's close (TWS tick 9).")
     time: dt.datetime | None = Field(
         None, description="When the snapshot's last tick arrived (UTC, the service's clock)."
     )
@@ -284,10 +381,10 @@ class BarPublic(BaseModel):
     """One historical bar; ``date`` is TWS's text (``yyyymmdd`` for daily bars)."""
 
     date: str
-    open: float | None
-    high: float | None
-    low: float | None
-    close: float | None
+    open: TwsPrice
+    high: TwsPrice
+    low: TwsPrice
+    close: TwsPrice
     volume: Size = None
     wap: Size = None
     barCount: int | None = None

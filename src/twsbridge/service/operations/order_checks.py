@@ -6,9 +6,9 @@
 * :func:`check_account`: the order names an account the gateway manages (TWS's
   error 321 "Invalid account code" otherwise), or none (the default account).
 
-Both answer a 400 problem of type ``invalid-order`` with TWS's ``code`` and the
-``field``: the request was refused here and never sent, so it is not titled as
-TWS's rejection; TWS would refuse it with the same code.
+Both answer a 400 problem (type ``price-off-tick`` or ``account-not-managed``)
+with TWS's ``code`` and the ``field``: the request was refused here and never sent,
+so it is not titled as TWS's rejection; TWS would refuse it with the same code.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ MAX_PRICE = 1e9
 binary float no longer tells neighbouring grid points apart (1e300 is "on" every grid)."""
 SUB_DOLLAR_TICK = 0.0001
 """TWS's price increment for US stocks below USD 1 (their market rule)."""
-_PROBLEM = "invalid-order"
 
 
 def on_grid(value: float, tick: float) -> bool:
@@ -77,7 +76,7 @@ def check_prices(order: Order, contract: Contract, details: ContractDetails) -> 
                    else f"must be below {MAX_PRICE:g}" if magnitude >= MAX_PRICE
                    else "is off the tick grid")
             raise ProblemError(
-                _PROBLEM, f"{name} {value:g} {why} (minTick {tick:g}): {OFF_TICK}",
+                "price-off-tick", f"{name} {value:g} {why} (minTick {tick:g}): {OFF_TICK}",
                 code=110, field=name,
             )
 
@@ -94,7 +93,7 @@ def check_account(order: Order, managed: tuple[str, ...] | list[str]) -> None:
     named = order.account.strip()
     if named and managed and named not in managed:
         raise ProblemError(
-            _PROBLEM,
+            "account-not-managed",
             f"account {named!r} is not managed by this gateway (managed: "
             f"{', '.join(managed)}): {INVALID_ACCOUNT}",
             code=321, field="account",

@@ -12,7 +12,8 @@ handlers live across reconnects. Items:
   text, as ``GET /account/values`` serves it);
 * ``{"kind": "portfolio", "account", "contract": {...}, "position", "marketPrice",
   "marketValue", "averageCost", "unrealizedPNL", "realizedPNL"}`` (``position`` 0:
-  the position was closed).
+  the position was closed; prices to 8 decimals, amounts to the contract currency's
+  minor unit).
 
 The snapshot keeps the latest item per (account, tag, currency) and per
 (account, conId).
@@ -29,7 +30,7 @@ from typing import Any
 from ..gateway import GatewayManager
 from ..operations.account import managed_account
 from ..problems import ProblemError
-from ..schemas import ContractPublic, price
+from ..schemas import ContractPublic, money, price_rounded
 from .hub import Emit, Item, StreamHub, TopicKind, TopicSpec, Upstream, UpstreamFactory
 
 __all__ = ["ACCOUNT", "account_spec", "portfolio_item", "register_account_upstream",
@@ -69,9 +70,11 @@ def portfolio_item(p: Any) -> Item:
     """A position (the client's ``PortfolioItem`` or an ``updatePortfolio``)."""
     return {"kind": "portfolio", "account": _account(p),
             "contract": ContractPublic.from_tws(p.contract).model_dump(mode="json"),
-            "position": _number(p.position), "marketPrice": price(p.marketPrice),
-            "marketValue": price(p.marketValue), "averageCost": price(p.averageCost),
-            "unrealizedPNL": price(p.unrealizedPNL), "realizedPNL": price(p.realizedPNL)}
+            "position": _number(p.position), "marketPrice": price_rounded(p.marketPrice),
+            "marketValue": money(p.marketValue, p.contract.currency),
+            "averageCost": price_rounded(p.averageCost),
+            "unrealizedPNL": money(p.unrealizedPNL, p.contract.currency),
+            "realizedPNL": money(p.realizedPNL, p.contract.currency)}
 
 
 def _key(item: Item) -> Hashable:
