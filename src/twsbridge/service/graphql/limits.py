@@ -329,7 +329,7 @@ class _CostWalk:
             return known
         definition = self.fragments.get(name)
         if definition is None:  # what graphql-core's KnownFragmentNamesRule answers
-            raise _Refusal(GraphQLError(f"Unknown fragment '{name}'.", node))
+            raise _Refusal(GraphQLError(f"Unknown fragment '{name}'.", node.name))
         if name in self.walking:
             return _Cost()  # a cycle: graphql-core's NoFragmentCyclesRule reports it
         self.walking.add(name)
@@ -382,7 +382,8 @@ class CostGuard(SchemaExtension):
 
     def _refuse(self, error: GraphQLError) -> None:
         self.execution_context.pre_execution_errors = [error]
-        self._http_status_400()
+        if is_limit_error(error):
+            self._http_status_400()
 
     def _http_status_400(self) -> None:
         response = getattr(self.execution_context.context, "response", None)
