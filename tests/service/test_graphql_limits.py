@@ -134,6 +134,18 @@ async def test_deeply_nested_variables_are_400_with_a_request_id(
     assert data_of(await post(client, "{ __typename }")) == {"__typename": "Query"}
 
 
+async def test_an_unterminated_string_of_escapes_is_a_quick_400(
+        default: tuple[httpx.AsyncClient, Svc]) -> None:
+    """The nesting is counted without decoding: a string never closed (a quadratic case for
+    a scan that retries from each quote) is still one pass, then JSON's own 400."""
+    client, _ = default
+    body = '{"query": "{ __typename }", "variables": {"x": "' + '\\"' * 300_000
+    response = await client.post("/graphql", content=body.encode(),
+                                 headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert "JSON" in response.text
+
+
 async def test_deep_variables_in_a_get_are_400(default: tuple[httpx.AsyncClient, Svc]) -> None:
     client, _ = default
     response = await client.get("/graphql", params={
@@ -204,6 +216,9 @@ async def test_query_length(small: httpx.AsyncClient) -> None:
     query = "{ __typename }"
     data_of(await post(small, query + " " * (5000 - len(query))))
     refused(await post(small, query + " " * (5001 - len(query))), "graphql_max_query_length")
+    named = "query Named { __typename }" + " " * 5000  # refused before the operation is found
+    response = await small.post("/graphql", json={"query": named, "operationName": "Named"})
+    refused(response, "graphql_max_query_length")
 
 
 async def test_query_nesting(small: httpx.AsyncClient) -> None:
