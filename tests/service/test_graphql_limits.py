@@ -18,8 +18,13 @@ import httpx
 import pytest
 import pytest_asyncio
 from graphql import get_introspection_query
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_graphql import Mode, nodes, queries
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+
+from twsbridge.service.graphql import schema
 
 from .support import KEYS, running_service, sim_settings
 
@@ -334,3 +339,24 @@ async def test_ws_message_nested_too_deep_closes_4400_naming_the_limit(
         await asyncio.wait_for(ws.recv(), 10)
     assert ws.close_code == 4400
     assert "graphql_max_nesting" in (ws.close_reason or "")
+
+
+# ------------------------------------------------------------- generated queries: never a 500
+
+@pytest.mark.parametrize("mode", [Mode.POSITIVE, Mode.NEGATIVE])
+def test_generated_queries_never_answer_500(small_svc: Svc, mode: Mode) -> None:
+    """Queries hypothesis-graphql generates from the schema (valid ones, then invalid ones)
+    answer 200 or a 4xx, within the small limits or refused by one."""
+    headers = {"Authorization": f"Bearer {small_svc.key}"}
+    sdl = str(schema)
+    scalars = {"Size": st.integers(0, 10**6).map(nodes.Int)}
+    with httpx.Client(base_url=small_svc.url, timeout=60.0, headers=headers) as client:
+
+        @settings(max_examples=40, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(query=queries(sdl, custom_scalars=scalars, mode=mode))
+        def check(query: str) -> None:
+            response = client.post("/graphql", json={"query": query})
+            assert response.status_code < 500, (query, response.text)
+
+        check()
