@@ -203,6 +203,7 @@ async def test_the_introspection_query_works_with_the_defaults(
 async def test_aliases(small: httpx.AsyncClient) -> None:
     assert len(data_of(await post(small, aliases(5)))) == 5
     refused(await post(small, aliases(6)), "graphql_max_aliases")
+    refused(await small.get("/graphql", params={"query": aliases(6)}), "graphql_max_aliases")
 
 
 async def test_depth(small: httpx.AsyncClient) -> None:
