@@ -118,6 +118,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(account.router, dependencies=read)
     app.include_router(streaming_routes.router, dependencies=read)
     app.include_router(keys.router)  # "admin"
-    app.include_router(graphql_router())  # /graphql: its own key check (HTTP, WS init)
+    app.include_router(graphql_router(settings))  # /graphql: its own key check (HTTP, WS init)
     mcp.install(app)  # /mcp: a key for every request; tools check read / trade
     return app

@@ -160,6 +160,42 @@ class ServiceSettings(BaseSettings, GuardrailSettings):
         "with their count.",
     )
 
+    # GraphQL cost limits (see twsbridge.service.graphql.limits): a request over one is a
+    # GraphQL error with status 400 naming the setting, before anything runs
+    graphql_max_depth: int = Field(
+        default=12, ge=1,
+        description="GraphQL: fields nested in an operation (introspection not counted).",
+    )
+    graphql_max_aliases: int = Field(
+        default=30, ge=0, description="GraphQL: aliases in one document.")
+    graphql_max_tokens: int = Field(
+        default=2000, ge=1, description="GraphQL: tokens of one query document.")
+    graphql_max_query_length: int = Field(
+        default=50_000, ge=1, description="GraphQL: characters of one query document.")
+    graphql_max_nesting: int = Field(
+        default=32, ge=2,
+        description="GraphQL: nesting of the query's { [ ( (fragments expanded) and of the "
+        "request's JSON (variables), checked before either is parsed.",
+    )
+    graphql_max_json_values: int = Field(
+        default=1000, ge=1,
+        description="GraphQL: values (objects, arrays, scalars) in a request's JSON.",
+    )
+    graphql_max_fields: int = Field(
+        default=1000, ge=1,
+        description="GraphQL: fields an operation selects, each fragment counted where used.",
+    )
+    graphql_max_tws_fields: int = Field(
+        default=10, ge=1,
+        description="GraphQL: fields of one operation that each send TWS a request (quote, "
+        "bars, contracts ...).",
+    )
+    graphql_tws_concurrency: int = Field(
+        default=2, ge=1,
+        description="GraphQL: TWS requests one HTTP request (or one WebSocket) has "
+        "outstanding at once.",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, cast, get_args
 
 import strawberry
+from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
 from twsbridge.client import TWSClient
@@ -25,6 +26,7 @@ from ..problems import ProblemError
 from ..routes.common import ContractQuery
 from .auth import GraphQLContext, ReadScope
 from .errors import ProblemErrors
+from .limits import TWSCall
 from .types import (
     AccountValueGQL,
     BarsGQL,
@@ -69,18 +71,24 @@ def contract_query(conId: int | None, symbol: str | None, secType: str | None,
 Decorator = Callable[[Callable[..., Any]], Any]
 
 
-def answer_field(description: str) -> Decorator:
-    """A field whose resolver's problems become GraphQL errors (see :mod:`.errors`)."""
+def _extensions(tws: bool) -> list[FieldExtension]:
+    return [ProblemErrors(), TWSCall()] if tws else [ProblemErrors()]
+
+
+def answer_field(description: str, *, tws: bool = False) -> Decorator:
+    """A field whose resolver's problems become GraphQL errors (see :mod:`.errors`);
+    ``tws``: its resolver sends TWS a request (:class:`.limits.TWSCall`)."""
     decorator: Decorator = strawberry.field(description=description,
-                                            extensions=[ProblemErrors()])
+                                            extensions=_extensions(tws))
     return decorator
 
 
-def read_field(description: str) -> Decorator:
-    """A field that needs the ``read`` scope and answers problems as GraphQL errors."""
+def read_field(description: str, *, tws: bool = False) -> Decorator:
+    """A field that needs the ``read`` scope and answers problems as GraphQL errors;
+    ``tws``: its resolver sends TWS a request (:class:`.limits.TWSCall`)."""
     decorator: Decorator = strawberry.field(description=description,
                                             permission_classes=[ReadScope],
-                                            extensions=[ProblemErrors()])
+                                            extensions=_extensions(tws))
     return decorator
 
 
@@ -96,7 +104,8 @@ class AccountGQL:
     account: str = strawberry.field(
         description="The account code (the first managed one unless asked for another).")
 
-    @answer_field("reqAccountSummary: TWS's tags with their values, per account of the group.")
+    @answer_field("reqAccountSummary: TWS's tags with their values, per account of the group.",
+                  tws=True)
     async def summary(
         self, info: Info, group: str = "All",
         tags: Annotated[str | None, strawberry.argument(
@@ -107,7 +116,7 @@ class AccountGQL:
         return [AccountValueGQL.from_pydantic(r) for r in rows]
 
     @answer_field("reqAccountUpdates: every value TWS keeps for the account (cash per "
-                  "currency, margins, P&L ...), as TWS's text.")
+                  "currency, margins, P&L ...), as TWS's text.", tws=True)
     async def values(self, info: Info) -> list[AccountValueGQL]:
         rows = await account_ops.account_values(await _client(info), self.account)
         return [AccountValueGQL.from_pydantic(r) for r in rows]
@@ -117,12 +126,13 @@ class AccountGQL:
 class Query:
     """Contracts, market data, orders, executions, positions, the account and P&L."""
 
-    @read_field("Contract details of one conId (404 status, code 200, when TWS knows none).")
+    @read_field("Contract details of one conId (404 status, code 200, when TWS knows none).",
+                tws=True)
     async def contract(self, info: Info, conId: int) -> ContractDetailsGQL:
         details = await contract_ops.contract_by_conid(await _client(info), conId)
         return ContractDetailsGQL.from_pydantic(details)
 
-    @read_field("All contracts matching a description (reqContractDetails).")
+    @read_field("All contracts matching a description (reqContractDetails).", tws=True)
     async def contracts(
         self, info: Info, symbol: Symbol = None, conId: ConId = None, secType: SecType = None,
         exchange: Exchange = None, currency: Currency = None,
@@ -132,7 +142,7 @@ class Query:
         found = await contract_ops.contract_details(await _client(info), query.to_contract())
         return [ContractDetailsGQL.from_pydantic(d) for d in found]
 
-    @read_field("Symbols matching a pattern (reqMatchingSymbols).")
+    @read_field("Symbols matching a pattern (reqMatchingSymbols).", tws=True)
     async def searchContracts(
         self, info: Info, pattern: Annotated[str, strawberry.argument(
             description="Start of a symbol or company name, e.g. 'intc'.")],
@@ -143,7 +153,7 @@ class Query:
         return [ContractDescriptionGQL.from_pydantic(d) for d in found]
 
     @read_field("Snapshot quote (reqMktData snapshot) of the one contract matching conId or "
-                "symbol; several matches are an error (status 409) listing candidates.")
+                "symbol; several matches are an error (status 409) listing candidates.", tws=True)
     async def quote(
         self, info: Info, conId: ConId = None, symbol: Symbol = None, secType: SecType = None,
         exchange: Exchange = None, currency: Currency = None,
@@ -155,7 +165,7 @@ class Query:
         return QuoteGQL.from_pydantic(quote)
 
     @read_field("Historical bars (reqHistoricalData) of the one contract matching conId or "
-                "symbol; what TWS rejects is an error carrying TWS's code.")
+                "symbol; what TWS rejects is an error carrying TWS's code.", tws=True)
     async def bars(
         self, info: Info, conId: ConId = None, symbol: Symbol = None, secType: SecType = None,
         exchange: Exchange = None, currency: Currency = None,
@@ -178,7 +188,7 @@ class Query:
         return BarsGQL.from_pydantic(bars)
 
     @read_field("Orders, newest first: open (working at TWS now), completed (filled, "
-                "cancelled or rejected) or all (everything in the journal).")
+                "cancelled or rejected) or all (everything in the journal).", tws=True)
     async def orders(
         self, info: Info, status: Annotated[str, strawberry.argument(
             description="open, completed or all.")] = "open",
@@ -223,7 +233,7 @@ class Query:
                                                limit=limit)
         return [ExecutionGQL.from_pydantic(r) for r in rows]
 
-    @read_field("Every position of every account (reqPositions).")
+    @read_field("Every position of every account (reqPositions).", tws=True)
     async def positions(self, info: Info) -> list[PositionGQL]:
         rows = await account_ops.positions(await _client(info))
         return [PositionGQL.from_pydantic(p) for p in rows]
