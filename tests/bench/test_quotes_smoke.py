@@ -23,7 +23,7 @@ def test_quotes_bench_runs_and_reports_ratios(capsys: pytest.CaptureFixture[str]
     quotes.report(args, figures)
     out = capsys.readouterr().out
     seq = figures["sequential"]
-    assert seq["direct"]["n"] == seq["service"]["n"] == seq["floor"]["n"] == 5
+    assert seq["direct"]["n"] == seq["service"]["n"] == seq["contracts"]["n"] == 5
     for name in ("health", "quotes", "bars"):
         [run] = figures["load"][name]
         assert run["statuses"] == {200: 20}, (name, run)
