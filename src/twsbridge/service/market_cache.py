@@ -28,7 +28,6 @@ GraphQL and MCP faces share it. Limits come from :class:`MarketCacheSettings`
 from __future__ import annotations
 
 import asyncio
-import copy
 import dataclasses
 import functools
 import weakref
@@ -76,14 +75,21 @@ class MarketCacheSettings(BaseSettings):
     bars_max: int = Field(default=256, ge=1, description="Bar requests kept at most.")
 
 
+_SCALARS = frozenset({int, str, bool, type(None)})
+
+
 def _freeze(value: Any) -> Hashable:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__name__,
-                tuple(_freeze(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    kind = type(value)
+    if kind in _SCALARS:
+        scalar: Hashable = value
+        return scalar
+    if kind is float:
+        return "nan" if value != value else value  # NaN never equals itself
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
-    if isinstance(value, float) and value != value:  # NaN never equals itself
-        return "nan"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (kind.__name__,
+                tuple(_freeze(getattr(value, f.name)) for f in dataclasses.fields(value)))
     hashable: Hashable = value
     return hashable
 
@@ -92,6 +98,11 @@ def contract_key(contract: Contract) -> Hashable:
     """A hashable key of every field of ``contract`` (combo legs and delta-neutral part
     included): two contracts share a key only when TWS would be asked the same thing."""
     return _freeze(contract)
+
+
+def _copies(details: list[ContractDetails]) -> list[ContractDetails]:
+    """A copy of each ContractDetails and of its Contract (their lists are shared)."""
+    return [dataclasses.replace(d, contract=dataclasses.replace(d.contract)) for d in details]
 
 
 class SingleFlight:
@@ -162,7 +173,8 @@ class MarketCache:
     async def contract_details(self, ib: TWSClient, contract: Contract
                                ) -> list[ContractDetails]:
         """``reqContractDetails`` (9) → contractDetails (10) of ``contract``: cached,
-        coalesced; a copy the caller may change.
+        coalesced; copies of the cached objects (their fields may be set; their lists are
+        shared and must not be changed).
 
         Returns:
             Every ``ContractDetails`` TWS has for ``contract`` (``[]`` for none).
@@ -175,7 +187,7 @@ class MarketCache:
         found = self._contracts.get(key)
         if found is not None:
             self.hits["contracts"] += 1
-            return copy.deepcopy(found)
+            return _copies(found)
         if key in self._unknown:
             self.hits["unknown"] += 1
             error = self._unknown[key]
@@ -198,7 +210,7 @@ class MarketCache:
             return details
 
         details = await self.flights.run(("reqContractDetails", key), ask)
-        return copy.deepcopy(details)
+        return _copies(details)
 
     async def historical_data(self, ib: TWSClient, contract: Contract, *, endDateTime: str,
                               durationStr: str, barSizeSetting: str, whatToShow: str,
