@@ -14,6 +14,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect as ws_connect
 
+from twsbridge.service.gateway_clock import RATE_AFTER
+
 from .support import auth, running_service, sim_settings
 
 pytestmark = pytest.mark.timeout(120)
@@ -82,3 +84,20 @@ async def test_order_event_times_are_the_gateways(url: str) -> None:
     assert events and all(near_sim_time(str(e["time"])) for e in events), events
     execution = next(e for e in events if e["event"] == "execution")
     assert str(execution["executionTime"]).startswith("20130301"), execution
+
+
+async def test_a_frozen_gateway_clock_stands_still(url: str) -> None:
+    """Two readings of the gateway's clock give its rate: 0 for this frozen simulator."""
+    async with httpx.AsyncClient(base_url=url, headers=auth(url), timeout=30) as http:
+        async def quote_time() -> dt.datetime:
+            text = (await http.get("/quotes", params={"symbol": "AAPL"})).json()["time"]
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+        await asyncio.sleep(RATE_AFTER + 0.5)
+        await quote_time()  # the second reading is due: it runs now
+        await asyncio.sleep(0.5)
+        first = await quote_time()
+        await asyncio.sleep(2.0)
+        second = await quote_time()
+    assert abs((second - first).total_seconds()) < 0.2, (first, second)
+    assert near_sim_time(first.isoformat())
