@@ -234,3 +234,38 @@ async def test_a_caller_that_leaves_does_not_cancel_the_others(
     t0 = time.monotonic()
     assert (await cache.contract_details(client, intc))[0].contract.conId == 270639
     assert time.monotonic() - t0 < 0.05 and answers["contractDetailsEnd"] == 1
+
+
+async def test_a_refused_bars_request_is_not_kept(ib: tuple[TWSClient, Counter[str]]) -> None:
+    client, answers = ib
+    amd = Contract(symbol="AMD", secType="STK", exchange="SMART", currency="USD")
+    codes = []
+    for _ in range(2):
+        with pytest.raises(TWSError) as refused:
+            await market_data.bars(client, amd, whatToShow="NONSENSE")
+        codes.append(refused.value.code)
+    assert codes[0] == codes[1] and answers[f"error {codes[0]}"] == 2  # asked twice
+    assert answers["historicalData"] == 0
+
+
+async def test_bars_are_kept_for_a_few_seconds_within_a_total_of_bars(
+        ib: tuple[TWSClient, Counter[str]]) -> None:
+    client, answers = ib
+    cache = MarketCache(MarketCacheSettings(bars_ttl=1.0, bars_max=60))
+    [details] = await client.reqContractDetails(Contract(conId=4391))
+    amd = details.contract
+    ask = {"endDateTime": "", "durationStr": "1 D", "barSizeSetting": "1 hour",
+           "whatToShow": "TRADES", "useRTH": True, "formatDate": 1}
+    first = await cache.historical_data(client, amd, **ask)  # type: ignore[arg-type]
+    assert 0 < len(first) <= 60
+    assert await cache.historical_data(client, amd, **ask) == first  # type: ignore[arg-type]
+    assert answers["historicalData"] == 1
+    await asyncio.sleep(1.3)
+    again = await cache.historical_data(client, amd, **ask)  # type: ignore[arg-type]
+    assert [b.date for b in again][:-1] == [b.date for b in first][:-1]
+    assert answers["historicalData"] == 2  # expired: asked again
+    big = {**ask, "durationStr": "1 M"}  # more bars than the cache holds in all: not kept
+    many = await cache.historical_data(client, amd, **big)  # type: ignore[arg-type]
+    assert len(many) > 60
+    await cache.historical_data(client, amd, **big)  # type: ignore[arg-type]
+    assert answers["historicalData"] == 4

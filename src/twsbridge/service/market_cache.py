@@ -11,9 +11,10 @@ here changes rarely, so :class:`MarketCache` keeps:
   least recently used go first). A description TWS knows nothing of (error 200 "No security
   definition", or no contractDetails at all) is remembered for ``negative_ttl`` seconds only,
   as that answer: never as a success. Any other error is not kept at all.
-* **bars**: the answer to one ``reqHistoricalData`` (message 20) for ``bars_ttl`` seconds
-  (at most ``bars_max`` requests); TWS itself refuses an identical historical request within
-  15 s (error 162), so identical ones within seconds are answered once. Errors are not kept.
+* **bars**: the answer to one ``reqHistoricalData`` (message 20) for ``bars_ttl`` seconds;
+  TWS itself refuses an identical historical request within
+  15 s (error 162), so identical ones within seconds are answered once (at most ``bars_max``
+  bars in all: an answer weighs its bars). Errors are not kept.
 * **single-flight**: while a request is on its way to TWS, an identical one waits for its
   answer instead of sending another (snapshot quotes, contract details, bars, head
   timestamps). The request is cancelled only when every caller waiting for it has gone.
@@ -72,7 +73,9 @@ class MarketCacheSettings(BaseSettings):
     bars_ttl: float = Field(
         default=3.0, ge=0,
         description="Seconds the answer to an identical reqHistoricalData is reused; 0 = never.")
-    bars_max: int = Field(default=256, ge=1, description="Bar requests kept at most.")
+    bars_max: int = Field(
+        default=100_000, ge=1,
+        description="Bars kept at most, all requests together (an answer weighs its bars).")
 
 
 _SCALARS = frozenset({int, str, bool, type(None)})
@@ -159,7 +162,8 @@ class MarketCache:
             s.contract_max, s.contract_ttl or 1e-9)
         self._unknown: TTLCache[Hashable, TWSError | None] = TTLCache(
             s.contract_max, s.negative_ttl or 1e-9)
-        self._bars: TTLCache[Hashable, list[BarData]] = TTLCache(s.bars_max, s.bars_ttl or 1e-9)
+        self._bars: TTLCache[Hashable, list[BarData]] = TTLCache(
+            s.bars_max, s.bars_ttl or 1e-9, getsizeof=lambda bars: max(1, len(bars)))
         self.flights = SingleFlight()
         #: Answers given from the caches (``contracts``, ``unknown``, ``bars``), for /metrics.
         self.hits: dict[str, int] = {"contracts": 0, "unknown": 0, "bars": 0}
@@ -227,8 +231,8 @@ class MarketCache:
         async def ask() -> list[BarData]:
             bars = await ib.reqHistoricalData(contract, endDateTime, durationStr,
                                               barSizeSetting, whatToShow, useRTH, formatDate)
-            if self.settings.bars_ttl > 0:
-                self._bars[key] = bars
+            if self.settings.bars_ttl > 0 and len(bars) <= self.settings.bars_max:
+                self._bars[key] = bars  # the oldest answers go to make room
             return bars
 
         return list(await self.flights.run(key, ask))
