@@ -31,12 +31,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import logging
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 from cachetools import TTLCache
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from twsbridge.client import TWSClient, TWSError
@@ -53,6 +54,8 @@ __all__ = [
 
 T = TypeVar("T")
 
+log = logging.getLogger("twsbridge.service")
+
 #: TWS's error code for a contract it does not know ("No security definition has been found").
 NO_SECURITY_DEFINITION = 200
 
@@ -63,18 +66,18 @@ class MarketCacheSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TWSBRIDGE_CACHE_", extra="ignore")
 
     contract_ttl: float = Field(
-        default=900.0, ge=0,
+        default=900.0, ge=0, le=86_400,
         description="Seconds a contract resolution (reqContractDetails) is reused; 0 = never.")
     contract_max: int = Field(
-        default=10_000, ge=1, description="Contract descriptions kept at most.")
+        default=10_000, ge=1, le=1_000_000, description="Contract descriptions kept at most.")
     negative_ttl: float = Field(
-        default=5.0, ge=0,
+        default=5.0, ge=0, le=3_600,
         description="Seconds 'no such contract' (TWS error 200) is remembered; 0 = never.")
     bars_ttl: float = Field(
-        default=3.0, ge=0,
+        default=3.0, ge=0, le=3_600,
         description="Seconds the answer to an identical reqHistoricalData is reused; 0 = never.")
     bars_max: int = Field(
-        default=100_000, ge=1,
+        default=100_000, ge=1, le=10_000_000,
         description="Bars kept at most, all requests together (an answer weighs its bars).")
 
 
@@ -165,8 +168,6 @@ class MarketCache:
         self._bars: TTLCache[Hashable, list[BarData]] = TTLCache(
             s.bars_max, s.bars_ttl or 1e-9, getsizeof=lambda bars: max(1, len(bars)))
         self.flights = SingleFlight()
-        #: Answers given from the caches (``contracts``, ``unknown``, ``bars``), for /metrics.
-        self.hits: dict[str, int] = {"contracts": 0, "unknown": 0, "bars": 0}
 
     def clear(self) -> None:
         """Forget every cached answer (running requests go on)."""
@@ -190,10 +191,8 @@ class MarketCache:
         key = contract_key(contract)
         found = self._contracts.get(key)
         if found is not None:
-            self.hits["contracts"] += 1
             return _copies(found)
         if key in self._unknown:
-            self.hits["unknown"] += 1
             error = self._unknown[key]
             if error is not None:
                 raise TWSError(error.code, error.message, error.reqId)
@@ -225,7 +224,6 @@ class MarketCache:
                barSizeSetting, whatToShow, useRTH, formatDate)
         found = self._bars.get(key)
         if found is not None:
-            self.hits["bars"] += 1
             return list(found)
 
         async def ask() -> list[BarData]:
@@ -250,5 +248,10 @@ def market_cache(ib: TWSClient) -> MarketCache:
     environment); it lives as long as the client."""
     cache = _CACHES.get(ib)
     if cache is None:
-        cache = _CACHES[ib] = MarketCache()
+        try:
+            settings = MarketCacheSettings()
+        except ValidationError as exc:  # never a 500 for every request: say it once
+            log.error("TWSBRIDGE_CACHE_* settings refused, the defaults apply: %s", exc)
+            settings = MarketCacheSettings.model_construct()
+        cache = _CACHES[ib] = MarketCache(settings)
     return cache
