@@ -14,6 +14,8 @@ from typing import Any
 
 from twsbridge.client import Gap
 
+from .gateway_clock import gateway_clock
+
 __all__ = ["PnLWatch"]
 
 log = logging.getLogger("twsbridge.service")
@@ -51,13 +53,15 @@ class PnLWatch:
                 await task
 
     async def _run(self, ib: Any, account: str) -> None:
+        clock = gateway_clock(ib)
+        await clock.ensure()  # the gateway's time before the first figures
         sub = self.subscription = ib.reqPnL(account, "")
         try:
             async for pnl in sub:
                 if isinstance(pnl, Gap):  # TWS resent it (1101): the figures follow
                     continue
                 self.pnl = pnl
-                self.time = dt.datetime.now(dt.UTC)
+                self.time = clock.now()  # arrival, on the gateway's clock
                 self._updated.set()
         except Exception as exc:  # the connection ended; the next connect restarts it
             log.debug("reqPnL for %s ended: %s", account, exc)
@@ -66,7 +70,8 @@ class PnLWatch:
                 await sub.cancel()
 
     async def latest(self, wait: float) -> tuple[Any | None, dt.datetime | None]:
-        """The latest P&L and when it arrived; waits up to ``wait`` s for a first one."""
+        """The latest P&L and when it arrived (UTC, the gateway's clock:
+        :mod:`.gateway_clock`); waits up to ``wait`` s for a first one."""
         if self.pnl is None and self._task is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):

@@ -342,7 +342,7 @@ class QuotePublic(BaseModel):
     open: TwsPrice = None
     close: TwsPrice = Field(None, description="Previous session's close (TWS tick 9).")
     time: dt.datetime | None = Field(
-        None, description="When the snapshot's last tick arrived (UTC, the service's clock)."
+        None, description="When the snapshot's last tick arrived (UTC, the gateway's clock)."
     )
     lastTimestamp: dt.datetime | None = Field(
         None, description="TWS's time of the last trade (UTC; tick 45), if sent."

@@ -11,6 +11,7 @@ from fastapi import Depends, Query
 from twsbridge.client import TWSClient
 from twsbridge.protocol import Contract, ContractDetails
 
+from ..market_cache import market_cache
 from ..problems import ProblemError
 from ..schemas import TWS_INT_MAX, TWS_INT_MIN, ContractPublic
 
@@ -100,8 +101,18 @@ def describe(contract: Contract) -> str:
 
 
 async def resolve_contract(ib: TWSClient, contract: Contract) -> ContractDetails:
-    """Exactly one contract for ``contract``: 404 when none, 409 listing candidates if many."""
-    details = await ib.reqContractDetails(contract)
+    """Exactly one contract for ``contract`` (``reqContractDetails``, message 9): 404 when
+    none, 409 listing candidates if many.
+
+    Resolutions are cached and identical concurrent ones coalesced
+    (:meth:`~twsbridge.service.market_cache.MarketCache.contract_details`): a contract
+    already resolved costs no TWS message.
+
+    Raises:
+        ProblemError: ``contract-not-found`` (404), ``ambiguous-contract`` (409).
+        TWSError: TWS refused the look-up (200 for an unknown contract: a 404 too).
+    """
+    details = await market_cache(ib).contract_details(ib, contract)
     if not details:
         raise ProblemError("contract-not-found", f"no contract matches {describe(contract)}")
     if len({d.contract.conId for d in details}) > 1:

@@ -12,6 +12,7 @@ from ..gateway import ClientDep
 from ..operations import market_data as ops
 from ..problems import problem_responses
 from ..schemas import TWS_INT_MAX, TWS_INT_MIN, BarsPublic, HeadTimestampPublic, QuotePublic
+from ..streaming.deps import HubDep
 from .common import ContractQueryDep
 
 __all__ = ["router"]
@@ -35,23 +36,28 @@ UseRTH = Annotated[bool, Query(description="Regular trading hours only.")]
 )
 async def quote_by_conid(
     ib: ClientDep,
+    hub: HubDep,
     conId: Annotated[int, Path(description="IB contract id, e.g. 265598 for AAPL.",
                                ge=TWS_INT_MIN, le=TWS_INT_MAX)],
     genericTickList: GenericTicks = "",
 ) -> QuotePublic:
-    """``reqMktData`` snapshot of contract ``conId``."""
-    return await ops.quote(ib, Contract(conId=conId), genericTickList)
+    """``reqMktData`` snapshot of contract ``conId`` (from the live subscription when the
+    service streams it already)."""
+    return await ops.quote(ib, Contract(conId=conId), genericTickList, hub)
 
 
 @router.get("/quotes", summary="Snapshot quote of a symbol", responses=_ERRORS)
 async def quote(
-    ib: ClientDep, query: ContractQueryDep, genericTickList: GenericTicks = ""
+    ib: ClientDep, hub: HubDep, query: ContractQueryDep, genericTickList: GenericTicks = ""
 ) -> QuotePublic:
     """``reqMktData`` snapshot of the one contract matching ``symbol`` (or ``conId``).
 
-    Several matches are a 409 problem listing the candidates.
+    Several matches are a 409 problem listing the candidates. A contract the service
+    streams already (``/ws/quotes``, SSE, GraphQL subscriptions) is answered from that live
+    subscription; identical concurrent requests share one snapshot; ``time`` is the
+    gateway's.
     """
-    return await ops.quote(ib, query.to_contract(), genericTickList)
+    return await ops.quote(ib, query.to_contract(), genericTickList, hub)
 
 
 @router.get("/bars", summary="Historical bars", responses=_ERRORS)

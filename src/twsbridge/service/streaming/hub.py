@@ -241,6 +241,15 @@ class StreamHub:
             "dropped": self.dropped,
         }
 
+    def latest(self, key: TopicKey) -> list[Item] | None:
+        """The latest item per conflation key of topic ``key`` (what a new subscriber's
+        snapshot holds), oldest first; None unless its upstream runs and has delivered.
+        Read-only use: the items are the topic's own."""
+        topic = self.topics.get(key)
+        if topic is None or not topic.ready or not topic.state:
+            return None
+        return list(topic.state.values())
+
     def subscriber_count(self, key: TopicKey) -> int:
         """Subscribers of topic ``key`` (0 when it does not run)."""
         topic = self.topics.get(key)

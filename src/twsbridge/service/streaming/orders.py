@@ -19,10 +19,10 @@ from collections.abc import Hashable
 from typing import Any
 
 from twsbridge.client import TWSClient
-from twsbridge.client.events import utcnow
 
 from ..event_schemas import OrderEventPublic
 from ..gateway import GatewayManager
+from ..gateway_clock import gateway_clock
 from ..problems import ProblemError
 from .hub import Emit, Item, StreamHub, TopicKind, TopicSpec, Upstream
 
@@ -55,6 +55,7 @@ class _OrderEvents:
     def __init__(self, ib: TWSClient, emit: Emit) -> None:
         self.ib = ib
         self.emit = emit
+        self.clock = gateway_clock(ib)
         self.statuses: dict[int, tuple[Any, ...]] = {}
         self.execs: dict[str, int] = {}  # execId -> orderId, of the service's executions
 
@@ -68,7 +69,7 @@ class _OrderEvents:
                    for t in self.ib.trades())
 
     def __call__(self, msg: Any) -> None:
-        at = utcnow()
+        at = self.clock.now()  # the gateway's time, as the executions' own
         name = msg.NAME
         if name == "orderStatus":
             if msg.clientId != self.ib.client_id:

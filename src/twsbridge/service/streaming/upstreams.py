@@ -42,6 +42,7 @@ from twsbridge.client.resume import passing_limit
 from twsbridge.protocol import incoming
 
 from ..gateway import GatewayManager
+from ..gateway_clock import GatewayClock, gateway_clock
 from ..problems import ProblemError
 from ..schemas import BarPublic
 from .hub import (
@@ -77,15 +78,17 @@ _RETRY_MIN = 0.5
 _RETRY_MAX = 10.0
 
 
-def tick_item(tick: Tick) -> Item:
-    """A client :class:`Tick` as a JSON-ready item (sizes as numbers, NaN as null)."""
+def tick_item(tick: Tick, clock: GatewayClock | None = None) -> Item:
+    """A client :class:`Tick` as a JSON-ready item (sizes as numbers, NaN as null);
+    ``time`` its arrival on the gateway's clock when ``clock`` is given."""
     value: Any = tick.value
     if isinstance(value, float):
         value = value if math.isfinite(value) else None
     elif isinstance(value, Decimal):
         value = int(value) if value == value.to_integral_value() else float(value)
+    at = tick.time if clock is None else clock.at(tick.time)
     return {"name": tick.name, "value": value,
-            "time": tick.time.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+            "time": at.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
 
 
 def bar_item(bar: Any) -> Item:
@@ -190,7 +193,11 @@ def _quotes_factory(gateway: GatewayManager) -> UpstreamFactory:
     def factory(spec: TopicSpec) -> Upstream:
         contract, generic = spec.context
 
+        clock: GatewayClock | None = None
+
         def start(ib: TWSClient) -> MarketDataSubscription:
+            nonlocal clock
+            clock = gateway_clock(ib)  # tick times on the gateway's clock
             return ib.reqMktData(contract, generic)
 
         async def run(emit: Emit) -> None:
@@ -198,7 +205,7 @@ def _quotes_factory(gateway: GatewayManager) -> UpstreamFactory:
                 async for tick in sub:
                     if isinstance(tick, Gap):
                         continue  # the next ticks carry the current values again
-                    emit((tick_item(tick),))
+                    emit((tick_item(tick, clock),))
             await _resilient(gateway, start, consume)
         return run
     return factory
