@@ -379,3 +379,23 @@ async def test_mcp_session_stream_ends_and_its_session_is_gone(svc: Service) -> 
         listing = await http.post("/mcp", headers=session, json={
             "jsonrpc": "2.0", "id": 2, "method": "tools/list"})
         assert listing.status_code == 401
+
+
+async def test_a_verified_key_is_remembered_briefly_and_forgotten_on_revocation(
+        tmp_path: Path) -> None:
+    """HTTP requests trust a verified key for VERIFY_TTL without a database read; this
+    process's revocation drops it at once, another process's within VERIFY_TTL."""
+    from twsbridge.service.security.keys import VERIFY_TTL
+
+    url = f"sqlite:///{tmp_path / 'keys.sqlite3'}"
+    async with open_key_store(url) as store, open_key_store(url) as other:
+        created = await store.create("cached", "read")
+        assert await store.verify(created.key) is not None
+        await other.revoke(created.info.id)
+        await asyncio.sleep(VERIFY_TTL + 0.1)
+        assert await store.verify(created.key) is None  # another process: within the TTL
+        second = await store.create("own", "read")
+        assert await store.verify(second.key) is not None
+        await store.revoke(second.info.id)
+        assert await store.verify(second.key) is None  # this process: at once
+        assert await store.verify(second.key.replace("_", "-", 1)) is None

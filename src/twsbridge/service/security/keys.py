@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,6 +44,13 @@ KEY_PREFIX = "twsb_"
 _KEY = re.compile(r"^twsb_([0-9a-f]{12})_([A-Za-z0-9_-]{20,})$")
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
 """``last_used_at`` is written at most this often per key (not on every request)."""
+VERIFY_TTL = 1.0
+"""Seconds a verified key is trusted without reading the database again (HTTP requests
+only: every action on an open socket reads it, see :mod:`.sessions`). This process's
+own revocations drop it at once; another process's take effect within this time, as
+the revocation watcher's poll does for open sockets."""
+VERIFY_CACHE_MAX = 4096
+"""Verified keys remembered at most (the cache is emptied when it is full)."""
 
 
 def _now() -> dt.datetime:
@@ -112,6 +120,8 @@ class KeyStore:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._touched: dict[str, dt.datetime] = {}
+        self._verified: dict[str, tuple[float, ApiKeyInfo]] = {}
+        """hash of a key -> (monotonic expiry, the key's info), for :meth:`verify`."""
         self.on_revoke: list[Callable[[str], object]] = []
         """Called with the key id after :meth:`revoke` committed (this process's own
         revocations take effect at once; others are found by polling, see
@@ -164,6 +174,7 @@ class KeyStore:
             if row.revoked_at is None:
                 row.revoked_at = _now()
             info = _info(row)
+        self.forget(info.id)
         for listener in list(self.on_revoke):
             listener(info.id)
         return info
@@ -181,19 +192,37 @@ class KeyStore:
         return wanted - active
 
     async def verify(self, key: str) -> ApiKeyInfo | None:
-        """The active key ``key`` is, or ``None`` (unknown, malformed or revoked)."""
+        """The active key ``key`` is, or ``None`` (unknown, malformed or revoked).
+
+        A key verified in the last :data:`VERIFY_TTL` seconds is answered from memory
+        (only active keys are remembered, keyed by their SHA-256)."""
         key_id = key_id_of(key)
         if key_id is None:
             return None
+        digest = hash_key(key)
+        now = time.monotonic()
+        hit = self._verified.get(digest)
+        if hit is not None and hit[0] > now and hit[1].id == key_id:
+            return hit[1]
         async with self._session() as session:
             row = await session.get(ApiKeyRecord, key_id)
-            if row is None or not hmac.compare_digest(row.hash, hash_key(key)):
+            if row is None or not hmac.compare_digest(row.hash, digest):
                 return None
             if row.revoked_at is not None:
+                self._verified.pop(digest, None)
                 return None
             info = _info(row)
+        if len(self._verified) >= VERIFY_CACHE_MAX:
+            self._verified.clear()
+        self._verified[digest] = (now + VERIFY_TTL, info)
         await self._touch(key_id)
         return info
+
+    def forget(self, key_id: str) -> None:
+        """Drop ``key_id`` from the verified-key cache (its next use reads the database)."""
+        for digest, (_, info) in list(self._verified.items()):
+            if info.id == key_id:
+                del self._verified[digest]
 
     async def _touch(self, key_id: str) -> None:
         now = _now()

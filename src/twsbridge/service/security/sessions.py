@@ -158,6 +158,7 @@ async def _poll(store: KeyStore, sessions: LiveSessions, interval: float) -> Non
             continue
         failing = False
         for key_id in revoked:
+            store.forget(key_id)
             sessions.end(key_id)
 
 
