@@ -158,7 +158,7 @@ async def gql_close(sock: ClientConnection) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize(("message", "reason"), [
-    (deep(DEEP), "nested"),
+    (deep(DEEP), "nest"),  # "nested too deeply" / "nests N levels deep (limit ...)"
     (json.dumps({"type": "subscribe", "id": "s", "payload": "not an object"}), "payload"),
     (json.dumps({"type": "subscribe", "id": 5, "payload": {"query": "{ __typename }"}}), "id"),
     (json.dumps([1, 2, 3]), "object"),
