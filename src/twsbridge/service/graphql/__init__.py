@@ -18,6 +18,7 @@ bounded by settings (:mod:`.limits`). ``GET /graphql`` in a browser serves Graph
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -52,6 +53,8 @@ def build_schema(limits: GraphQLLimits | None = None) -> QuietSchema:
     )
 
 
+log = logging.getLogger("twsbridge.service.graphql")
+
 schema = build_schema()
 """The service's GraphQL schema with the default limits (``print(schema)`` for its SDL)."""
 
@@ -65,6 +68,7 @@ class _WebSocketAdapter(ASGIWebSocketAdapter):
             async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
                 yield message
         except RequestRefused as refused:
+            log.warning("refused a GraphQL WebSocket message: %s", refused.error.message)
             await self.close(4400, refused.error.message[:120])
 
 
