@@ -25,15 +25,18 @@ import uuid
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..problems import ProblemError, problem_response
 from .logs import log_context
 from .metrics import ServiceMetrics
 
 __all__ = ["REQUEST_ID_HEADER", "RequestMiddleware", "route_template"]
 
 access_log = logging.getLogger("twsbridge.access")
+error_log = logging.getLogger("twsbridge.service")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
@@ -110,6 +113,7 @@ class RequestMiddleware:
                 headers[REQUEST_ID_HEADER] = request_id
                 facts["status"] = message.get("status", 101)
                 facts["location"] = headers.get("location")
+                facts["started"] = True
             elif message["type"] == "websocket.close":
                 facts["close_code"] = message.get("code", 1000)
             await send(message)
@@ -117,6 +121,16 @@ class RequestMiddleware:
         with log_context(request_id=request_id):
             try:
                 await self.app(scope, receive, tracking_send)
+            except Exception as exc:
+                if kind != "http" or facts.get("started"):  # too late for an answer
+                    raise
+                # answered here, inside the request id's scope: Starlette's own 500
+                # (outside every middleware) had no X-Request-ID and dropped keep-alive
+                error_log.exception("unhandled error serving %s %s", scope.get("method"),
+                                    scope.get("path"))
+                response = problem_response(
+                    ProblemError("internal-error", type(exc).__name__), Request(scope))
+                await response(scope, receive, tracking_send)
             finally:
                 self._account(scope, facts, time.perf_counter() - started)
 
