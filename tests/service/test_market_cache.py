@@ -146,8 +146,10 @@ async def test_a_quote_of_a_streamed_contract_sends_no_new_reqMktData(
         before = await sent(http)
         quotes = [await http.get("/quotes", params={"symbol": "AAPL"}) for _ in range(5)]
         quotes.append(await http.get("/quotes/265598"))
+        gql = await http.post("/graphql", json={"query": '{ quote(symbol: "AAPL") { bid ask } }'})
         after = await sent(http)
     assert all(q.status_code == 200 for q in quotes), quotes[-1].text
+    assert gql.status_code == 200 and gql.json()["data"]["quote"]["bid"] is not None, gql.text
     assert after["reqMktData"] == before["reqMktData"]
     assert after["reqContractDetails"] == before["reqContractDetails"]
     body = quotes[0].json()

@@ -161,7 +161,7 @@ class Query:
     ) -> QuoteGQL:
         query = contract_query(conId, symbol, secType, exchange, currency, primaryExchange)
         quote = await market_ops.quote(await _client(info), query.to_contract(),
-                                       genericTickList)
+                                       genericTickList, info.context.hub)
         return QuoteGQL.from_pydantic(quote)
 
     @read_field("Historical bars (reqHistoricalData) of the one contract matching conId or "

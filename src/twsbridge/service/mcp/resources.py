@@ -274,7 +274,8 @@ def register_resources(server: MCPServer, runtime: McpRuntime) -> None:
         call = await _authorize(runtime, ctx.request_context.request)
         try:
             quote = await market_data.quote(await call.client(),
-                                            ContractQuery(symbol=symbol).to_contract())
+                                            ContractQuery(symbol=symbol).to_contract(),
+                                            hub=call.hub)
         except ProblemError as exc:
             raise MCPError(types.INVALID_PARAMS, exc.detail or exc.title) from exc
         return quote.model_dump_json()

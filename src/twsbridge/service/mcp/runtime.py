@@ -26,6 +26,7 @@ from ..journal import Journal
 from ..problems import ProblemError
 from ..security import Principal, authenticate_key
 from ..settings import ServiceSettings
+from ..streaming import StreamHub
 
 __all__ = ["Call", "McpRuntime"]
 
@@ -84,6 +85,11 @@ class Call:
         """The order journal."""
         journal: Journal = self.runtime.state.journal
         return journal
+
+    @property
+    def hub(self) -> StreamHub | None:
+        """The streaming hub (its live quotes answer ``get_quote``), if it runs."""
+        return getattr(self.runtime.state, "stream_hub", None)
 
     async def client(self) -> TWSClient:
         """The connected client (reconnecting once; a 503 problem when TWS is down)."""

@@ -178,7 +178,8 @@ def build_server(runtime: McpRuntime) -> MCPServer:
         query = _contract(symbol, conId, secType, exchange, currency, primaryExchange)
 
         async def work(call: Call) -> QuotePublic:
-            return await market_data.quote(await call.client(), query.to_contract())
+            return await market_data.quote(await call.client(), query.to_contract(),
+                                           hub=call.hub)
 
         return await run(ctx, "read", work)
 
