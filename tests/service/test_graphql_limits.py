@@ -361,3 +361,18 @@ def test_generated_queries_never_answer_500(small_svc: Svc, mode: Mode) -> None:
             assert response.status_code < 500, (query, response.text)
 
         check()
+
+
+async def test_mutations_count_as_tws_fields(small_svc: Svc) -> None:
+    """Each order mutation sends TWS a request: a batch of them is bounded like queries."""
+    order = ('{symbol: "AAPL", action: "BUY", totalQuantity: 1, orderType: "LMT", '
+             'lmtPrice: 100.0}')
+
+    def previews(n: int) -> str:
+        return "mutation { " + " ".join(
+            f"p{i}: previewOrder(input: {order}) {{ status }}" for i in range(n)) + " }"
+
+    async with httpx.AsyncClient(base_url=small_svc.url, timeout=30.0, headers={
+            "Authorization": f"Bearer {KEYS[small_svc.url].trade}"}) as trade:
+        assert len(data_of(await post(trade, previews(3)))) == 3
+        refused(await post(trade, previews(4)), "graphql_max_tws_fields")

@@ -17,6 +17,7 @@ from ..operations import orders as order_ops
 from ..order_schemas import OrderCreate, OrderUpdate
 from .auth import GraphQLContext, TradeScope
 from .errors import ProblemErrors
+from .limits import TWSCall
 from .queries import Decorator
 from .types import OrderGQL, OrderInput, OrderPreviewGQL, OrderUpdateInput
 
@@ -41,7 +42,8 @@ def order_update(value: Any) -> OrderUpdate:
 def trade_mutation(description: str) -> Decorator:
     """A mutation that needs the ``trade`` scope and answers problems as GraphQL errors."""
     decorator: Decorator = strawberry.mutation(
-        description=description, permission_classes=[TradeScope], extensions=[ProblemErrors()])
+        description=description, permission_classes=[TradeScope],
+        extensions=[ProblemErrors(), TWSCall()])  # each sends TWS a request: counted and gated
     return decorator
 
 
