@@ -90,12 +90,18 @@ class Context:
 
 
 async def complete(s: AsyncSession, row: OrderRecord, ctx: Context, at: dt.datetime) -> None:
-    """Give a finished order its completion time when TWS gave none: a filled order's
-    last execution's time, else the time of its final status (the gateway's clock)."""
-    if row.status not in TERMINAL or row.completed_time is not None:
+    """Give a finished order its completion time when TWS gave none (completedOrder's):
+    a filled order's last execution's time (TWS's text), else the time of its final
+    status in the gateway's clock."""
+    if row.status not in TERMINAL or (row.completed_time and row.completed_status):
         return
-    last = (await fills_of(s, row))[1] if row.status == "Filled" else None
-    row.completed_time = last or ctx.gateway_time(at)
+    if row.status == "Filled":
+        last = (await fills_of(s, row))[1]
+        if last:
+            row.completed_time = last
+            return
+    if row.completed_time is None:
+        row.completed_time = ctx.gateway_time(at)
 
 
 def _reported(ctx: Context, row: OrderRecord) -> None:
