@@ -101,6 +101,7 @@ class Journal:
         self.session_id: int | None = None
         self._clients: set[int] = set()
         self._fresh_session: int | None = None
+        self._next_id_checked: int | None = None  # the last nextValidId the intercept checked
         #: the gateway's clock minus the service's (seconds; read by each reconciliation)
         self.clock_offset = 0.0
         self._handlers: dict[str, Handler] = {
@@ -171,6 +172,8 @@ class Journal:
         outcome = await self._write(handler, msg, received_at, repr(msg))
         if outcome is None:
             raise JournalWriteError(f"could not journal {msg.NAME}; see the log")
+        if msg.NAME == "nextValidId":
+            self._next_id_checked = msg.orderId
         self.stats.observe(time.monotonic() - received)
         window = self._window
         if window is not None:
@@ -343,8 +346,10 @@ class Journal:
         """Record the connection now open (:func:`.sessions.record_session`); the epoch."""
         self._clients.add(facts.client_id)
 
+        check = self._next_id_checked != facts.next_valid_id
+
         async def write(s: AsyncSession, _msg: Any, at: dt.datetime, ctx: Context) -> Outcome:
-            await sessions.record_session(s, ctx, at, facts, self._fresh_session)
+            await sessions.record_session(s, ctx, at, facts, self._fresh_session, check=check)
             return ""
 
         await self._write(write, None, _now(), f"session of client {facts.client_id}")

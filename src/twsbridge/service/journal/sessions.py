@@ -105,13 +105,19 @@ async def next_valid_id(s: AsyncSession, msg: object, at: dt.datetime, ctx: Cont
 
 
 async def record_session(s: AsyncSession, ctx: Context, at: dt.datetime, facts: SessionFacts,
-                         fresh: int | None) -> GatewaySession:
-    """Record the facts of the session now connected (after the reset check).
+                         fresh: int | None, *, check: bool) -> GatewaySession:
+    """Record the facts of the session now connected.
 
-    ``fresh``: the id of the session row the nextValidId intercept created for
-    this very connection (a new epoch), which gets the facts instead of a second row.
+    ``check``: run the reset check on the session's nextValidId here (when the
+    nextValidId intercept has not: once orders were acknowledged since, the
+    check would see the counter behind them). ``fresh``: the session row that
+    intercept created for this connection (a new epoch), which gets the facts
+    instead of a second row.
     """
-    await _check(s, ctx, facts.next_valid_id, at, facts)
+    if check and await _check(s, ctx, facts.next_valid_id, at, facts):
+        row = await s.get(GatewaySession, ctx.session_id)
+        assert row is not None
+        return row
     if fresh is not None and ctx.session_id == fresh:
         row = await s.get(GatewaySession, fresh)
         if row is not None and row.client_id is None:
@@ -119,11 +125,6 @@ async def record_session(s: AsyncSession, ctx: Context, at: dt.datetime, facts: 
             row.connection_time = facts.connection_time or None
             row.server_version = facts.server_version or None
             row.accounts = ",".join(facts.accounts)[:256] or None
-            return row
-    if ctx.session_id is not None:
-        row = await s.get(GatewaySession, ctx.session_id)
-        if row is not None and row.client_id is None and row.epoch == ctx.epoch:
-            row.client_id = facts.client_id  # made by _check just now
             return row
     row = _session(ctx.epoch, at, facts, facts.next_valid_id, None)
     s.add(row)

@@ -268,12 +268,15 @@ def _by_ids(epoch: int, client_id: int, order_id: int) -> Select[Any]:
     )
 
 
-def _differs(row: OrderRecord, perm_id: int | None, terms: dict[str, Any] | None) -> bool:
+def _differs(row: OrderRecord, client_id: int, perm_id: int | None,
+             terms: dict[str, Any] | None) -> bool:
     """True when ``row`` is another order than the one a message with these ids and
-    terms is about: another permId, conId or action (both sides known; a combo's
+    terms is about: another permId, clientId, conId or action (both sides known; a combo's
     executions are its legs', so a BAG is compared by its ids only)."""
     if perm_id is not None and row.perm_id is not None and row.perm_id != perm_id:
         return True
+    if client_id and row.client_id and client_id != row.client_id:
+        return True  # another client's (a manual order, client 0, may be bound to any)
     if row.sec_type == "BAG":
         return False
     for name in ("con_id", "action"):
@@ -294,11 +297,11 @@ async def find_order(
         stmt = select(OrderRecord).where(OrderRecord.epoch == epoch,
                                          OrderRecord.perm_id == perm_id)
         for row in (await s.scalars(stmt.order_by(OrderRecord.id.desc()))).all():
-            if not _differs(row, perm_id, terms if perm_terms else None):
+            if not _differs(row, client_id, perm_id, terms if perm_terms else None):
                 return row
     if order_id:
         found: OrderRecord | None = await s.scalar(_by_ids(epoch, client_id, order_id))
-        if found is not None and not _differs(found, perm_id, terms):
+        if found is not None and not _differs(found, client_id, perm_id, terms):
             return found
     return None
 
