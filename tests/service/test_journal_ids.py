@@ -72,6 +72,7 @@ async def test_a_gateway_that_restarted_its_ids_gets_new_rows(journal: Journal) 
         fills = await queries.list_executions(s)
         reasons = (await s.scalars(select(GatewaySession.reason))).all()
         newest = await queries.find_order(s, CLIENT, 4)
+        by_perm = await queries.order_by_perm_ids(s, {9001}, epoch=journal.epoch)
     assert [(o.epoch, o.order_id, o.perm_id, o.symbol, o.total_quantity, o.status)
             for o in orders] == [(1, 4, 9001, "AAPL", 100, "Filled"),
                                  (2, 4, 9001, "IBM", 5, "Filled")]
@@ -80,6 +81,7 @@ async def test_a_gateway_that_restarted_its_ids_gets_new_rows(journal: Journal) 
     assert all(f.commission is not None and f.commission.epoch == f.epoch for f in fills)
     assert any(r and "ids restarted" in r for r in reasons)
     assert newest is not None and newest.symbol == "IBM"
+    assert [o.symbol for o in by_perm] == ["IBM"]  # GET /orders?status=open's look-up
     again = Journal(journal.url)  # a restarted service goes on in the newest epoch
     await again.open()
     try:
