@@ -91,7 +91,9 @@ class Journal:
         self.url = async_url(url)
         self.stats = JournalStats()
         self.last_reconcile: ReconcileSummary | None = None
-        self.needs_reconcile = False
+        self._needs_reconcile = False
+        self._failed_reconciles = 0
+        self._retry_at = 0.0  # monotonic: no retry of a failed reconciliation before
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._lock = asyncio.Lock()
@@ -370,9 +372,28 @@ class Journal:
         self._window = None
         self.last_reconcile = window
         # a failed reconciliation is tried again (the gateway reconciles while
-        # needs_reconcile): what it did not settle would otherwise wait for a reconnect
-        self.needs_reconcile = error is not None
+        # needs_reconcile), after 1, 2, 4 ... 60 s: what it did not settle would
+        # otherwise wait for a reconnect
+        if error is None:
+            self._failed_reconciles = 0
+            self._needs_reconcile = False
+        else:
+            self._retry_at = time.monotonic() + min(60.0, 2.0 ** self._failed_reconciles)
+            self._failed_reconciles += 1
+            self._needs_reconcile = True
         return window
+
+    @property
+    def needs_reconcile(self) -> bool:
+        """True when a reconciliation is due: a journal write failed since the last
+        one, or the last one failed (and its back-off has passed)."""
+        return self._needs_reconcile and time.monotonic() >= self._retry_at
+
+    @needs_reconcile.setter
+    def needs_reconcile(self, value: bool) -> None:
+        self._needs_reconcile = value
+        if value:
+            self._retry_at = 0.0
 
     @property
     def reconciling(self) -> bool:
