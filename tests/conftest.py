@@ -1,7 +1,8 @@
 """Options of the whole suite.
 
 ``--adversity-faults N`` / ``--adversity-seed S``: the adversity run's size and
-seed (tests/adversity; default 24 faults, seed 7: the CI form).
+seed (tests/adversity; default 24 faults, the CI form, and a seed that rotates
+with the commit and the date, printed: tests/adversity/seeds.py).
 ``--soak``: run the long forms too (the 100-fault adversity run, ...).
 ``--failures-now``: print each failure (with its captured output) when it
 happens rather than at the end; on by default when ``CI`` is set, so that a run
@@ -20,8 +21,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("twsbridge")
     group.addoption("--adversity-faults", type=int, default=24,
                     help="faults injected by the adversity run (default 24)")
-    group.addoption("--adversity-seed", type=int, default=7,
-                    help="seed of the adversity run (default 7)")
+    group.addoption("--adversity-seed", type=int, default=None,
+                    help="seed of the adversity run (default: rotating with the commit "
+                         "and the date, printed)")
     group.addoption("--soak", action="store_true", default=False,
                     help="also run the long (soak) forms of the resilience tests")
     group.addoption("--failures-now", action="store_true", default=bool(os.environ.get("CI")),

@@ -37,8 +37,14 @@ def ledger_executions(sim: Simulator) -> dict[str, Fill]:
 
 
 def ledger_orders(sim: Simulator, client_id: int) -> dict[OrderKey, OrderState]:
-    """The simulator's orders of ``client_id``: status and filled quantity."""
-    return {(o.client_id, o.order_id): (o.status, Decimal(o.filled))
+    """The simulator's orders of ``client_id``: status and filled quantity. An order
+    TWS refused after accepting it (``Inactive``, completed status ``Rejected``: error
+    201) is what the journal calls ``Rejected``."""
+    def status(o: Any) -> str:
+        return "Rejected" if o.status == "Inactive" and o.completed_status == "Rejected" \
+            else str(o.status)
+
+    return {(o.client_id, o.order_id): (status(o), Decimal(o.filled))
             for o in sim.broker.orders() if o.client_id == client_id}
 
 

@@ -11,7 +11,8 @@ At the end: the journal equals the simulator's ledger of orders, executions
 and commissions exactly (nothing lost, nothing twice); every subscription
 delivers again; the service answered every request within its timeout (errors
 allowed during outages, never a 500, never a hang). ``--soak`` runs the
-100-fault form as well.
+100-fault form as well. The seed rotates unless ``--adversity-seed`` is given
+(:mod:`.seeds`); bench/adversity_seeds.py runs the run over many seeds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 
 from .faults import available_kinds
 from .harness import RunConfig, RunResult, run_adversity
+from .seeds import adversity_seed
 
 #: Statuses a request may get while TWS misbehaves (problem+json with TWS's code
 #: where there is one): never 500 (a bug), never 0 (no answer in time: a hang).
@@ -95,12 +97,12 @@ def check(r: RunResult) -> None:
 @pytest.mark.timeout(600)
 async def test_adversity_short(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     faults = request.config.getoption("--adversity-faults")
-    seed = request.config.getoption("--adversity-seed")
+    seed = adversity_seed(request)
     check(await run_adversity(RunConfig(seed=seed, faults=faults), tmp_path))
 
 
 @pytest.mark.soak
 @pytest.mark.timeout(3600)
 async def test_adversity_100_faults(request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    seed = request.config.getoption("--adversity-seed")
+    seed = adversity_seed(request)
     check(await run_adversity(RunConfig(seed=seed, faults=100), tmp_path))

@@ -77,7 +77,7 @@ async def _count(j: Journal, model: Any) -> int:
 
 
 async def test_migrations_create_exactly_the_models(journal: Journal) -> None:
-    assert await current_revision(journal.engine) == head_revision() == "0002"
+    assert await current_revision(journal.engine) == head_revision() == "0003"
 
     def diff(connection: Any) -> list[Any]:
         return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
@@ -197,10 +197,11 @@ async def test_orders_tws_never_received_are_settled_lost(journal: Journal) -> N
     await journal.record_submission(CLIENT, AAPL, _order(20))  # lost with the connection
     await journal.record_submission(CLIENT, AAPL, _order(21))  # acknowledged
     await journal.record(_status(21, 9021, "Submitted", 0, 300))
-    await journal.record_submission(CLIENT, AAPL, _order(22))  # filled, never acknowledged
+    await journal.record_submission(CLIENT, AAPL, _order(22))  # filled, its status unseen
     await journal.record_submission(17 + 1, AAPL, _order(23))  # another client's
     window = journal.begin_reconcile()
     await journal.record(_fill("e.22", 22, 0, 300, 430.5, req_id=5))
+    await journal.record(_status(21, 9021, "Submitted", 0, 300))  # reqOpenOrders's answer
     await journal.record_submission(CLIENT, AAPL, _order(24))  # sent after it began
     window.orders_lost = await journal.settle_lost(CLIENT, window.started_at)
     summary = journal.end_reconcile()
@@ -211,7 +212,8 @@ async def test_orders_tws_never_received_are_settled_lost(journal: Journal) -> N
         lost = await queries.find_order(s, CLIENT, 20)
         kinds = (await s.scalars(select(OrderEvent.kind).where(
             OrderEvent.order_id == 20).order_by(OrderEvent.id))).all()
-    assert status == {20: "Lost", 21: "Submitted", 22: "PendingSubmit", 23: "PendingSubmit",
+    # 22: an order with executions is acknowledged, and filled by them
+    assert status == {20: "Lost", 21: "Submitted", 22: "Filled", 23: "PendingSubmit",
                       24: "PendingSubmit"}
     assert lost is not None and "never received" in (lost.error_message or "")
     assert kinds == ["placeOrder", "lost"]

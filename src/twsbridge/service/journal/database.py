@@ -132,10 +132,34 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Migrate the database to ``revision`` (Alembic ``upgrade``), in one transaction."""
+    """Migrate the database to ``revision`` (Alembic ``upgrade``), in one transaction.
+
+    On SQLite the foreign keys are off meanwhile (a migration that changes a
+    constraint copies the table, dropping the old one, which the rows that
+    reference it would forbid) and checked afterwards (``PRAGMA
+    foreign_key_check``): a violation raises ``RuntimeError`` and nothing is
+    committed.
+    """
 
     def run(connection: Connection) -> None:
         command.upgrade(_config(connection), revision)
 
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+        return
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # only outside a transaction
+        await conn.commit()
+        try:
+            await conn.run_sync(run)
+            broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            if broken:
+                await conn.rollback()
+                raise RuntimeError(f"the migration to {revision} broke foreign keys: "
+                                   f"{broken[:5]}")
+            await conn.commit()
+        finally:
+            await conn.rollback()
+            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await conn.commit()

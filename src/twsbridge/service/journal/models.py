@@ -1,22 +1,33 @@
 """The journal's tables (SQLAlchemy 2 typed ORM).
 
+``gateway_sessions``
+    One row per connection to TWS: when, TWS's connection time, server
+    version, accounts and nextValidId, and the ``epoch`` it belongs to. An
+    epoch is a run of sessions in which TWS's ids go on: a new one begins when
+    the gateway's order id counter went backwards (a fresh simulator, a reset
+    paper account), after which none of its orderIds, permIds or execIds
+    identifies anything journaled before (:mod:`.sessions`).
 ``orders``
-    One row per order TWS told us about, found again by ``perm_id`` (TWS's
-    permanent id, unique) or, before TWS assigned one, by ``(client_id,
-    order_id)``. The order's terms as last reported (openOrder /
-    completedOrder / what we sent) and its latest status (orderStatus).
+    One row per order TWS told us about, found again within the current epoch
+    by ``perm_id`` (TWS's permanent id) or, before TWS assigned one, by
+    ``(client_id, order_id)`` (unique per client only); a reused id (another
+    permId, contract or action for the same ``(client_id, order_id)``) is a new
+    order. The order's terms as last reported (openOrder / completedOrder /
+    what we sent) and its latest status (orderStatus).
 ``order_events``
     Append-only: every openOrder, orderStatus and completedOrder as received
     (the raw message as JSON), plus what the service sent (``placeOrder``)
     and TWS's rejections (``error``).
 ``executions``
-    One row per TWS execution, ``exec_id`` unique; ``source`` says whether it
-    arrived live or was found missing by reconciliation.
+    One row per TWS execution, ``(epoch, exec_id)`` unique (TWS's execIds are
+    unique per account, and IB's across accounts; a gateway that was reset
+    hands them out again, in a new epoch); ``source`` says whether it arrived
+    live or was found missing by reconciliation.
 ``api_keys``
     The service's API keys (:mod:`twsbridge.service.security`): the SHA-256 of
     each key, never the key; revoked keys keep their row (``revoked_at``).
 ``commissions``
-    One commission report per execution, ``exec_id`` unique (not a database
+    One commission report per execution, ``(epoch, exec_id)`` unique (not a database
     foreign key: a report is kept even if its execution never arrived).
 
 Times are aware UTC datetimes; quantities Decimals; TWS's "unset" values NULL.
@@ -28,7 +39,17 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import JSON, BigInteger, Double, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Double,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, foreign, mapped_column, relationship
 
@@ -39,6 +60,7 @@ __all__ = [
     "Base",
     "CommissionRecord",
     "ExecutionRecord",
+    "GatewaySession",
     "OrderEvent",
     "OrderRecord",
     "Source",
@@ -69,6 +91,22 @@ class Base(DeclarativeBase):
     }
 
 
+class GatewaySession(Base):
+    """One connection to TWS (its facts as TWS reported them) and its epoch."""
+
+    __tablename__ = "gateway_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    epoch: Mapped[int] = mapped_column(index=True)
+    client_id: Mapped[int | None]
+    connected_at: Mapped[dt.datetime]
+    connection_time: Mapped[str | None] = mapped_column(String(64))
+    server_version: Mapped[int | None]
+    accounts: Mapped[str | None] = mapped_column(String(256))
+    next_valid_id: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
 class OrderRecord(Base):
     """An order: its contract, terms and latest status."""
 
@@ -76,7 +114,9 @@ class OrderRecord(Base):
     __table_args__ = (Index("ix_orders_client_order", "client_id", "order_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    perm_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    epoch: Mapped[int] = mapped_column(default=1, server_default="1")
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("gateway_sessions.id"))
+    perm_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     client_id: Mapped[int]
     order_id: Mapped[int]
     parent_id: Mapped[int | None]
@@ -143,12 +183,14 @@ class OrderEvent(Base):
 
 
 class ExecutionRecord(Base):
-    """One execution (fill); ``exec_id`` is unique."""
+    """One execution (fill); ``(epoch, exec_id)`` is unique."""
 
     __tablename__ = "executions"
+    __table_args__ = (UniqueConstraint("epoch", "exec_id", name="uq_executions_epoch_exec_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    exec_id: Mapped[str] = mapped_column(String(64), unique=True)
+    epoch: Mapped[int] = mapped_column(default=1, server_default="1")
+    exec_id: Mapped[str] = mapped_column(String(64))
     order_pk: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     order_id: Mapped[int]
     perm_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
@@ -173,7 +215,8 @@ class ExecutionRecord(Base):
 
     order: Mapped[OrderRecord | None] = relationship(back_populates="executions", lazy="raise")
     commission: Mapped[CommissionRecord | None] = relationship(
-        primaryjoin=lambda: ExecutionRecord.exec_id == foreign(CommissionRecord.exec_id),
+        primaryjoin=lambda: (ExecutionRecord.exec_id == foreign(CommissionRecord.exec_id))
+        & (ExecutionRecord.epoch == foreign(CommissionRecord.epoch)),
         uselist=False,
         viewonly=True,
         lazy="raise",
@@ -181,12 +224,14 @@ class ExecutionRecord(Base):
 
 
 class CommissionRecord(Base):
-    """The commission report of one execution; ``exec_id`` is unique."""
+    """The commission report of one execution; ``(epoch, exec_id)`` is unique."""
 
     __tablename__ = "commissions"
+    __table_args__ = (UniqueConstraint("epoch", "exec_id", name="uq_commissions_epoch_exec_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    exec_id: Mapped[str] = mapped_column(String(64), unique=True)
+    epoch: Mapped[int] = mapped_column(default=1, server_default="1")
+    exec_id: Mapped[str] = mapped_column(String(64))
     commission: Mapped[float | None]
     currency: Mapped[str] = mapped_column(String(8))
     realized_pnl: Mapped[float | None]

@@ -40,11 +40,16 @@ async def list_orders(
     return (await s.scalars(_with_fills(stmt))).all()
 
 
-async def order_by_perm_ids(s: AsyncSession, perm_ids: set[int]) -> Sequence[OrderRecord]:
-    """The orders with these permIds, newest first."""
+async def order_by_perm_ids(
+    s: AsyncSession, perm_ids: set[int], *, epoch: int | None = None
+) -> Sequence[OrderRecord]:
+    """The orders with these permIds (of gateway ``epoch`` when given: a gateway that
+    restarted its ids reuses permIds), newest first."""
     if not perm_ids:
         return []
     stmt = select(OrderRecord).where(OrderRecord.perm_id.in_(sorted(perm_ids)))
+    if epoch is not None:
+        stmt = stmt.where(OrderRecord.epoch == epoch)
     return (await s.scalars(_with_fills(stmt.order_by(OrderRecord.id.desc())))).all()
 
 

@@ -9,6 +9,11 @@ Each message is one transaction. Executions and commissions are inserted with
 ``ON CONFLICT (exec_id) DO NOTHING`` (SQLite and PostgreSQL alike), so a
 message recorded twice (live, then again by reconciliation) is stored once.
 Writes are serialized by one lock: the service is the journal's only writer.
+
+Ids are looked up within the current epoch (:mod:`.sessions`): the intercept of
+nextValidId begins a new one when the gateway's id counter went backwards, so
+a gateway that hands out the same orderIds, permIds and execIds again gets new
+rows, never the old orders' ones.
 """
 
 from __future__ import annotations
@@ -20,31 +25,39 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from twsbridge.client.errors import is_notice
 from twsbridge.client.orders import CANCEL_ERROR_CODES, ORDER_WARNING_CODES
 
-from . import writes
+from . import sessions, writes
 from .database import async_url, create_engine, redact, upgrade
-from .models import ExecutionRecord, OrderRecord
+from .settle import settle_unreported
 from .stats import JournalStats, ReconcileSummary
 from .values import jsonable, order_terms, raw
-from .writes import ENDED, UNACKNOWLEDGED, Outcome, add_event, apply_terms, find_order, order_row
+from .writes import (
+    ENDED,
+    UNACKNOWLEDGED,
+    Context,
+    Outcome,
+    add_event,
+    apply_terms,
+    complete,
+    find_order,
+    order_row,
+)
 
 __all__ = ["JOURNALED", "Journal", "JournalWriteError"]
 
 log = logging.getLogger("twsbridge.service.journal")
 
 #: The messages the journal records (``ib.intercept(journal.record, *JOURNALED)``).
-JOURNALED = ("openOrder", "orderStatus", "execDetails", "commissionReport", "completedOrder")
+JOURNALED = ("openOrder", "orderStatus", "execDetails", "commissionReport", "completedOrder",
+             "nextValidId")
 
 _RETRIES = (0.05, 0.2, 1.0)
-Handler = Callable[
-    [AsyncSession, Any, dt.datetime, str, ReconcileSummary | None], Awaitable[Outcome]
-]
+Handler = Callable[[AsyncSession, Any, dt.datetime, Context], Awaitable[Outcome]]
 
 
 class JournalWriteError(RuntimeError):
@@ -78,12 +91,23 @@ class Journal:
         self.url = async_url(url)
         self.stats = JournalStats()
         self.last_reconcile: ReconcileSummary | None = None
-        self.needs_reconcile = False
+        self._needs_reconcile = False
+        self._failed_reconciles = 0
+        self._retry_at = 0.0  # monotonic: no retry of a failed reconciliation before
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._lock = asyncio.Lock()
         self._window: ReconcileSummary | None = None
+        #: the epoch ids are looked up in, and the latest gateway session (:mod:`.sessions`)
+        self.epoch = 1
+        self.session_id: int | None = None
+        self._clients: set[int] = set()
+        self._fresh_session: int | None = None
+        self._next_id_checked: int | None = None  # the last nextValidId the intercept checked
+        #: the gateway's clock minus the service's (seconds; read by each reconciliation)
+        self.clock_offset = 0.0
         self._handlers: dict[str, Handler] = {
+            "nextValidId": sessions.next_valid_id,
             "openOrder": writes.order_message,
             "completedOrder": writes.order_message,
             "orderStatus": writes.order_status,
@@ -118,7 +142,9 @@ class Journal:
             raise
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        log.info("journal at %s", self.display_url)
+        async with self.session() as s:
+            self.epoch, self.session_id = await sessions.current_epoch(s)
+        log.info("journal at %s (epoch %d)", self.display_url, self.epoch)
 
     async def close(self) -> None:
         """Dispose of the engine."""
@@ -148,6 +174,8 @@ class Journal:
         outcome = await self._write(handler, msg, received_at, repr(msg))
         if outcome is None:
             raise JournalWriteError(f"could not journal {msg.NAME}; see the log")
+        if msg.NAME == "nextValidId":
+            self._next_id_checked = msg.orderId
         self.stats.observe(time.monotonic() - received)
         window = self._window
         if window is not None:
@@ -164,10 +192,17 @@ class Journal:
         """Run ``handler`` in one transaction under the writer lock; None if it failed."""
         for attempt, pause in enumerate((*_RETRIES, None)):
             try:
-                async with self._lock, self.session() as session, session.begin():
+                async with self._lock:
                     window = self._window
-                    source = "live" if window is None else "reconcile"
-                    return await handler(session, msg, received_at, source, window)
+                    ctx = Context("live" if window is None else "reconcile", window,
+                                  self.epoch, self.session_id, frozenset(self._clients),
+                                  self.clock_offset)
+                    async with self.session() as session, session.begin():
+                        outcome = await handler(session, msg, received_at, ctx)
+                    if ctx.epoch != self.epoch:
+                        self._fresh_session = ctx.session_id
+                    self.epoch, self.session_id = ctx.epoch, ctx.session_id
+                    return outcome
             except (SQLAlchemyError, OSError) as exc:
                 if pause is None:
                     self.stats.failures += 1
@@ -188,6 +223,8 @@ class Journal:
         marks it ``Rejected`` (TWS sends no status for those).
         """
 
+        self._clients.add(client_id)
+
         def hook(msg: Any) -> Awaitable[None] | None:
             order_id = getattr(msg, "reqId", -1)
             if order_id <= 0 or is_notice(msg.errorCode):
@@ -199,9 +236,8 @@ class Journal:
     async def _order_error(self, client_id: int, msg: Any) -> None:
         received = time.monotonic()
 
-        async def write(s: AsyncSession, _msg: Any, at: dt.datetime, source: str,
-                        _w: ReconcileSummary | None) -> Outcome:
-            row = await find_order(s, client_id, msg.reqId, None)
+        async def write(s: AsyncSession, _msg: Any, at: dt.datetime, ctx: Context) -> Outcome:
+            row = await find_order(s, ctx.epoch, client_id, msg.reqId, None)
             if row is None:
                 return "-"
             if _rejects(msg.errorCode):
@@ -209,8 +245,9 @@ class Journal:
                 ended = row.status in ENDED and not row.cancel_requested
                 if row.status in UNACKNOWLEDGED or ended:
                     row.status = "Rejected"
+                    await complete(s, row, ctx, at)
                 row.updated_at = at
-            add_event(s, row, "error", row.status, source, at, raw(msg))
+            add_event(s, row, "error", row.status, ctx.source, at, raw(msg))
             return ""
 
         outcome = await self._write(write, msg, _now(), repr(msg))
@@ -226,16 +263,19 @@ class Journal:
         order's row, status ``PendingSubmit`` until TWS answers) or ``modifyOrder``
         (an event; the terms change when TWS's openOrder confirms them)."""
 
-        async def write(s: AsyncSession, _msg: Any, at: dt.datetime, source: str,
-                        _w: ReconcileSummary | None) -> Outcome:
-            row, new = await order_row(s, client_id, order.orderId, order.permId or None, at)
+        self._clients.add(client_id)
+        terms = order_terms(contract, order)
+
+        async def write(s: AsyncSession, _msg: Any, at: dt.datetime, ctx: Context) -> Outcome:
+            row, new = await order_row(s, ctx, client_id, order.orderId, order.permId or None,
+                                       at, terms=terms, submission=kind == "placeOrder")
             if new or kind == "placeOrder":
                 apply_terms(row, order_terms(contract, order))
             if not row.status:
                 row.status = "PendingSubmit"
             row.updated_at = at
             body = {"NAME": kind, "contract": jsonable(contract), "order": jsonable(order)}
-            add_event(s, row, kind, row.status, source, at, body)
+            add_event(s, row, kind, row.status, ctx.source, at, body)
             return "order" if new else ""
 
         await self._write(write, None, _now(), f"{kind} {order.orderId}")
@@ -245,16 +285,16 @@ class Journal:
     ) -> None:
         """Mark an order ``Rejected`` with TWS's error code and message."""
 
-        async def write(s: AsyncSession, _msg: Any, at: dt.datetime, source: str,
-                        _w: ReconcileSummary | None) -> Outcome:
-            row, new = await order_row(s, client_id, order_id, None, at)
+        async def write(s: AsyncSession, _msg: Any, at: dt.datetime, ctx: Context) -> Outcome:
+            row, new = await order_row(s, ctx, client_id, order_id, None, at)
             if row.status == "Rejected" and row.error_code == code:
                 return ""  # the error hook recorded it already
             row.status = "Rejected"
             row.error_code, row.error_message = code, message
+            await complete(s, row, ctx, at)
             row.updated_at = at
             body = {"NAME": "error", "id": order_id, "errorCode": code, "errorString": message}
-            add_event(s, row, "error", "Rejected", source, at, body)
+            add_event(s, row, "error", "Rejected", ctx.source, at, body)
             return "order" if new else ""
 
         await self._write(write, None, _now(), f"rejection of order {order_id}")
@@ -262,50 +302,61 @@ class Journal:
     async def record_request(self, client_id: int, order_id: int, kind: str) -> None:
         """Record a request about an order the service sent (``cancelOrder``)."""
 
-        async def write(s: AsyncSession, _msg: Any, at: dt.datetime, source: str,
-                        _w: ReconcileSummary | None) -> Outcome:
-            row = await find_order(s, client_id, order_id, None)
+        async def write(s: AsyncSession, _msg: Any, at: dt.datetime, ctx: Context) -> Outcome:
+            row = await find_order(s, ctx.epoch, client_id, order_id, None)
             if row is not None and kind == "cancelOrder":
                 row.cancel_requested = True
             body = {"NAME": kind, "orderId": order_id}
-            add_event(s, row, kind, None if row is None else row.status, source, at, body)
+            add_event(s, row, kind, None if row is None else row.status, ctx.source, at, body)
             return ""
 
         await self._write(write, None, _now(), f"{kind} {order_id}")
 
     async def settle_lost(self, client_id: int, before: dt.datetime) -> int:
-        """Mark ``Lost`` the orders of ``client_id`` TWS never received; their count.
+        """Settle the orders of ``client_id`` sent before ``before`` that TWS did not
+        report in the open reconciliation window (see :meth:`settle`); how many
+        were ``Lost`` (sent, never received by TWS)."""
+        window = self._window or ReconcileSummary(started_at=before)
+        return (await self.settle(client_id, window, before=before)).get("Lost", 0)
 
-        Called at the end of a reconciliation begun at ``before``, once TWS's
-        executions, completed and open orders went through :meth:`record`: an
-        order sent before then that still has no permId, no execution and no
-        status from TWS (``PendingSubmit``) is not known to TWS - the
-        connection dropped under it (or TWS dropped the message). Nothing can
-        fill it any more; the journal says so instead of leaving it pending.
+    async def settle(self, client_id: int, window: ReconcileSummary, *,
+                     before: dt.datetime | None = None) -> dict[str, int]:
+        """Settle the journaled open orders of ``client_id`` that TWS did not report.
+
+        Called at the end of a reconciliation begun at ``window.started_at`` (or
+        ``before``), once TWS's executions, completed and open orders went
+        through :meth:`record`: an order journaled as working that none of them
+        reported is not working at TWS; it is settled from what is known
+        (:func:`~.settle.settle_unreported`: ``Filled`` by its executions,
+        ``Cancelled`` when TWS had acknowledged it, ``Lost`` when TWS never
+        received it or the gateway's ids restarted since), the reason in
+        ``error_message`` and an event. Returns the count by new status.
         """
+        cutoff = before or window.started_at
 
-        async def write(s: AsyncSession, _msg: Any, at: dt.datetime, source: str,
-                        _w: ReconcileSummary | None) -> Outcome:
-            rows = (await s.scalars(select(OrderRecord).where(
-                OrderRecord.client_id == client_id, OrderRecord.perm_id.is_(None),
-                OrderRecord.what_if.is_(False), OrderRecord.status.in_(sorted(UNACKNOWLEDGED)),
-                OrderRecord.created_at < before,
-                ~select(ExecutionRecord.id).where(
-                    ExecutionRecord.order_pk == OrderRecord.id).exists(),
-            ))).all()
-            for row in rows:
-                row.status = "Lost"
-                row.error_message = ("sent, but TWS never received it: after reconnecting it "
-                                     "has the order neither open nor completed")
-                row.updated_at = at
-                add_event(s, row, "lost", "Lost", source, at,
-                          {"NAME": "lost", "orderId": row.order_id})
-                log.warning("order %d of client %d never reached TWS: journaled as Lost",
-                            row.order_id, client_id)
-            return str(len(rows))
+        async def write(s: AsyncSession, _msg: Any, at: dt.datetime, ctx: Context) -> Outcome:
+            counts = await settle_unreported(s, ctx, client_id, cutoff, window.reported, at)
+            return ",".join(f"{k}={v}" for k, v in sorted(counts.items()))
 
-        outcome = await self._write(write, None, _now(), f"lost orders of client {client_id}")
-        return int(outcome or 0)
+        outcome = await self._write(write, None, _now(), f"settling orders of client {client_id}")
+        counts = {k: int(v) for k, v in (p.split("=") for p in (outcome or "").split(",") if p)}
+        window.orders_lost += counts.get("Lost", 0)
+        window.orders_settled += sum(counts.values())
+        return counts
+
+    async def record_session(self, facts: sessions.SessionFacts) -> int:
+        """Record the connection now open (:func:`.sessions.record_session`); the epoch."""
+        self._clients.add(facts.client_id)
+
+        check = self._next_id_checked != facts.next_valid_id
+
+        async def write(s: AsyncSession, _msg: Any, at: dt.datetime, ctx: Context) -> Outcome:
+            await sessions.record_session(s, ctx, at, facts, self._fresh_session, check=check)
+            return ""
+
+        await self._write(write, None, _now(), f"session of client {facts.client_id}")
+        self._fresh_session = None
+        return self.epoch
 
     # ---------------------------------------------------------- reconciling
     def begin_reconcile(self) -> ReconcileSummary:
@@ -320,9 +371,29 @@ class Journal:
         window.finished_at = _now()
         self._window = None
         self.last_reconcile = window
+        # a failed reconciliation is tried again (the gateway reconciles while
+        # needs_reconcile), after 1, 2, 4 ... 60 s: what it did not settle would
+        # otherwise wait for a reconnect
         if error is None:
-            self.needs_reconcile = False
+            self._failed_reconciles = 0
+            self._needs_reconcile = False
+        else:
+            self._retry_at = time.monotonic() + min(60.0, 2.0 ** self._failed_reconciles)
+            self._failed_reconciles += 1
+            self._needs_reconcile = True
         return window
+
+    @property
+    def needs_reconcile(self) -> bool:
+        """True when a reconciliation is due: a journal write failed since the last
+        one, or the last one failed (and its back-off has passed)."""
+        return self._needs_reconcile and time.monotonic() >= self._retry_at
+
+    @needs_reconcile.setter
+    def needs_reconcile(self, value: bool) -> None:
+        self._needs_reconcile = value
+        if value:
+            self._retry_at = 0.0
 
     @property
     def reconciling(self) -> bool:

@@ -60,8 +60,12 @@ class ReconcileSummary:
     open_orders_reported: int = 0
     orders_new: int = 0
     orders_lost: int = 0
+    orders_settled: int = 0
+    epoch: int | None = None
     error: str | None = None
     exec_ids: set[str] = field(default_factory=set, repr=False)
+    #: the journal rows (ids) of the orders TWS reported during the window
+    reported: set[int] = field(default_factory=set, repr=False)
 
     @property
     def done(self) -> bool:
@@ -75,6 +79,7 @@ class ReconcileSummary:
             f"commissions were missing ({self.executions_reported} executions, "
             f"{self.completed_orders_reported} completed and {self.open_orders_reported} open "
             f"orders reported by TWS; {self.orders_new} orders new to the journal, "
-            f"{self.orders_lost} sent but never received by TWS)"
+            f"{self.orders_lost} sent but never received by TWS; {self.orders_settled} open "
+            f"orders TWS did not report settled)"
         )
         return head if self.error is None else f"{head}; FAILED: {self.error}"

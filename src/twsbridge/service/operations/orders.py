@@ -206,7 +206,7 @@ async def list_orders(
             rows = list(await queries.list_orders(s, status, limit=limit))
         else:
             perm_ids = {t.order.permId for t in trades if t.order.permId}
-            rows = list(await queries.order_by_perm_ids(s, perm_ids))
+            rows = list(await queries.order_by_perm_ids(s, perm_ids, epoch=journal.epoch))
             for t in trades:
                 if not t.order.permId:
                     row = await queries.find_order(s, t.order.clientId, t.orderId)
