@@ -44,7 +44,7 @@ async def test_filled_and_cancelled_orders_have_completed_time(tmp_path: Path) -
             async with httpx.AsyncClient(base_url=url, headers=auth(url, "trade"),
                                          timeout=30.0) as http:
                 async def reconciled() -> bool:
-                    health = (await http.get("/health")).json()
+                    health = (await http.get("/health/details")).json()
                     last = (health.get("journal") or {}).get("lastReconcile") or {}
                     return bool(last.get("finishedAt"))
 

@@ -52,7 +52,7 @@ def _settings(port: int, journal_url: str) -> ServiceSettings:
 
 
 async def _reconciled(http: httpx.AsyncClient) -> dict[str, Any] | None:
-    last = ((await http.get("/health")).json().get("journal") or {}).get("lastReconcile")
+    last = ((await http.get("/health/details")).json().get("journal") or {}).get("lastReconcile")
     return dict(last) if last and last.get("finishedAt") else None
 
 
