@@ -289,7 +289,7 @@ async def _wait_then(url: str, then: Callable[[], Awaitable[dict[str, Any]]]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             body = (await http.get("/health")).json()
-            if body.get("connected") or body.get("status") == "ok":
+            if body.get("status") in ("up", "ok"):  # "ok": /health before issue 9
                 break
             await asyncio.sleep(0.2)
     return await then()

@@ -1,5 +1,5 @@
-"""bench/adversity_seeds.py: its arguments and report, and one real short run (12 faults,
-the fewest that deal every kind of fault once)."""
+"""bench/adversity_seeds.py: its arguments and report, and one real run of 2 faults (the
+suite's own adversity run deals every kind; this checks the script that drives it)."""
 
 from __future__ import annotations
 
@@ -47,12 +47,12 @@ def test_arguments_and_report_of_canned_runs() -> None:
 
 
 def test_one_real_short_run(capsys: pytest.CaptureFixture[str]) -> None:
-    args = adversity_seeds.parse_args(["--seeds", "1", "--first-seed", "5", "--faults", "12"])
+    args = adversity_seeds.parse_args(["--seeds", "1", "--first-seed", "5", "--faults", "2"])
     [result] = adversity_seeds.run(args)
     print(adversity_seeds.report(args, [result]))
     out = capsys.readouterr().out
     assert result.seed == 5 and result.seconds > 0
     m = re.match(r"adversity run: seed 5, (\d+) faults", result.summary)
-    assert m is not None and int(m.group(1)) >= 12, (result.summary, result.failure)
+    assert m is not None and int(m.group(1)) >= 2, (result.summary, result.failure)
     assert result.passed == (result.returncode == 0)
-    assert f"adversity over 1 seeds (12 faults each, 1 at a time): {int(result.passed)}/1" in out
+    assert f"adversity over 1 seeds (2 faults each, 1 at a time): {int(result.passed)}/1" in out
