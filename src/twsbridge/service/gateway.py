@@ -152,7 +152,7 @@ class GatewayManager:
                 log.error(
                     "cannot connect to TWS at %s (%s); serving anyway, retrying in the background",
                     self.address,
-                    exc,
+                    _why(exc),
                 )
             else:
                 log.info(
@@ -231,7 +231,7 @@ class GatewayManager:
                 async with asyncio.timeout(self.settings.connect_timeout):
                     await client.connect()
             except BaseException as exc:
-                self.last_error = str(exc) or type(exc).__name__
+                self.last_error = _why(exc)
                 with contextlib.suppress(Exception):
                     await client.disconnect()
                 raise
@@ -277,19 +277,20 @@ class GatewayManager:
             except (TWSError, OSError, TimeoutError) as exc:
                 failures += 1
                 level = logging.WARNING if failures == 1 else logging.DEBUG
-                log.log(level, "TWS at %s unreachable, will retry: %s", self.address, exc)
+                log.log(level, "TWS at %s unreachable, will retry: %s", self.address, _why(exc))
                 delay = min(delay * 2, _RETRY_MAX)
             else:
                 log.warning("reconnected to TWS at %s", self.address)
                 delay, failures = _RETRY_MIN, 0
 
     def _reconcile_if_needed(self) -> None:
-        """Reconcile again when a journal write failed since the last reconciliation."""
+        """Reconcile again when a journal write or the last reconciliation failed."""
         journal, client, task = self.journal, self._client, self._on_connect
         if journal is None or client is None or not journal.needs_reconcile:
             return
         if task is None or task.done():
-            log.warning("a journal write failed: reconciling the journal with TWS again")
+            log.warning("the journal needs reconciling (a journal write or the last "
+                        "reconciliation failed): reconciling it with TWS again")
             self._on_connect = asyncio.create_task(
                 self._reconcile(client, journal), name="twsbridge-reconcile"
             )
@@ -329,6 +330,11 @@ class GatewayManager:
             if self.sim_port is None
             else f"in process and on {_SIM_HOST}:{self.sim_port}",
         )
+
+
+def _why(exc: BaseException) -> str:
+    """What went wrong, never empty (a TimeoutError's text is)."""
+    return str(exc) or type(exc).__name__
 
 
 def get_gateway(request: Request) -> GatewayManager:
