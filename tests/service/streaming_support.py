@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
 from typing import Any
 
 import uvicorn
+from websockets.asyncio.client import ClientConnection
 
 from twsbridge.service import create_app
 from twsbridge.service.streaming import StreamHub
@@ -17,7 +19,7 @@ from twsbridge.sim.clock import SimClock
 
 from .support import KEYS, provision_keys, sim_settings
 
-__all__ = ["Service", "SimThread"]
+__all__ = ["Service", "SimThread", "next_message"]
 
 
 class SimThread:
@@ -114,3 +116,14 @@ class Service:
         self.server.should_exit = True
         self.thread.join(30)
         assert not self.thread.is_alive(), "the service did not shut down within 30 s"
+
+
+async def next_message(ws: ClientConnection, op: str) -> dict[str, Any]:
+    """The next graphql-transport-ws message of operation ``op`` (pings answered)."""
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if message.get("type") == "ping":
+            await ws.send(json.dumps({"type": "pong"}))
+            continue
+        assert message.get("id") == op, message
+        return message  # type: ignore[no-any-return]

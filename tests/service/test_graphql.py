@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from twsbridge.service.order_schemas import OrderCreate
 
+from .streaming_support import next_message
 from .support import KEYS, running_service, sim_settings
 from .test_authz_matrix import GRAPHQL_OPERATIONS
 
@@ -174,16 +175,6 @@ async def ws_ready(svc: Svc, key: str) -> ClientConnection:
     ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert ack["type"] == "connection_ack", ack
     return ws
-
-
-async def next_message(ws: ClientConnection, op: str) -> dict[str, Any]:
-    while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        if message.get("type") == "ping":
-            await ws.send(json.dumps({"type": "pong"}))
-            continue
-        assert message.get("id") == op, message
-        return message  # type: ignore[no-any-return]
 
 
 async def streams(svc: Svc) -> dict[tuple[Any, ...], int]:

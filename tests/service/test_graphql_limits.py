@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from twsbridge.service.graphql import schema
 
+from .streaming_support import next_message
 from .support import KEYS, running_service, sim_settings
 
 pytestmark = pytest.mark.timeout(90)
@@ -292,19 +293,9 @@ async def ws_ready(svc: Svc) -> ClientConnection:
     return ws
 
 
-async def answer(ws: ClientConnection, op: str) -> dict[str, Any]:
-    while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        if message.get("type") == "ping":
-            await ws.send(json.dumps({"type": "pong"}))
-            continue
-        assert message.get("id") == op, message
-        return message  # type: ignore[no-any-return]
-
-
 async def subscribe(ws: ClientConnection, op: str, query: str) -> dict[str, Any]:
     await ws.send(json.dumps({"id": op, "type": "subscribe", "payload": {"query": query}}))
-    return await answer(ws, op)
+    return await next_message(ws, op)
 
 
 def ws_refused(message: dict[str, Any], limit: str) -> None:
@@ -325,7 +316,7 @@ async def test_ws_refuses_queries_and_subscriptions_over_a_limit(small_svc: Svc)
         # the socket stays open and serves what is within the limits
         ok = await subscribe(ws, "q5", aliases(5))
         assert ok["type"] == "next" and len(ok["payload"]["data"]) == 5
-        assert (await answer(ws, "q5"))["type"] == "complete"
+        assert (await next_message(ws, "q5"))["type"] == "complete"
     finally:
         await ws.close()
 
