@@ -40,7 +40,7 @@ import logging
 import os
 import sqlite3
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from twsbridge.sim.account import Holding
 from twsbridge.sim.executions import ExecutionRecord
@@ -59,7 +59,26 @@ from twsbridge.sim.state_codec import (
 )
 
 if TYPE_CHECKING:
-    from twsbridge.sim.server import Simulator
+    from twsbridge.sim.account import Account
+    from twsbridge.sim.clock import SimClock
+    from twsbridge.sim.reference import InstrumentBook
+
+
+class StoredSimulator(Protocol):
+    """What the store reads and restores of a simulator
+    (:class:`~twsbridge.sim.server.Simulator` is one; typed structurally so that this
+    module does not import the server, which imports it)."""
+
+    seed: int
+    account: Account
+    clock: SimClock
+    book: InstrumentBook
+    broker: Any  # twsbridge.sim.broker.SimBroker (which imports this module)
+
+    @property
+    def next_order_id(self) -> int: ...
+
+    def use_order_id(self, order_id: int) -> None: ...
 
 __all__ = ["SCHEMA_VERSION", "SimStore", "StateError"]
 
@@ -137,7 +156,7 @@ class SimStore:
         self._lock = lock
         self.continued = False
         self.backup: Path | None = None
-        self._sim: Simulator | None = None
+        self._sim: StoredSimulator | None = None
         self._n_orders = 0
         self._n_execs = 0
         self._seq: dict[int, int] = {}  # permId -> row seq
@@ -212,7 +231,7 @@ class SimStore:
             self._lock = None
 
     # -------------------------------------------------------------- bind
-    def bind(self, sim: Simulator) -> None:
+    def bind(self, sim: StoredSimulator) -> None:
         """Continue the account in the file on ``sim`` (a new Simulator), or
         write ``sim``'s fresh account into an empty file; then record ``sim``'s
         changes. Called by ``Simulator(store=...)``.
@@ -236,7 +255,7 @@ class SimStore:
         self._saved = None
         self.flush()
 
-    def _carry(self, sim: Simulator, counters: dict[str, Any]) -> None:
+    def _carry(self, sim: StoredSimulator, counters: dict[str, Any]) -> None:
         """A reset account goes on with the old one's id sequences."""
         try:
             prefix, perm, epoch, n = counters["ledger"]
@@ -247,7 +266,7 @@ class SimStore:
             log.warning("the reset account's id sequences start afresh: the old file's "
                         "counters are unreadable (%r)", exc)
 
-    def _load(self, sim: Simulator, meta: dict[str, str]) -> None:
+    def _load(self, sim: StoredSimulator, meta: dict[str, str]) -> None:
         if meta.get("version") != str(SCHEMA_VERSION):
             raise StateError(f"{self.path}: state version {meta.get('version')!r}, "
                              f"this simulator reads {SCHEMA_VERSION}")
@@ -324,7 +343,7 @@ class SimStore:
         """Remember that ``rec`` changed without an event (a trailing stop moved ...)."""
         self._dirty[id(rec)] = rec
 
-    def _counters(self, sim: Simulator) -> tuple[Any, ...]:
+    def _counters(self, sim: StoredSimulator) -> tuple[Any, ...]:
         broker = sim.broker
         return (sim.next_order_id, broker.ledger.counters, broker.last_ids,
                 len(broker.worker.filled_oca), dict(sim.account.cash), sim.account.start_equity)
@@ -366,7 +385,7 @@ class SimStore:
         self._dirty_positions.clear()
         self._saved = counters
 
-    def _write(self, sim: Simulator, counters: tuple[Any, ...],
+    def _write(self, sim: StoredSimulator, counters: tuple[Any, ...],
                records: list[ExecutionRecord]) -> None:
         conn = self._conn
         acct = sim.account
