@@ -50,6 +50,7 @@ class GatewayClock:
         self._client: weakref.ref[TWSClient] = weakref.ref(ib)
         self._first: tuple[float, float] | None = None  # (host, gateway) epoch seconds
         self._last: tuple[float, float] = (0.0, 0.0)
+        self._rated = False  # the rate was measured on this connection
         self._task: asyncio.Task[None] | None = None
         ib.register(self._on_event, "connected", "disconnected")
 
@@ -63,16 +64,19 @@ class GatewayClock:
         if isinstance(event, ConnectionEvent):
             self.synced = False  # another session (maybe another gateway): read it again
             self._first = None
+            self._rated = False
             if event.kind == "connected":
                 self._schedule()
 
     def _due(self) -> bool:
         if not self.synced:
             return True
-        since = time.time() - self._last[0]
+        now = time.time()
         first = self._first
-        rate_due = first is not None and first == self._last and since >= RATE_AFTER
-        return rate_due or since > self.resync
+        # the rate: once per connection, RATE_AFTER after its first reading (however many
+        # readings others asked for meanwhile, e.g. the journal's reconciliation)
+        rate_due = first is not None and not self._rated and now - first[0] >= RATE_AFTER
+        return rate_due or now - self._last[0] > self.resync
 
     def now(self) -> dt.datetime:
         """The gateway's time now (aware, UTC); schedules a reading when one is due."""
@@ -124,6 +128,7 @@ class GatewayClock:
         if span >= RATE_AFTER:
             rate = max(0.0, (gateway - first[1]) / span)
             self.rate = 1.0 if abs(rate - 1.0) <= 1.5 / span else rate  # 1 within resolution
+            self._rated = True
         self._last = (host, gateway)
         self.synced = True
         return self.offset

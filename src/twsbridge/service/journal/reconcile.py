@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+from ..gateway_clock import gateway_clock
 from .recorder import Journal
 from .sessions import SessionFacts
 from .stats import ReconcileSummary
@@ -69,7 +69,9 @@ async def reconcile(ib: Any, journal: Journal, *,
         window.completed_orders_reported = len(completed)
         trades = await ask(ib.reqOpenOrders())
         window.open_orders_reported = len(trades)
-        journal.clock_offset = await ask(ib.reqCurrentTime()) - time.time()
+        clock = gateway_clock(ib)  # the one the service's other times use
+        await ask(clock.measure())
+        journal.clock = clock.at
         await journal.settle(ib.client_id, window)
     except TimeoutError:
         error = f"TimeoutError: TWS did not answer within {timeout:g} s"

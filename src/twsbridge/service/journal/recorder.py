@@ -104,8 +104,8 @@ class Journal:
         self._clients: set[int] = set()
         self._fresh_session: int | None = None
         self._next_id_checked: int | None = None  # the last nextValidId the intercept checked
-        #: the gateway's clock minus the service's (seconds; read by each reconciliation)
-        self.clock_offset = 0.0
+        #: the service's time on the gateway's clock (set by each reconciliation)
+        self.clock: Callable[[dt.datetime], dt.datetime] = writes.same_time
         self._handlers: dict[str, Handler] = {
             "nextValidId": sessions.next_valid_id,
             "openOrder": writes.order_message,
@@ -196,7 +196,7 @@ class Journal:
                     window = self._window
                     ctx = Context("live" if window is None else "reconcile", window,
                                   self.epoch, self.session_id, frozenset(self._clients),
-                                  self.clock_offset)
+                                  self.clock)
                     async with self.session() as session, session.begin():
                         outcome = await handler(session, msg, received_at, ctx)
                     if ctx.epoch != self.epoch:

@@ -17,6 +17,7 @@ from the message's.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -66,6 +67,11 @@ Outcome = str
 _EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
+def same_time(at: dt.datetime) -> dt.datetime:
+    """The clock of a gateway that has not been read yet: the service's own."""
+    return at
+
+
 @dataclass(slots=True)
 class Context:
     """What a write needs besides its message: where it comes from and the epoch.
@@ -73,7 +79,9 @@ class Context:
     ``epoch`` and ``session_id`` may be changed by the write (a new epoch
     begins); the journal takes them over once the transaction committed.
     ``clients``: the client ids the service connects as (its own orders);
-    ``clock_offset``: the gateway's clock minus the service's, in seconds.
+    ``clock``: the service's time (aware) on the gateway's clock
+    (:meth:`twsbridge.service.gateway_clock.GatewayClock.at`; the identity until the
+    first reconciliation sets it).
     """
 
     source: str
@@ -81,11 +89,11 @@ class Context:
     epoch: int
     session_id: int | None
     clients: frozenset[int] = field(default_factory=frozenset)
-    clock_offset: float = 0.0
+    clock: Callable[[dt.datetime], dt.datetime] = same_time
 
     def gateway_time(self, at: dt.datetime) -> str:
         """``at`` in the gateway's clock, as TWS writes times (``20261207 22:50:01 UTC``)."""
-        t = (at + dt.timedelta(seconds=self.clock_offset)).astimezone(dt.UTC)
+        t = self.clock(at).astimezone(dt.UTC)
         return f"{t:%Y%m%d %H:%M:%S} UTC"
 
 
