@@ -116,7 +116,7 @@ def _clients_process(url: str, n: int, deflate: bool, pipe: Connection) -> None:
 # -------------------------------------------------------------- simulator
 async def _sim_main(speed: float, poll: float, pipe: Connection) -> None:
     from twsbridge.sim import SimServer, Simulator
-    from twsbridge.sim.clock import SimClock
+    from twsbridge.sim.market.clock import SimClock
 
     sim = SimServer(Simulator(seed=0, clock=SimClock(speed=speed)), host="127.0.0.1",
                     port=0, poll_interval=poll)

@@ -74,7 +74,7 @@ from load_common import MB, instruments
 from load_report import analyse, header, report
 
 KINDS = ("twsbridge", "ib_async", "ibapi")
-MAX_CLIENTS = 32  # twsbridge.sim.server.MAX_CLIENTS, TWS's limit
+MAX_CLIENTS = 32  # twsbridge.sim.gateway.server.MAX_CLIENTS, TWS's limit
 MAX_LINES = 100  # the simulator's max_market_data_lines per client (TWS's default)
 
 
@@ -277,7 +277,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Run every kind; (the figures of each, the raw results of each)."""
-    from twsbridge.sim.reference import INSTRUMENTS
+    from twsbridge.sim.reference.instruments import INSTRUMENTS
 
     contracts = instruments(args.book, args.instruments)
     if len(contracts) < args.instruments:

@@ -75,7 +75,7 @@ def instruments(book: str, n: int) -> list[dict[str, Any]]:
 
 
 def book_instruments(book: str, n: int) -> list[Any]:
-    from twsbridge.sim.reference import INSTRUMENTS
+    from twsbridge.sim.reference.instruments import INSTRUMENTS
 
     real = list(INSTRUMENTS)
     if book == "real":

@@ -52,9 +52,9 @@ def install_counters(c: SimCounters) -> None:
     """Wrap (in this process only) the simulator's send and market data methods."""
     from twsbridge.protocol import ServerConnection
     from twsbridge.protocol.catalogue import incoming
-    from twsbridge.sim import server as sim_server
-    from twsbridge.sim.session_faults import SessionGuard
-    from twsbridge.sim.streams import MktDataStream
+    from twsbridge.sim.gateway import server as sim_server
+    from twsbridge.sim.gateway.guard import SessionGuard
+    from twsbridge.sim.market.streams import MktDataStream
 
     frames = c.frames
     lines = c.lines
@@ -143,8 +143,8 @@ class SimOptions:
 
 async def _sim_main(pipe: Connection, o: SimOptions) -> None:
     from twsbridge.sim import SimServer, Simulator
-    from twsbridge.sim.prices import PriceModel
-    from twsbridge.sim.reference import InstrumentBook
+    from twsbridge.sim.market.prices import PriceModel
+    from twsbridge.sim.reference.instruments import InstrumentBook
 
     counters = SimCounters()
     install_counters(counters)

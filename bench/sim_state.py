@@ -30,8 +30,8 @@ from typing import Any
 from twsbridge.protocol.models import Contract
 from twsbridge.protocol.order_models import Order
 from twsbridge.sim import SimStore, Simulator
-from twsbridge.sim.clock import SimClock
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 AAPL = Contract(symbol="AAPL", secType="STK", exchange="SMART", currency="USD")
 START = dt.datetime(2013, 3, 1, 10, 0, tzinfo=SIM_TZ)

@@ -232,7 +232,7 @@ def sim(
     import logging
 
     from twsbridge.sim import run_sim
-    from twsbridge.sim.fault_script import FaultScript
+    from twsbridge.sim.faults.script import FaultScript
 
     script = None
     if faults is not None:

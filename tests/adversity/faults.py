@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from twsbridge.sim.fault_script import FAULT_KINDS, FaultScript, FaultStep
+from twsbridge.sim.faults.script import FAULT_KINDS, FaultScript, FaultStep
 
 #: (kind, fixed parameters): connectivity loss comes as both 1101 and 1102
 ADVERSITY_KINDS: tuple[tuple[str, dict[str, bool]], ...] = (

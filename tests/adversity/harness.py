@@ -27,7 +27,7 @@ from service.support import auth, running_service
 from twsbridge.client import Contract, ReconnectPolicy, TWSClient
 from twsbridge.service import ServiceSettings
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
+from twsbridge.sim.market.clock import SimClock
 
 from .faults import adversity_script, describe
 from .ledger import JournalBook, ledger_executions, ledger_orders, working

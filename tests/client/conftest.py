@@ -10,7 +10,7 @@ from client_replay import ReplayTWS
 
 from twsbridge.client import TWSClient
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
+from twsbridge.sim.market.clock import SimClock
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from twsbridge.client import (
     TWSError,
 )
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
+from twsbridge.sim.market.clock import SimClock
 
 pytestmark = pytest.mark.timeout(20)
 

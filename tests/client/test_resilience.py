@@ -28,8 +28,8 @@ from twsbridge.client import (
 )
 from twsbridge.protocol import incoming
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -17,7 +17,7 @@ from twsbridge.client import (
     TWSError,
 )
 from twsbridge.sim import SimServer
-from twsbridge.sim.pacing import HistoricalPacer, HistoricalRequest
+from twsbridge.sim.faults.pacing import HistoricalPacer, HistoricalRequest
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from twsbridge.protocol import ClientConnection, ProtocolError, ServerHello, Unknown, incoming
 from twsbridge.protocol.spec import IN, registry
 from twsbridge.sim import SimSession, Simulator
-from twsbridge.sim.clock import SimClock
+from twsbridge.sim.market.clock import SimClock
 
 from .corpus import frame
 
@@ -166,7 +166,7 @@ class SimTarget:
         if self.session is not None:
             self.session.close()
         client_id = next(_CLIENT_IDS)
-        session = self.sim.session()
+        session = SimSession(self.sim)
         client = ClientConnection(self.version, self.version)
         client.receive_data(session.receive_data(client.hello()))
         list(client.events())
@@ -228,7 +228,7 @@ class SimTarget:
 
     def run_hello(self, parts: list[bytes]) -> SimResult:
         """Feed ``parts`` to a new session, before any handshake."""
-        session = self.sim.session()
+        session = SimSession(self.sim)
         try:
             for part in parts:
                 session.receive_data(part)

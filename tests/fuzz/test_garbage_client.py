@@ -17,7 +17,7 @@ from sim_server.raw_client import TIMEOUT, Client  # tests/ is on sys.path
 from twsbridge.client import TWSClient
 from twsbridge.protocol import ClientConnection, Contract, ServerHello, incoming, outgoing
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
+from twsbridge.sim.market.clock import SimClock
 
 from .corpus import frame
 

@@ -14,7 +14,7 @@ import pytest
 from twsbridge.protocol import Contract, Order, encode_message, incoming, outgoing
 from twsbridge.protocol.codec import UNSET_DOUBLE, encode_decimal
 from twsbridge.protocol.spec import Message
-from twsbridge.sim.matching import round_to_tick
+from twsbridge.sim.broker.matching import round_to_tick
 
 from .corpus import frame
 from .harness import SimTarget

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from twsbridge.protocol import ClientConnection, Contract, encode_message, incoming, outgoing
 from twsbridge.protocol.spec import OUT, Message, registry
-from twsbridge.sim.requests import REQUESTS
+from twsbridge.sim.gateway.requests import REQUESTS
 
 from . import corpus
 from .harness import SimTarget

@@ -14,7 +14,7 @@ import pytest
 from ib_async import IB, Contract, Forex, Stock
 
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
+from twsbridge.sim.market.clock import SimClock
 
 pytestmark = pytest.mark.interop
 

@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection
 from twsbridge.service import create_app
 from twsbridge.service.streaming import StreamHub
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
+from twsbridge.sim.market.clock import SimClock
 
 from .support import KEYS, provision_keys, sim_settings
 

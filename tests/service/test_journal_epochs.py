@@ -23,7 +23,7 @@ from twsbridge.service import ServiceSettings
 from twsbridge.service.journal import Journal
 from twsbridge.service.journal.models import GatewaySession
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
+from twsbridge.sim.market.clock import SimClock
 
 from .processes import eventually, free_port
 from .support import auth, running_service

@@ -21,7 +21,7 @@ import pytest
 from twsbridge.client import TWSClient
 from twsbridge.service import ServiceSettings
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
+from twsbridge.sim.market.clock import SimClock
 
 from .processes import eventually, free_port
 from .support import auth, running_service

@@ -30,7 +30,7 @@ import pytest
 from twsbridge.client import TWSClient
 from twsbridge.service import ServiceSettings
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.session import SimSession
+from twsbridge.sim.gateway.session import SimSession
 
 from .processes import eventually, free_port
 from .support import auth, running_service

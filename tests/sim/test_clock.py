@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from twsbridge.sim.clock import DEFAULT_START, SimClock
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.market.clock import DEFAULT_START, SimClock
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 
 def test_default_start_is_last_real_day_in_session() -> None:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twsbridge.sim.history import (
+from twsbridge.sim.market.history import (
     BAR_SIZES,
     HistBar,
     HistoryError,
@@ -26,8 +26,8 @@ from twsbridge.sim.history import (
     parse_duration,
     parse_end_datetime,
 )
-from twsbridge.sim.prices import DATA_END, PriceModel
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.market.prices import DATA_END, PriceModel
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 AAPL, AMD, SPY, EURUSD = 265598, 4391, 756733, 12087792
 MODEL = PriceModel()

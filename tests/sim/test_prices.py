@@ -21,16 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twsbridge.sim.prices import DATA_END, EXTENDED_VOLUME_PCT, PriceModel, Quote
-from twsbridge.sim.quoting import QUOTE_CACHE_SIZE, bid_ask_one, mix64_one
-from twsbridge.sim.reference import (
-    INSTRUMENTS,
-    SIM_TZ,
-    Instrument,
-    InstrumentBook,
-    session_bounds,
-    trading_days,
-)
+from twsbridge.sim.market.prices import DATA_END, EXTENDED_VOLUME_PCT, PriceModel, Quote
+from twsbridge.sim.market.quoting import QUOTE_CACHE_SIZE, bid_ask_one, mix64_one
+from twsbridge.sim.reference.calendar import SIM_TZ, session_bounds, trading_days
+from twsbridge.sim.reference.instruments import INSTRUMENTS, Instrument, InstrumentBook
 
 AAPL, AMD, IBM, MSFT, GOOG, SPY, EURUSD, USDJPY = (
     265598, 4391, 8314, 272093, 208813720, 756733, 12087792, 15016059)
@@ -113,8 +107,8 @@ def test_determinism_and_seeds() -> None:
 
 _DIGEST = """
 import datetime as dt, hashlib
-from twsbridge.sim.prices import PriceModel
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.market.prices import PriceModel
+from twsbridge.sim.reference.calendar import SIM_TZ
 m = PriceModel(seed=5)
 h = hashlib.sha256()
 h.update(repr(m.daily(4391, dt.date(2014, 1, 10))).encode())

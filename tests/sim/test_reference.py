@@ -12,17 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from twsbridge.sim.reference import (
-    INSTRUMENTS,
+from twsbridge.sim.reference.calendar import (
     SIM_TZ,
-    Instrument,
-    InstrumentBook,
     is_trading_day,
     session_bounds,
     trading_days,
     trading_hours,
     us_market_holidays,
 )
+from twsbridge.sim.reference.instruments import INSTRUMENTS, Instrument, InstrumentBook
 
 BOOK = InstrumentBook()
 

@@ -18,7 +18,7 @@ from twsbridge.protocol.order_models import (
     SoftDollarTier,
     TimeCondition,
 )
-from twsbridge.sim.state_codec import StateError, decode, dumps, encode, loads
+from twsbridge.sim.store.codec import StateError, decode, dumps, encode, loads
 
 
 def round_trip(value: object) -> object:

@@ -9,9 +9,10 @@ import random
 
 import pytest
 
-from twsbridge.sim.prices import PriceModel
-from twsbridge.sim.reference import SIM_TZ, InstrumentBook
-from twsbridge.sim.streams import TICK_INTERVAL, MktDataStream
+from twsbridge.sim.market.prices import PriceModel
+from twsbridge.sim.market.streams import TICK_INTERVAL, MktDataStream
+from twsbridge.sim.reference.calendar import SIM_TZ
+from twsbridge.sim.reference.instruments import InstrumentBook
 
 MODEL = PriceModel()
 T0 = dt.datetime(2013, 3, 1, 10, 0, tzinfo=SIM_TZ)

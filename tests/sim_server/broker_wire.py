@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 from twsbridge.protocol import Contract, incoming, outgoing
 from twsbridge.protocol.order_models import Order
 from twsbridge.sim import Simulator
-from twsbridge.sim.clock import SimClock
-from twsbridge.sim.prices import Quote
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.prices import Quote
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 from .test_session import Wire
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from twsbridge.protocol import Contract
-from twsbridge.sim.account import Account
+from twsbridge.sim.broker.account import Account
 
 AAPL = Contract(conId=265598, symbol="AAPL", secType="STK", currency="USD",
                 primaryExchange="NASDAQ", localSymbol="AAPL", tradingClass="NMS")

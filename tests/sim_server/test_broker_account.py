@@ -8,8 +8,8 @@ import pytest
 
 from twsbridge.protocol import incoming, outgoing
 from twsbridge.protocol.codec import UNSET_DOUBLE
-from twsbridge.sim.commissions import Liquidity, idealpro_fx, us_stock_tiered
-from twsbridge.sim.whatif import java_double
+from twsbridge.sim.broker.commissions import Liquidity, idealpro_fx, us_stock_tiered
+from twsbridge.sim.broker.whatif import java_double
 
 from .broker_wire import AAPL_ID, EURUSD, Desk, mkt, of, statuses
 

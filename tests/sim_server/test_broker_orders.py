@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from twsbridge.protocol import incoming
-from twsbridge.sim.commissions import us_stock_tiered
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.broker.commissions import us_stock_tiered
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 from .broker_wire import (
     EURUSD,

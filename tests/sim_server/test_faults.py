@@ -12,7 +12,7 @@ import pytest
 
 from twsbridge.protocol import ExecutionFilter, incoming, outgoing
 from twsbridge.protocol.order_models import Order
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 from .test_faults_wire import AAPL, SPY, TIMEOUT, Client, errors, of, serve, sim_at
 

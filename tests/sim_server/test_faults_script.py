@@ -13,14 +13,8 @@ from typer.testing import CliRunner
 
 import twsbridge.sim
 from twsbridge.cli import app
-from twsbridge.sim.fault_script import (
-    ALL_KINDS,
-    FAULT_KINDS,
-    RANDOM_KINDS,
-    FaultScript,
-    FaultStep,
-)
-from twsbridge.sim.faults import FaultRecord
+from twsbridge.sim.faults.injector import FaultRecord
+from twsbridge.sim.faults.script import ALL_KINDS, FAULT_KINDS, RANDOM_KINDS, FaultScript, FaultStep
 
 from .test_faults_wire import TIMEOUT, Client, errors, serve
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from twsbridge.protocol import incoming, outgoing
-from twsbridge.sim.fault_script import FaultScript, FaultStep
-from twsbridge.sim.faults import FaultInjector
+from twsbridge.sim.faults.injector import FaultInjector
+from twsbridge.sim.faults.script import FaultScript, FaultStep
 
 from .test_faults_limits import PACING_162, PACING_420, answered, answers, bars, refused
 from .test_faults_wire import AAPL, SPY, TIMEOUT, Client, Wall, errors, of, serve, sim_at

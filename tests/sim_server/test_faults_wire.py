@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 from twsbridge.protocol import ClientConnection, Contract, ServerHello, incoming
 from twsbridge.protocol.spec import Message
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 __all__ = ["AAPL", "SPY", "TIMEOUT", "Client", "Wall", "errors", "of", "serve", "sim_at"]
 

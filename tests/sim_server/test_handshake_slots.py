@@ -17,8 +17,8 @@ import pytest
 from twsbridge.client import TWSClient
 from twsbridge.protocol import ClientConnection, ServerHello, incoming, outgoing
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
-from twsbridge.sim.server import HANDSHAKE_TIMEOUT, MAX_CLIENTS
+from twsbridge.sim.gateway.server import HANDSHAKE_TIMEOUT, MAX_CLIENTS
+from twsbridge.sim.market.clock import SimClock
 
 from .raw_client import Client
 

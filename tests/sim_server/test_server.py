@@ -18,7 +18,7 @@ from twsbridge.protocol import (
     outgoing,
 )
 from twsbridge.sim import SimServer, Simulator, run_sim
-from twsbridge.sim.clock import SimClock
+from twsbridge.sim.market.clock import SimClock
 
 from .raw_client import TIMEOUT, Client
 

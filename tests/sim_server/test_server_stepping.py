@@ -15,8 +15,8 @@ from twsbridge.client import Contract, Order, TWSClient
 from twsbridge.protocol import ExecutionFilter, incoming, outgoing
 from twsbridge.protocol import order_models as om
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
-from twsbridge.sim.orders import FILLED
+from twsbridge.sim.broker.orders import FILLED
+from twsbridge.sim.market.clock import SimClock
 
 from .test_faults_wire import TIMEOUT, Client, of, serve
 

@@ -21,8 +21,8 @@ from twsbridge.protocol import (
 from twsbridge.protocol.catalogue.generic import Unknown
 from twsbridge.protocol.spec import Message
 from twsbridge.sim import SimSession, Simulator
-from twsbridge.sim.clock import SimClock
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 AAPL = Contract(symbol="AAPL", secType="STK", exchange="SMART", currency="USD")
 

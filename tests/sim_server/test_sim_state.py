@@ -21,8 +21,8 @@ import pytest
 
 from twsbridge.client import Contract, Order, TWSClient
 from twsbridge.sim import SimServer, SimStore, Simulator, StateError
-from twsbridge.sim.clock import SimClock
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -35,7 +35,7 @@ from fastapi import Depends, Request
 
 from twsbridge.client import TWSClient, TWSError
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.clock import SimClock
+from twsbridge.sim.market.clock import SimClock
 
 from .journal import JOURNALED, Journal, reconcile
 from .pnl import PnLWatch

@@ -1,7 +1,7 @@
 """The gateway's clock: every time the service reports is TWS's time, not the host's.
 
 TWS stamps executions, bars and its own messages with its clock; the simulator's clock is
-simulated (2013-03-01 by default, :class:`twsbridge.sim.clock.SimClock`, running at any
+simulated (2013-03-01 by default, :class:`twsbridge.sim.market.clock.SimClock`, running at any
 speed or frozen). What the client stamps on arrival (a :class:`~twsbridge.client.Tick`'s
 ``time``, a P&L update's arrival) is the host's clock. :class:`GatewayClock` turns the
 host's time into the gateway's: it asks TWS ``reqCurrentTime`` (message 49 → currentTime

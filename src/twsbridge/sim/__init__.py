@@ -9,16 +9,17 @@ paper account. It builds on :mod:`twsbridge.protocol` only.
 * :class:`SimSession`: one connection's protocol logic, without I/O.
 * :class:`SimServer`: the asyncio TCP server; :func:`run_sim` runs one.
 * :class:`SimStore`: a file where the paper account persists across restarts
-  (``Simulator(store=SimStore.open(path))``, :mod:`twsbridge.sim.state`).
+  (``Simulator(store=SimStore.open(path))``, :mod:`twsbridge.sim.store.sqlite`).
 * :class:`FaultInjector` (``Simulator.faults``): faults on demand and TWS's
-  limits; :class:`FaultScript`: timed, seeded faults (:mod:`twsbridge.sim.faults`).
+  limits; :class:`FaultScript`: timed, seeded faults (:mod:`twsbridge.sim.faults.injector`).
 """
 
-from twsbridge.sim.fault_script import FaultScript, FaultStep
-from twsbridge.sim.faults import FaultInjector, FaultRecord
-from twsbridge.sim.server import SimServer, Simulator, run_sim
-from twsbridge.sim.session import SimSession
-from twsbridge.sim.state import SimStore, StateError
+from twsbridge.sim.faults.injector import FaultInjector, FaultRecord
+from twsbridge.sim.faults.script import FaultScript, FaultStep
+from twsbridge.sim.gateway.server import SimServer, run_sim
+from twsbridge.sim.gateway.session import SimSession
+from twsbridge.sim.simulator import Simulator
+from twsbridge.sim.store.sqlite import SimStore, StateError
 
 __all__ = [
     "FaultInjector",

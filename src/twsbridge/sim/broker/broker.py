@@ -1,11 +1,11 @@
 """The simulated broker: orders, executions and commissions of one Simulator.
 
-:class:`Broker` lives in the shared :class:`~twsbridge.sim.server.Simulator`,
+:class:`Broker` lives in the shared :class:`~twsbridge.sim.simulator.Simulator`,
 so orders and executions survive client reconnects. Sessions call it for the
 order requests (placeOrder 3, cancelOrder 4, reqGlobalCancel 58) and drive it
 from their poll loop (:meth:`Broker.step`); it answers through events
-(:mod:`twsbridge.sim.orders`) that every attached listener (one per session,
-:class:`~twsbridge.sim.order_feed.OrderFeed`) filters by TWS's visibility rules
+(:mod:`twsbridge.sim.broker.orders`) that every attached listener (one per session,
+:class:`~twsbridge.sim.gateway.order_feed.OrderFeed`) filters by TWS's visibility rules
 and turns into messages.
 
 Order ids are per API client: a placeOrder whose id is not above the last id
@@ -17,7 +17,7 @@ client 0 (reqAutoOpenOrders(True), or reqOpenOrders from client 0).
 For tests and the service's journal, :meth:`Broker.executions` and
 :meth:`Broker.orders` are the ledger.
 
-With a store (:class:`~twsbridge.sim.state.SimStore`, ``Simulator(store=...)``)
+With a store (:class:`~twsbridge.sim.store.sqlite.SimStore`, ``Simulator(store=...)``)
 every request and step ends by writing what it changed, before it returns and
 so before any session sends the messages reporting it.
 """
@@ -33,19 +33,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from twsbridge.protocol.models import Contract
 from twsbridge.protocol.order_models import CommissionReport, Execution, Order
-from twsbridge.sim.contracts import NO_SECURITY_DEFINITION, instrument_contract, resolve
-from twsbridge.sim.executions import ExecutionLedger, ExecutionRecord
-from twsbridge.sim.matching import is_set
-from twsbridge.sim.order_validation import (
-    TEXTS,
-    Answer,
-    Rejection,
-    needs_exchange,
-    order_rejected,
-    unknown_account,
-    validate,
-)
-from twsbridge.sim.orders import (
+from twsbridge.sim.broker.executions import ExecutionLedger, ExecutionRecord
+from twsbridge.sim.broker.matching import is_set
+from twsbridge.sim.broker.orders import (
     FILLED,
     INACTIVE,
     BrokerEvent,
@@ -55,13 +45,24 @@ from twsbridge.sim.orders import (
     WhatIfEvent,
     format_size,
 )
-from twsbridge.sim.reference import SIM_TZ, Instrument
-from twsbridge.sim.whatif import margin_effect, what_if_state
-from twsbridge.sim.working import OrderWorker
+from twsbridge.sim.broker.validation import (
+    TEXTS,
+    Answer,
+    Rejection,
+    needs_exchange,
+    order_rejected,
+    unknown_account,
+    validate,
+)
+from twsbridge.sim.broker.whatif import margin_effect, what_if_state
+from twsbridge.sim.broker.working import OrderWorker
+from twsbridge.sim.reference.calendar import SIM_TZ
+from twsbridge.sim.reference.details import NO_SECURITY_DEFINITION, instrument_contract, resolve
+from twsbridge.sim.reference.instruments import Instrument
 
 if TYPE_CHECKING:
-    from twsbridge.sim.server import Simulator
-    from twsbridge.sim.state import SimStore
+    from twsbridge.sim.store.sqlite import SimStore
+    from twsbridge.sim.world import World
 
 __all__ = ["Broker", "BrokerListener"]
 
@@ -94,7 +95,7 @@ class Broker:
         sim: the simulator (instruments, prices, clock, account).
     """
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: World) -> None:
         self.sim = sim
         self.ledger = ExecutionLedger(sim.account, sim.fx_rate, sim.seed)
         self._orders: list[SimOrder] = []

@@ -11,8 +11,8 @@ session with no socket at all, and the asyncio server only moves bytes.
 
 The answers follow TWS (server versions 157-178): the recording
 ``tws-recording-v176.json`` gives the shapes, order and end markers. Order
-requests go to the simulator's :class:`~twsbridge.sim.broker.Broker`; the
-session's :class:`~twsbridge.sim.order_feed.OrderFeed` turns the broker's
+requests go to the simulator's :class:`~twsbridge.sim.broker.broker.Broker`; the
+session's :class:`~twsbridge.sim.gateway.order_feed.OrderFeed` turns the broker's
 events it may see into messages.
 """
 
@@ -29,29 +29,34 @@ from twsbridge.protocol.catalogue.generic import Unknown
 from twsbridge.protocol.connection import ClientHello, ConnectionClosed
 from twsbridge.protocol.spec import Message
 from twsbridge.protocol.versions import CLIENT_MAX_VERSION, CLIENT_MIN_VERSION
-from twsbridge.sim.contracts import (
-    NO_SECURITY_DEFINITION,
-    contract_description,
-    contract_details,
-    resolve,
+from twsbridge.sim.gateway.account_feed import AccountFeeds
+from twsbridge.sim.gateway.guard import Line, SessionGuard
+from twsbridge.sim.gateway.order_feed import OrderFeed
+from twsbridge.sim.gateway.pnl_feed import PnLFeeds
+from twsbridge.sim.gateway.requests import request_name, request_req_id
+from twsbridge.sim.market.history import (
+    HistoryError,
+    format_bar_time,
+    head_timestamp,
+    historical_bars,
 )
-from twsbridge.sim.history import HistoryError, format_bar_time, head_timestamp, historical_bars
-from twsbridge.sim.order_feed import OrderFeed
-from twsbridge.sim.pnl import PnLFeeds
-from twsbridge.sim.reference import Instrument
-from twsbridge.sim.requests import request_name, request_req_id
-from twsbridge.sim.session_faults import Line, SessionGuard
-from twsbridge.sim.streams import (
+from twsbridge.sim.market.streams import (
     REALTIME_BAR_SECONDS,
     BarStream,
     MktDataStream,
     RealTimeBarStream,
     to_bar_data,
 )
-from twsbridge.sim.subscriptions import AccountFeeds
+from twsbridge.sim.reference.details import (
+    NO_SECURITY_DEFINITION,
+    contract_description,
+    contract_details,
+    resolve,
+)
+from twsbridge.sim.reference.instruments import Instrument
 
 if TYPE_CHECKING:
-    from twsbridge.sim.server import Simulator
+    from twsbridge.sim.simulator import Simulator
 
 __all__ = ["FARM_NOTICES", "SimSession"]
 
@@ -112,7 +117,7 @@ class SimSession:
         self.orders = OrderFeed(simulator, self.feeds, self._emit)
         self.pnl = PnLFeeds(simulator)
         self._out: list[bytes] = []
-        self.guard = SessionGuard(simulator, error=self._error, handle=self._dispatch,
+        self.guard = SessionGuard(simulator.faults, error=self._error, handle=self._dispatch,
                                   close=self.close, is_open=lambda: not self.closed,
                                   mkt=self._mkt, bars=self._bars)
         self._handlers: dict[type[Message], Callable[[Any], object]] = {
@@ -221,7 +226,7 @@ class SimSession:
         realtimeBar per 5 s per reqRealTimeBars, the
         periodic account updates of active subscriptions and pnl/pnlSingle.
         Requests paced by ``+PACEAPI`` are processed first, as the rate allows;
-        market data waits while a fault stops it (:mod:`twsbridge.sim.faults`).
+        market data waits while a fault stops it (:mod:`twsbridge.sim.faults.injector`).
         Never raises (see :meth:`receive_data`)."""
         if self.closed:
             return b""

@@ -25,9 +25,9 @@ from enum import Enum
 from twsbridge.protocol.codec import UNSET_DECIMAL
 from twsbridge.protocol.models import Contract
 from twsbridge.protocol.order_models import Order
-from twsbridge.sim.executions import parse_filter_time
-from twsbridge.sim.matching import ORDER_TYPES, TypeRule, is_set
-from twsbridge.sim.reference import Instrument
+from twsbridge.sim.broker.executions import parse_filter_time
+from twsbridge.sim.broker.matching import ORDER_TYPES, TypeRule, is_set
+from twsbridge.sim.reference.instruments import Instrument
 
 __all__ = [
     "CHECKS",

@@ -11,7 +11,7 @@ statuses as the simulated clock advances:
   placed at the exchange until ...");
 * :meth:`OrderWorker.step` (the session poll loop calls it): expiry of DAY and
   GTD orders, stop triggers and trailing stops, the closing auction of MOC/LOC,
-  fills from :func:`~twsbridge.sim.matching.plan_fill`;
+  fills from :func:`~twsbridge.sim.broker.matching.plan_fill`;
 * a fill: execDetails, openOrder (when the order is done) and orderStatus,
   commissionReport, position/account updates; a filled parent activates its
   children; a fill in an OCA group cancels (type 1) or reduces (types 2, 3)
@@ -26,9 +26,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from twsbridge.sim.commissions import Liquidity
-from twsbridge.sim.executions import ExecutionLedger, parse_filter_time
-from twsbridge.sim.matching import (
+from twsbridge.sim.broker.commissions import Liquidity
+from twsbridge.sim.broker.executions import ExecutionLedger, parse_filter_time
+from twsbridge.sim.broker.matching import (
     ORDER_TYPES,
     Fill,
     MarketView,
@@ -40,8 +40,7 @@ from twsbridge.sim.matching import (
     stop_triggered,
     update_trail,
 )
-from twsbridge.sim.order_validation import TEXTS, regular_hours_only
-from twsbridge.sim.orders import (
+from twsbridge.sim.broker.orders import (
     CANCELLED,
     FILLED,
     PENDING_CANCEL,
@@ -56,10 +55,11 @@ from twsbridge.sim.orders import (
     SimOrder,
     format_size,
 )
-from twsbridge.sim.reference import SIM_TZ, is_trading_day, session_bounds
+from twsbridge.sim.broker.validation import TEXTS, regular_hours_only
+from twsbridge.sim.reference.calendar import SIM_TZ, is_trading_day, session_bounds
 
 if TYPE_CHECKING:
-    from twsbridge.sim.server import Simulator
+    from twsbridge.sim.world import World
 
 __all__ = ["CANCELLED_BY_SYSTEM", "CANCELLED_BY_TRADER", "OrderWorker"]
 
@@ -83,7 +83,7 @@ class OrderWorker:
         orders: the broker's orders (all of them, in placement order).
     """
 
-    def __init__(self, sim: Simulator, ledger: ExecutionLedger,
+    def __init__(self, sim: World, ledger: ExecutionLedger,
                  emit: Callable[[BrokerEvent], None],
                  orders: Callable[[], Iterable[SimOrder]]) -> None:
         self.sim = sim

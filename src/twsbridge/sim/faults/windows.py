@@ -1,7 +1,7 @@
 """Limit windows: a while during which one of TWS's limits bites (I/O-free but for a sleep).
 
 The fault kinds ``message_rate``, ``historical_pacing`` and
-``market_data_lines`` (:mod:`twsbridge.sim.faults`) each open a window on
+``market_data_lines`` (:mod:`twsbridge.sim.faults.injector`) each open a window on
 one :class:`LimitWindow` of the injector's :class:`LimitWindows` for some
 seconds. Windows of one kind may overlap: the limit in force is the
 tightest (smallest) value of the open windows, and the normal limit

@@ -3,7 +3,7 @@
 A :class:`MarketView` is the market of one instrument over a step of the
 simulated clock ``(t0, t1]``: the quote at ``t1`` (bid/ask and their sizes),
 the range and volume of the trades in the step (from the 1-second price path
-of :class:`~twsbridge.sim.prices.PriceModel`), the session state and, once
+of :class:`~twsbridge.sim.market.prices.PriceModel`), the session state and, once
 the regular session closed, the closing price.
 
 :func:`plan_fill` decides one fill of an order against a view:
@@ -33,10 +33,11 @@ from decimal import Decimal
 import numpy as np
 
 from twsbridge.protocol.codec import UNSET_DOUBLE
-from twsbridge.sim.commissions import Liquidity
-from twsbridge.sim.orders import SimOrder
-from twsbridge.sim.prices import PriceModel
-from twsbridge.sim.reference import SIM_TZ, Instrument, is_trading_day, session_bounds
+from twsbridge.sim.broker.commissions import Liquidity
+from twsbridge.sim.broker.orders import SimOrder
+from twsbridge.sim.market.prices import PriceModel
+from twsbridge.sim.reference.calendar import SIM_TZ, is_trading_day, session_bounds
+from twsbridge.sim.reference.instruments import Instrument
 
 __all__ = [
     "ORDER_TYPES",
@@ -154,7 +155,7 @@ def market_view(prices: PriceModel, inst: Instrument, t0: dt.datetime,
 @dataclass(frozen=True, slots=True)
 class Fill:
     """One execution: ``quantity`` (> 0) at ``price``; ``liquidity`` per
-    :class:`~twsbridge.sim.commissions.Liquidity`."""
+    :class:`~twsbridge.sim.broker.commissions.Liquidity`."""
 
     quantity: Decimal
     price: float

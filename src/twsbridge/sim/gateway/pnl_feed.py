@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 
 from twsbridge.protocol.catalogue import incoming
 from twsbridge.protocol.spec import Message
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 if TYPE_CHECKING:
-    from twsbridge.sim.server import Simulator
+    from twsbridge.sim.simulator import Simulator
 
 __all__ = ["PnLFeeds", "PnLValues"]
 

@@ -1,4 +1,4 @@
-"""The fast path of :meth:`twsbridge.sim.prices.PriceModel.quote`.
+"""The fast path of :meth:`twsbridge.sim.market.prices.PriceModel.quote`.
 
 A quote needs, at one second of a day's path, the session's running high, low
 and volume and the bid/ask around the last price. :class:`DayStats` holds,
@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twsbridge.sim.reference import Instrument, session_bounds
+from twsbridge.sim.reference.calendar import session_bounds
+from twsbridge.sim.reference.instruments import Instrument
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from twsbridge.sim.prices import DayPath
+    from twsbridge.sim.market.day_path import DayPath
 
 __all__ = ["QUOTE_CACHE_SIZE", "DayStats", "QuoteFields", "bid_ask_one", "mix64_one"]
 

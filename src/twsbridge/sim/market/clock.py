@@ -18,7 +18,7 @@ import datetime as dt
 import threading
 import time
 
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 __all__ = ["DEFAULT_START", "SimClock"]
 

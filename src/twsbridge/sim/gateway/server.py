@@ -1,17 +1,16 @@
-"""The simulated TWS gateway: shared state and the asyncio TCP server.
+"""The asyncio TCP server of the simulated TWS.
 
-:class:`Simulator` is the state every connection shares: the instrument book,
-the price model, the simulated clock, the paper account, the simulated broker
-(orders and executions), the connected client ids and the order id
-sequence. :class:`SimServer` accepts TCP connections and runs one
-:class:`~twsbridge.sim.session.SimSession` per socket, with a read loop and a
+The state every connection shares is a :class:`~twsbridge.sim.simulator.Simulator`
+(instruments, prices, clock, account, broker, faults). :class:`SimServer`
+accepts TCP connections and runs one
+:class:`~twsbridge.sim.gateway.session.SimSession` per socket, with a read loop and a
 poll loop (streaming output); while started it also steps the broker (works
 the orders up to the simulated clock) whether or not a client is connected,
 as IB's servers work orders while TWS or its clients are away.
-``Simulator(store=SimStore.open(path))`` (:mod:`twsbridge.sim.state`) keeps
+``Simulator(store=SimStore.open(path))`` (:mod:`twsbridge.sim.store.sqlite`) keeps
 the paper account in a file, so a new process continues it.
 :func:`run_sim` runs a server until cancelled. ``Simulator.faults``
-(:mod:`twsbridge.sim.faults`) injects faults
+(:mod:`twsbridge.sim.faults.injector`) injects faults
 (dropped connections, stalls, connectivity loss, restarts ...) and holds
 TWS's limits (message rate, historical-data pacing, market data lines); the
 server and the sessions consult it.
@@ -45,18 +44,14 @@ import logging
 import socket
 from types import TracebackType
 
-from twsbridge.sim.account import Account
-from twsbridge.sim.broker import Broker
-from twsbridge.sim.clock import SimClock
-from twsbridge.sim.fault_script import FaultScript
-from twsbridge.sim.faults import FaultInjector
-from twsbridge.sim.prices import PriceModel
-from twsbridge.sim.reference import InstrumentBook
-from twsbridge.sim.session import SimSession
-from twsbridge.sim.state import SimStore
+from twsbridge.sim.faults.script import FaultScript
+from twsbridge.sim.gateway.session import SimSession
+from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.simulator import Simulator
+from twsbridge.sim.store.sqlite import SimStore
 
 __all__ = [
-    "DEFAULT_PORT", "HANDSHAKE_TIMEOUT", "MAX_CLIENTS", "SimServer", "Simulator", "run_sim",
+    "DEFAULT_PORT", "HANDSHAKE_TIMEOUT", "MAX_CLIENTS", "SimServer", "run_sim",
 ]
 
 log = logging.getLogger("twsbridge.sim")
@@ -68,114 +63,6 @@ MAX_CLIENTS = 32
 HANDSHAKE_TIMEOUT = 5.0
 """Seconds a connection may take from accept to an accepted startApi (then closed)."""
 _READ_SIZE = 1 << 16
-
-
-class Simulator:
-    """State shared by every connection of one simulated TWS.
-
-    Args:
-        seed: selects the synthetic market (real daily data is the same for every seed).
-        clock: the simulated clock (default: 2013-03-01 10:00 US/Eastern, real-time speed).
-        account: the paper account code reported in managedAccounts.
-        cash: the account's starting cash, USD.
-        store: where the account persists (:class:`~twsbridge.sim.state.SimStore`):
-            an account found there is continued (orders, executions, positions,
-            cash, id counters; the clock resumes at its last change if it would
-            start earlier), and every change is written before it is reported.
-            None (the default): the account lives in memory only.
-
-    Raises:
-        StateError: ``store`` holds another account or is damaged.
-
-    Attributes:
-        broker: the simulated broker (orders, executions, commissions); it
-            survives client reconnects.
-        master_client_id: TWS's "Master API client ID" setting: that client
-            also sees every other API client's orders (None: no master).
-        faults: the fault injector (:mod:`twsbridge.sim.faults`): faults on
-            demand or by script, and TWS's limits (message rate, historical
-            pacing, market data lines).
-        store: the account's file (None: in memory only); close it when done.
-    """
-
-    def __init__(
-        self,
-        *,
-        seed: int = 0,
-        clock: SimClock | None = None,
-        account: str = "DU1234567",
-        cash: float = 1_000_000.0,
-        store: SimStore | None = None,
-    ) -> None:
-        self.seed = seed
-        self.book = InstrumentBook()
-        self.prices = PriceModel(seed, self.book)
-        self.clock = clock if clock is not None else SimClock()
-        self.account = Account(account, cash)
-        self._clients: dict[int, object] = {}
-        self._next_order_id = 1
-        self.master_client_id: int | None = None
-        self.broker = Broker(self)
-        self.faults = FaultInjector(self)
-        self.store = store
-        if store is not None:
-            store.bind(self)
-            self.broker.attach_store(store)
-
-    @property
-    def client_ids(self) -> frozenset[int]:
-        """Client ids of the sessions connected now."""
-        return frozenset(self._clients)
-
-    def claim_client_id(self, client_id: int, owner: object) -> bool:
-        """Register ``owner`` under ``client_id``; False when another session holds it."""
-        holder = self._clients.get(client_id)
-        if (holder is not None and holder is not owner) or self.faults.holds_client_id(client_id):
-            return False
-        self._clients[client_id] = owner
-        return True
-
-    def release_client_id(self, client_id: int, owner: object) -> None:
-        """Free ``client_id`` if ``owner`` holds it."""
-        if self._clients.get(client_id) is owner:
-            del self._clients[client_id]
-
-    @property
-    def next_order_id(self) -> int:
-        """The next valid order id (nextValidId, id 9)."""
-        return self._next_order_id
-
-    def use_order_id(self, order_id: int) -> None:
-        """Record that ``order_id`` was used: nextValidId moves past it."""
-        self._next_order_id = max(self._next_order_id, order_id + 1)
-
-    def fx_rate(self, currency: str, now: dt.datetime) -> float:
-        """Base-currency units per unit of ``currency`` at ``now``, from the forex pairs
-        (1.0 for the base currency or when no pair quotes it)."""
-        base = self.account.base_currency
-        if currency == base:
-            return 1.0
-        for inst in self.book:
-            if inst.secType != "CASH":
-                continue
-            if inst.symbol == currency and inst.currency == base:
-                return self.prices.price_at(inst.conId, now)
-            if inst.symbol == base and inst.currency == currency:
-                return 1.0 / self.prices.price_at(inst.conId, now)
-        return 1.0
-
-    def valuation(self, now: dt.datetime) -> tuple[dict[int, float], dict[str, float]]:
-        """(conId -> price of every open position, currency -> fx rate) at ``now``."""
-        acct = self.account
-        prices = acct.valuation_prices(lambda con_id: self.prices.price_at(con_id, now))
-        ccys = {c for c in acct.cash if c != acct.base_currency}
-        ccys |= {h.contract.currency for h in acct.holdings.values()
-                 if h.contract.currency and h.contract.currency != acct.base_currency}
-        return prices, {c: self.fx_rate(c, now) for c in ccys}
-
-    def session(self) -> SimSession:
-        """A new I/O-free session on this simulator (one client connection)."""
-        return SimSession(self)
 
 
 class _Conn:

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 from twsbridge.protocol.models import Contract
 from twsbridge.protocol.order_models import Order, OrderState
-from twsbridge.sim.commissions import Liquidity, commission_for
-from twsbridge.sim.orders import PRE_SUBMITTED
-from twsbridge.sim.reference import Instrument
+from twsbridge.sim.broker.commissions import Liquidity, commission_for
+from twsbridge.sim.broker.orders import PRE_SUBMITTED
+from twsbridge.sim.reference.instruments import Instrument
 
 if TYPE_CHECKING:
-    from twsbridge.sim.server import Simulator
+    from twsbridge.sim.world import World
 
 __all__ = ["IDEALPRO_MINIMUM", "java_double", "margin_effect", "what_if_state"]
 
@@ -59,7 +59,7 @@ def java_double(x: float) -> str:
 Margins = tuple[float, float, float]
 
 
-def margin_effect(sim: Simulator, inst: Instrument, contract: Contract, quantity: Decimal,
+def margin_effect(sim: World, inst: Instrument, contract: Contract, quantity: Decimal,
                   price: float, commission: float, now: dt.datetime) -> tuple[Margins, Margins]:
     """(before, after) of (initial margin, maintenance margin, equity with loan
     value), base currency, for a fill of ``quantity`` (signed) at ``price``."""
@@ -76,7 +76,7 @@ def margin_effect(sim: Simulator, inst: Instrument, contract: Contract, quantity
     return before, after.margins(prices_after, fx_after)
 
 
-def what_if_state(sim: Simulator, inst: Instrument, contract: Contract, order: Order,
+def what_if_state(sim: World, inst: Instrument, contract: Contract, order: Order,
                   now: dt.datetime) -> OrderState:
     """The what-if OrderState of ``order`` on ``inst`` at ``now``."""
     quote = sim.prices.quote(inst.conId, now)

@@ -1,11 +1,11 @@
 """One connection's side of the simulator's faults and TWS limits (I/O-free).
 
-:class:`SessionGuard` sits in every :class:`~twsbridge.sim.session.SimSession`:
+:class:`SessionGuard` sits in every :class:`~twsbridge.sim.gateway.session.SimSession`:
 it admits, drops or queues each incoming request (message rate, ``+PACEAPI``),
 checks market-data lines (101, 10197) and historical-data pacing (162, 420,
 366), and sends a session the notices of the injector's faults (1100, 1101,
 1102, 10197). The fault state itself lives in the simulator's
-:class:`~twsbridge.sim.faults.FaultInjector`; the limits are the ones in force
+:class:`~twsbridge.sim.faults.injector.FaultInjector`; the limits are the ones in force
 there (its limit windows replace the normal limits while open).
 """
 
@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING
 from twsbridge.protocol.catalogue import outgoing
 from twsbridge.protocol.catalogue.generic import Unknown
 from twsbridge.protocol.spec import Message
-from twsbridge.sim.history import HistoryError, parse_bar_size
-from twsbridge.sim.pacing import (
+from twsbridge.sim.faults.pacing import (
     HISTORICAL_PACING,
     MESSAGE_RATE,
     NO_HISTORICAL_QUERY,
@@ -31,11 +30,12 @@ from twsbridge.sim.pacing import (
     MessageRateLimiter,
     RateVerdict,
 )
-from twsbridge.sim.requests import request_req_id
-from twsbridge.sim.streams import BarStream, MktDataStream, RealTimeBarStream
+from twsbridge.sim.gateway.requests import request_req_id
+from twsbridge.sim.market.history import HistoryError, parse_bar_size
+from twsbridge.sim.market.streams import BarStream, MktDataStream, RealTimeBarStream
 
 if TYPE_CHECKING:
-    from twsbridge.sim.server import Simulator
+    from twsbridge.sim.faults.injector import FaultInjector
 
 __all__ = [
     "COMPETING_SESSION",
@@ -84,12 +84,12 @@ class SessionGuard:
         mkt, bars: the session's market data lines and keepUpToDate requests.
     """
 
-    def __init__(self, sim: Simulator, *, error: Callable[[int, int, str], None],
+    def __init__(self, faults: FaultInjector, *, error: Callable[[int, int, str], None],
                  handle: Callable[[Request], None], close: Callable[[str], None],
                  is_open: Callable[[], bool],
                  mkt: dict[int, MktDataStream],
                  bars: dict[int, BarStream | RealTimeBarStream]) -> None:
-        self.faults = sim.faults
+        self.faults = faults
         self._error = error
         self._handle = handle
         self._close = close

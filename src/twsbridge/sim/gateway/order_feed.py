@@ -1,6 +1,6 @@
 """One session's view of the simulated broker: which orders it sees, and the messages.
 
-:class:`OrderFeed` is attached to the :class:`~twsbridge.sim.broker.Broker`
+:class:`OrderFeed` is attached to the :class:`~twsbridge.sim.broker.broker.Broker`
 while its session has an API client id. It follows TWS's visibility rules:
 
 * a client sees its own orders: openOrder (5), orderStatus (3), execDetails
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from twsbridge.protocol.catalogue import incoming
 from twsbridge.protocol.models import ExecutionFilter
 from twsbridge.protocol.spec import Message
-from twsbridge.sim.orders import (
+from twsbridge.sim.broker.orders import (
     BrokerEvent,
     CommissionEvent,
     ErrorEvent,
@@ -39,11 +39,11 @@ from twsbridge.sim.orders import (
     SimOrder,
     WhatIfEvent,
 )
-from twsbridge.sim.reference import SIM_TZ
-from twsbridge.sim.subscriptions import AccountFeeds
+from twsbridge.sim.gateway.account_feed import AccountFeeds
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 if TYPE_CHECKING:
-    from twsbridge.sim.server import Simulator
+    from twsbridge.sim.simulator import Simulator
 
 __all__ = ["OrderFeed", "order_messages"]
 

@@ -30,8 +30,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from twsbridge.sim.prices import DATA_END, DailySeries, PriceModel, round_tick
-from twsbridge.sim.reference import SIM_TZ, Instrument, session_bounds
+from twsbridge.sim.market.prices import DATA_END, DailySeries, PriceModel, round_tick
+from twsbridge.sim.reference.calendar import SIM_TZ, session_bounds
+from twsbridge.sim.reference.instruments import Instrument
 
 __all__ = ["BAR_SIZES", "WHAT_TO_SHOW", "BarSize", "Duration", "HistBar", "HistoryError",
            "bar_update", "format_bar_time", "head_timestamp", "historical_bars",

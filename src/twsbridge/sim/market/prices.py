@@ -21,7 +21,7 @@ Intraday path
 Everything is a pure function of ``(seed, conId, day)``: numpy
 ``default_rng`` seeded with integer sequences, never ``hash()``. A quote
 depends only on the whole second: it is computed once per (conId, second),
-from per-day running figures (:mod:`twsbridge.sim.quoting`).
+from per-day running figures (:mod:`twsbridge.sim.market.quoting`).
 """
 
 from __future__ import annotations
@@ -42,14 +42,20 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
-from twsbridge.sim.quoting import QUOTE_CACHE_SIZE, DayStats, QuoteFields, bid_ask_one, mix64_one
-from twsbridge.sim.reference import SIM_TZ, Instrument, InstrumentBook, session_bounds, trading_days
+from twsbridge.sim.market.day_path import DayPath, FloatArray, IntArray
+from twsbridge.sim.market.quoting import (
+    QUOTE_CACHE_SIZE,
+    DayStats,
+    QuoteFields,
+    bid_ask_one,
+    mix64_one,
+)
+from twsbridge.sim.reference.calendar import SIM_TZ, session_bounds, trading_days
+from twsbridge.sim.reference.instruments import Instrument, InstrumentBook
 
 __all__ = ["DATA_END", "REAL_DATA_TICKERS", "DailyBar", "DailySeries", "DayPath", "PriceModel",
            "Quote", "load_real_daily", "mix64", "round_tick"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 DATA_END = dt.date(2013, 3, 1)
 """Last day of the real data set; synthetic continuation after it."""
@@ -150,29 +156,6 @@ class DailySeries:
         """The first ``n`` bars."""
         return DailySeries(self.ords[:n], self.open[:n], self.high[:n], self.low[:n],
                            self.close[:n], self.volume[:n], self.real[:n])
-
-
-@dataclass(frozen=True, slots=True)
-class DayPath:
-    """1-second path of one trading day.
-
-    ``prices[k]`` is the last trade price during second ``start + k`` (epoch
-    seconds), ``volumes[k]`` the shares traded in it. ``prices[rth_start]``
-    is the open, ``prices[rth_end - 1]`` the close; for stocks index 0 is
-    04:00 and the path ends 20:00 US/Eastern, for forex it spans the session.
-    """
-
-    day: dt.date
-    start: int
-    prices: FloatArray
-    volumes: IntArray
-    rth_start: int
-    rth_end: int
-
-    @property
-    def end(self) -> int:
-        """Epoch second just after the path."""
-        return self.start + len(self.prices)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """The simulator's paper account on disk: it survives a restart, as IB's does.
 
 A :class:`SimStore` is one SQLite file holding what the
-:class:`~twsbridge.sim.server.Simulator`'s broker knows of the account: every
+:class:`~twsbridge.sim.simulator.Simulator`'s broker knows of the account: every
 order (open and done, with its Order, Contract and state, so openOrder and
 completedOrder are sent again as before), every execution with its commission
 report, the positions with their average cost and realized P&L, the cash
@@ -42,10 +42,17 @@ import sqlite3
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from twsbridge.sim.account import Holding
-from twsbridge.sim.executions import ExecutionRecord
-from twsbridge.sim.orders import BrokerEvent, ErrorEvent, ExecEvent, FillEvent, OrderEvent, SimOrder
-from twsbridge.sim.state_codec import (
+from twsbridge.sim.broker.account import Holding
+from twsbridge.sim.broker.executions import ExecutionRecord
+from twsbridge.sim.broker.orders import (
+    BrokerEvent,
+    ErrorEvent,
+    ExecEvent,
+    FillEvent,
+    OrderEvent,
+    SimOrder,
+)
+from twsbridge.sim.store.codec import (
     StateError,
     decode,
     dumps,
@@ -59,21 +66,21 @@ from twsbridge.sim.state_codec import (
 )
 
 if TYPE_CHECKING:
-    from twsbridge.sim.account import Account
-    from twsbridge.sim.clock import SimClock
-    from twsbridge.sim.reference import InstrumentBook
+    from twsbridge.sim.broker.account import Account
+    from twsbridge.sim.market.clock import SimClock
+    from twsbridge.sim.reference.instruments import InstrumentBook
 
 
 class StoredSimulator(Protocol):
     """What the store reads and restores of a simulator
-    (:class:`~twsbridge.sim.server.Simulator` is one; typed structurally so that this
+    (:class:`~twsbridge.sim.simulator.Simulator` is one; typed structurally so that this
     module does not import the server, which imports it)."""
 
     seed: int
     account: Account
     clock: SimClock
     book: InstrumentBook
-    broker: Any  # twsbridge.sim.broker.SimBroker (which imports this module)
+    broker: Any  # twsbridge.sim.broker.broker.SimBroker (which imports this module)
 
     @property
     def next_order_id(self) -> int: ...

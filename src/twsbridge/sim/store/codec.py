@@ -1,4 +1,4 @@
-"""JSON forms of the simulator's persistent records (for :mod:`twsbridge.sim.state`).
+"""JSON forms of the simulator's persistent records (for :mod:`twsbridge.sim.store.sqlite`).
 
 The protocol's dataclasses (Contract, Order, Execution, CommissionReport and
 what they hold: combo legs, tag values, order conditions, soft-dollar tiers)
@@ -20,9 +20,9 @@ from typing import Any
 
 from twsbridge.protocol import order_models as om
 from twsbridge.protocol.models import ComboLeg, Contract, DeltaNeutralContract, TagValue
-from twsbridge.sim.account import Holding
-from twsbridge.sim.orders import SimOrder
-from twsbridge.sim.reference import InstrumentBook
+from twsbridge.sim.broker.account import Holding
+from twsbridge.sim.broker.orders import SimOrder
+from twsbridge.sim.reference.instruments import InstrumentBook
 
 __all__ = [
     "StateError",

@@ -19,8 +19,9 @@ from decimal import Decimal
 
 from twsbridge.protocol.models import Contract
 from twsbridge.protocol.order_models import CommissionReport, Execution, Order, OrderState
-from twsbridge.sim.account import Holding
-from twsbridge.sim.reference import SIM_TZ, Instrument
+from twsbridge.sim.broker.account import Holding
+from twsbridge.sim.reference.calendar import SIM_TZ
+from twsbridge.sim.reference.instruments import Instrument
 
 __all__ = [
     "CANCELLED",

@@ -2,7 +2,7 @@
 
 :class:`AccountFeeds` answers reqPositions (61), reqAccountUpdates (6),
 reqAccountSummary (62) and reqAccountUpdatesMulti (76) from the shared
-:class:`~twsbridge.sim.account.Account`, and keeps the subscriptions: every
+:class:`~twsbridge.sim.broker.account.Account`, and keeps the subscriptions: every
 three simulated minutes (as TWS) it sends the values that changed, and for
 reqAccountUpdates an accountUpdateTime (8). :meth:`AccountFeeds.refresh`
 makes them due at once (after a trade changed the account).
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 from twsbridge.protocol.catalogue import incoming
 from twsbridge.protocol.spec import Message
-from twsbridge.sim.account import AccountValue, PortfolioRow
+from twsbridge.sim.broker.account import AccountValue, PortfolioRow
 
 if TYPE_CHECKING:
-    from twsbridge.sim.server import Simulator
+    from twsbridge.sim.world import World
 
 __all__ = ["ACCOUNT_UPDATE_INTERVAL", "AccountFeeds"]
 
@@ -51,7 +51,7 @@ def _portfolio_msg(row: PortfolioRow, account: str) -> incoming.UpdatePortfolio:
 class AccountFeeds:
     """The account requests and subscriptions of one session."""
 
-    def __init__(self, simulator: Simulator) -> None:
+    def __init__(self, simulator: World) -> None:
         self.sim = simulator
         self.positions_subscribed = False
         self._updates: _Sub | None = None

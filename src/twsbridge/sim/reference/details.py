@@ -1,6 +1,6 @@
 """Contracts of the simulator: request resolution and TWS's contract shapes.
 
-Turns the :class:`~twsbridge.sim.reference.Instrument` records into what the
+Turns the :class:`~twsbridge.sim.reference.instruments.Instrument` records into what the
 wire carries: :class:`~twsbridge.protocol.models.Contract`,
 :class:`~twsbridge.protocol.models.ContractDetails` (contractDetails, id 10)
 and :class:`~twsbridge.protocol.models.ContractDescription` (symbolSamples, id
@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 
 from twsbridge.protocol.models import Contract, ContractDescription, ContractDetails, TagValue
-from twsbridge.sim.reference import Instrument, InstrumentBook, trading_hours
+from twsbridge.sim.reference.calendar import trading_hours
+from twsbridge.sim.reference.instruments import Instrument, InstrumentBook
 
 __all__ = [
     "NO_SECURITY_DEFINITION",

@@ -4,7 +4,7 @@
 order ids) and books fills: each fill becomes an
 :class:`~twsbridge.protocol.order_models.Execution` with an execId in TWS's
 format, a :class:`~twsbridge.protocol.order_models.CommissionReport` (IB's
-schedules, :mod:`twsbridge.sim.commissions`) and a booking in the account
+schedules, :mod:`twsbridge.sim.broker.commissions`) and a booking in the account
 (cash, position, average cost with commissions, realized P&L).
 
 execIds look like TWS's, ``'0000e0d5.5130a8c5.01.01'``: an account prefix,
@@ -24,11 +24,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from twsbridge.protocol.codec import UNSET_DOUBLE
 from twsbridge.protocol.models import Contract, ExecutionFilter
 from twsbridge.protocol.order_models import CommissionReport, Execution
-from twsbridge.sim.account import Account, Holding
-from twsbridge.sim.commissions import commission_for
-from twsbridge.sim.matching import Fill
-from twsbridge.sim.orders import SimOrder, tws_time
-from twsbridge.sim.reference import SIM_TZ
+from twsbridge.sim.broker.account import Account, Holding
+from twsbridge.sim.broker.commissions import commission_for
+from twsbridge.sim.broker.matching import Fill
+from twsbridge.sim.broker.orders import SimOrder, tws_time
+from twsbridge.sim.reference.calendar import SIM_TZ
 
 __all__ = ["ExecutionLedger", "ExecutionRecord", "execution_venue", "parse_filter_time"]
 

@@ -20,9 +20,10 @@ from decimal import Decimal
 from twsbridge.protocol.catalogue import incoming
 from twsbridge.protocol.models import BarData
 from twsbridge.protocol.spec import Message
-from twsbridge.sim.history import HistBar, HistoryError, bar_update, format_bar_time
-from twsbridge.sim.prices import PriceModel, Quote
-from twsbridge.sim.reference import SIM_TZ, Instrument
+from twsbridge.sim.market.history import HistBar, HistoryError, bar_update, format_bar_time
+from twsbridge.sim.market.prices import PriceModel, Quote
+from twsbridge.sim.reference.calendar import SIM_TZ
+from twsbridge.sim.reference.instruments import Instrument
 
 __all__ = [
     "BAR_UPDATE_INTERVAL",

@@ -1,7 +1,7 @@
 """Faults on demand: what goes wrong with a real TWS, injected into the simulator.
 
-Every :class:`~twsbridge.sim.server.Simulator` owns a :class:`FaultInjector`
-as ``sim.faults``; the :class:`~twsbridge.sim.server.SimServer` serving it
+Every :class:`~twsbridge.sim.simulator.Simulator` owns a :class:`FaultInjector`
+as ``sim.faults``; the :class:`~twsbridge.sim.gateway.server.SimServer` serving it
 registers with it and consults it, and so does every session::
 
     await sim.faults.drop_all()                    # close every client connection
@@ -24,7 +24,7 @@ TWS's limits, on by default (set to None / False to lift them):
 * ``message_rate_limit = 50`` messages per second per client: error 100 and
   the excess dropped, a repeat within a second disconnects; with the client's
   ``+PACEAPI`` connect option the excess is queued and served at the limit
-  (:mod:`twsbridge.sim.pacing`).
+  (:mod:`twsbridge.sim.faults.pacing`).
 * ``historical_pacing = True``: IB's historical-data pacing (162, or 420 for
   keepUpToDate) for bars of ``historical_pacing_max_bar_seconds`` (30) or less
   (None: every bar size). Counted in wall time (``wall_clock``, default
@@ -32,7 +32,7 @@ TWS's limits, on by default (set to None / False to lift them):
 * ``max_market_data_lines = 100`` concurrent reqMktData lines per client:
   error 101 beyond.
 
-The limit windows make a limit bite for a while (:mod:`twsbridge.sim.fault_windows`);
+The limit windows make a limit bite for a while (:mod:`twsbridge.sim.faults.windows`);
 while one is open its value replaces the normal limit (even a lifted one),
 overlapping windows of one kind: the tightest is in force:
 
@@ -49,7 +49,7 @@ overlapping windows of one kind: the tightest is in force:
   open lines of the client gets 101 "Max number of tickers has been
   reached"; the lines already open stay open.
 
-What each fault does to the sessions (texts in :mod:`twsbridge.sim.session_faults`):
+What each fault does to the sessions (texts in :mod:`twsbridge.sim.gateway.guard`):
 connectivity loss pauses market data ticks and keepUpToDate bars (orders,
 account and P&L go on); data_lost=True then drops those subscriptions. A
 competing session pauses live and frozen market data (delayed types go on).
@@ -66,19 +66,16 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from twsbridge.sim.fault_script import DEFAULTS, FaultScript, FaultStep, Param
-from twsbridge.sim.fault_windows import LimitWindows
-from twsbridge.sim.pacing import HistoricalPacer
+from twsbridge.sim.faults.pacing import HistoricalPacer
+from twsbridge.sim.faults.script import DEFAULTS, FaultScript, FaultStep, Param
+from twsbridge.sim.faults.windows import LimitWindows
+from twsbridge.sim.market.clock import SimClock
 
-if TYPE_CHECKING:
-    from twsbridge.sim.server import Simulator
-    from twsbridge.sim.session import SimSession
-
-__all__ = ["FaultInjector", "FaultRecord", "FaultTarget"]
+__all__ = ["FaultInjector", "FaultRecord", "FaultTarget", "FaultedSession", "SessionFaults"]
 
 log = logging.getLogger("twsbridge.sim")
 
@@ -100,11 +97,46 @@ class FaultRecord:
     sim_time: dt.datetime | None = field(default=None, compare=False)
 
 
-class FaultTarget(Protocol):
-    """What the injector needs of a server (:class:`~twsbridge.sim.server.SimServer`)."""
+class SessionFaults(Protocol):
+    """What a fault does to one session (:class:`~twsbridge.sim.gateway.guard.SessionGuard`)."""
+
+    def connectivity_lost(self) -> None:
+        """Error 1100."""
+        ...
+
+    def connectivity_restored(self, data_lost: bool) -> None:
+        """1101 (data lost) or 1102."""
+        ...
+
+    def competing_session(self) -> None:
+        """10197 on each live market data line."""
+        ...
+
+
+class FaultedSession(Protocol):
+    """What the injector needs of a session (:class:`~twsbridge.sim.gateway.session.SimSession`)."""
 
     @property
-    def live_sessions(self) -> list[SimSession]:
+    def closed(self) -> bool:
+        """True once the session ended."""
+        ...
+
+    @property
+    def client_id(self) -> int | None:
+        """The client id of an accepted startApi, else None."""
+        ...
+
+    @property
+    def guard(self) -> SessionFaults:
+        """The session's fault and limit guard."""
+        ...
+
+
+class FaultTarget(Protocol):
+    """What the injector needs of a server (:class:`~twsbridge.sim.gateway.server.SimServer`)."""
+
+    @property
+    def live_sessions(self) -> Sequence[FaultedSession]:
         """The sessions of the open connections."""
         ...
 
@@ -136,12 +168,12 @@ class FaultInjector:
         max_market_data_lines: concurrent reqMktData lines per client (None: no limit).
         wall_clock: the seconds clock of the pacing rules (tests replace it).
         history: the shared historical-data pacing state.
-        windows: the open limit windows (:mod:`twsbridge.sim.fault_windows`).
+        windows: the open limit windows (:mod:`twsbridge.sim.faults.windows`).
         log: every injected fault, in order.
     """
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, clock: SimClock) -> None:
+        self.clock = clock
         self.message_rate_limit: int | None = 50
         self.historical_pacing = True
         self.historical_pacing_max_bar_seconds: int | None = 30
@@ -173,7 +205,7 @@ class FaultInjector:
         if not self._targets:
             self.cancel_scripts()
 
-    def _sessions(self) -> Iterator[SimSession]:
+    def _sessions(self) -> Iterator[FaultedSession]:
         for target in list(self._targets):
             for s in target.live_sessions:
                 if not s.closed and s.client_id is not None:
@@ -185,7 +217,7 @@ class FaultInjector:
 
     def _record(self, kind: str, params: dict[str, Param], at: float | None = None) -> None:
         rec = FaultRecord(at if at is not None else round(time.monotonic() - self._t0, 3),
-                          kind, dict(params), at is not None, self.sim.clock.now())
+                          kind, dict(params), at is not None, self.clock.now())
         self.log.append(rec)
         log.info("fault injected: %s %s", kind, params or "")
 
@@ -425,5 +457,5 @@ class FaultInjector:
 
 
 def _given(step: FaultStep, name: str) -> Param:
-    """A parameter of ``step``, or its default (:data:`~twsbridge.sim.fault_script.DEFAULTS`)."""
+    """A parameter of ``step``, or its default (:data:`~twsbridge.sim.faults.script.DEFAULTS`)."""
     return step.params.get(name, DEFAULTS[step.kind][name])

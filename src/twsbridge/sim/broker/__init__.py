@@ -1,0 +1,1 @@
+"""The simulated broker: orders, matching, executions, commissions, the account and what-if."""

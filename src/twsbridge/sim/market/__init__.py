@@ -1,0 +1,1 @@
+"""The simulated market: clock, prices, quotes, historical bars and market data streams."""

@@ -1,0 +1,1 @@
+"""Where the simulator's paper account persists (SQLite)."""
