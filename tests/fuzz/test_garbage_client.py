@@ -17,7 +17,7 @@ from sim_server.raw_client import TIMEOUT, Client  # tests/ is on sys.path
 from twsbridge.client import TWSClient
 from twsbridge.protocol import ClientConnection, Contract, ServerHello, incoming, outgoing
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .corpus import frame
 
@@ -77,7 +77,7 @@ GARBAGE = {
 @pytest.fixture
 async def server() -> AsyncIterator[SimServer]:
     """The simulator with a clock 60 times faster: ticks move every poll."""
-    async with SimServer(Simulator(clock=SimClock(speed=60)), port=0,
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START, speed=60)), port=0,
                          poll_interval=0.02) as srv:
         yield srv
 

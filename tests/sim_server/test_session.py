@@ -21,7 +21,7 @@ from twsbridge.protocol import (
 from twsbridge.protocol.catalogue.generic import Unknown
 from twsbridge.protocol.spec import Message
 from twsbridge.sim import SimSession, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 from twsbridge.sim.reference.calendar import SIM_TZ
 
 AAPL = Contract(symbol="AAPL", secType="STK", exchange="SMART", currency="USD")
@@ -58,7 +58,7 @@ class Wire:
 
 
 def frozen_sim(start: dt.datetime | None = None) -> Simulator:
-    return Simulator(clock=SimClock(start, speed=0))
+    return Simulator(clock=SimClock(start or REPLAY_START, speed=0))
 
 
 @pytest.fixture
