@@ -7,8 +7,10 @@ reqHistoricalTicks going out and historicalTicks coming in): the catalogue
 registers each direction apart.
 
 Requests send their ints as they are (``INT_MAX``, as IB's client does: an
-unset reqId travels as ``2147483647``). cancelHistoricalTicks (107) is not here:
-TWS takes it only as protobuf, from server version 215.
+unset reqId travels as ``2147483647``); so do the ticks' attribute masks, a
+bit set and never "unset" (IB's decoder reads an empty field as 0).
+cancelHistoricalTicks (107) is not here: TWS takes it only as protobuf, from
+server version 215.
 Sources: TWS API reference, "EClient" and "EWrapper"; IB's client and decoder.
 """
 
@@ -173,7 +175,7 @@ class HistoricalTicks(Message):
     WIRE = (
         F("reqId", INT),
         Group("ticks", HistoricalTick, (
-            F("time", LONG), F("unused", INT), F("price", FLOAT), F("size", DECIMAL),
+            F("time", LONG), F("unused", INT_MAX), F("price", FLOAT), F("size", DECIMAL),
         )),
         F("done", BOOL),
     )
@@ -189,7 +191,7 @@ class HistoricalTicksBidAsk(Message):
     WIRE = (
         F("reqId", INT),
         Group("ticks", HistoricalTickBidAsk, (
-            F("time", LONG), F("mask", INT), F("priceBid", FLOAT), F("priceAsk", FLOAT),
+            F("time", LONG), F("mask", INT_MAX), F("priceBid", FLOAT), F("priceAsk", FLOAT),
             F("sizeBid", DECIMAL), F("sizeAsk", DECIMAL),
         )),
         F("done", BOOL),
@@ -206,7 +208,7 @@ class HistoricalTicksLast(Message):
     WIRE = (
         F("reqId", INT),
         Group("ticks", HistoricalTickLast, (
-            F("time", LONG), F("mask", INT), F("price", FLOAT), F("size", DECIMAL),
+            F("time", LONG), F("mask", INT_MAX), F("price", FLOAT), F("size", DECIMAL),
             F("exchange", STR), F("specialConditions", STR),
         )),
         F("done", BOOL),
