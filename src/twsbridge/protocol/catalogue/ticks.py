@@ -10,7 +10,9 @@ Requests send their ints as they are (``INT_MAX``, as IB's client does: an
 unset reqId travels as ``2147483647``); so do the ticks' attribute masks, a
 bit set and never "unset" (IB's decoder reads an empty field as 0).
 cancelHistoricalTicks (107) is not here: TWS takes it only as protobuf, from
-server version 215.
+server version 215. Decoding a malformed frame raises
+:class:`~twsbridge.protocol.errors.ProtocolError` naming the message id and the
+field (``"ticks.count"``, ``"price"``).
 Sources: TWS API reference, "EClient" and "EWrapper"; IB's client and decoder.
 """
 
@@ -127,7 +129,8 @@ class ReqHistoricalTicks(Message):
 
 @message(IN, 82, "smartComponents")
 class SmartComponents(Message):
-    """The exchanges behind a BBO exchange (id 82), answering reqSmartComponents."""
+    """The exchanges behind a BBO exchange (id 82; server version 114+), answering
+    reqSmartComponents."""
 
     reqId: int = 0
     smartComponentMap: list[SmartComponent] = field(default_factory=list)
@@ -141,8 +144,8 @@ class SmartComponents(Message):
 
 @message(IN, 89, "histogramData")
 class HistogramData(Message):
-    """The histogram of a reqHistogramData (id 89): ``data`` the size traded at
-    each price, in one message."""
+    """The histogram of a reqHistogramData (id 89; server version 119+): ``data``
+    the size traded at each price, in one message."""
 
     reqId: int = 0
     data: list[HistogramEntry] = field(default_factory=list)
@@ -154,8 +157,8 @@ class HistogramData(Message):
 
 @message(IN, 93, "marketRule")
 class MarketRule(Message):
-    """A market rule's price increments (id 93), answering reqMarketRule, in
-    ascending ``lowEdge`` order."""
+    """A market rule's price increments (id 93; server version 126+), answering
+    reqMarketRule, in ascending ``lowEdge`` order."""
 
     marketRuleId: int = 0
     priceIncrements: list[PriceIncrement] = field(default_factory=list)
@@ -167,7 +170,8 @@ class MarketRule(Message):
 
 @message(IN, 96, "historicalTicks")
 class HistoricalTicks(Message):
-    """MIDPOINT ticks of a reqHistoricalTicks (id 96); ``done`` on the last message."""
+    """MIDPOINT ticks of a reqHistoricalTicks (id 96; server version 130+), up to
+    1000 a message; ``done`` on the last message of the request."""
 
     reqId: int = 0
     ticks: list[HistoricalTick] = field(default_factory=list)
@@ -183,7 +187,8 @@ class HistoricalTicks(Message):
 
 @message(IN, 97, "historicalTicksBidAsk")
 class HistoricalTicksBidAsk(Message):
-    """BID_ASK ticks of a reqHistoricalTicks (id 97); ``done`` on the last message."""
+    """BID_ASK ticks of a reqHistoricalTicks (id 97; server version 130+), up to
+    1000 a message; ``done`` on the last message of the request."""
 
     reqId: int = 0
     ticks: list[HistoricalTickBidAsk] = field(default_factory=list)
@@ -200,7 +205,8 @@ class HistoricalTicksBidAsk(Message):
 
 @message(IN, 98, "historicalTicksLast")
 class HistoricalTicksLast(Message):
-    """TRADES ticks of a reqHistoricalTicks (id 98); ``done`` on the last message."""
+    """TRADES ticks of a reqHistoricalTicks (id 98; server version 130+), up to
+    1000 a message; ``done`` on the last message of the request."""
 
     reqId: int = 0
     ticks: list[HistoricalTickLast] = field(default_factory=list)
