@@ -18,6 +18,7 @@ from typing import Any
 from twsbridge.protocol import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER
 from twsbridge.protocol.catalogue import incoming as I
 from twsbridge.protocol.catalogue import outgoing as O
+from twsbridge.protocol.catalogue import ticks as T
 from twsbridge.protocol.models import (
     BarData,
     ComboLeg,
@@ -38,6 +39,14 @@ from twsbridge.protocol.order_models import (
     TimeCondition,
 )
 from twsbridge.protocol.spec import Message
+from twsbridge.protocol.tick_models import (
+    HistogramEntry,
+    HistoricalTick,
+    HistoricalTickBidAsk,
+    HistoricalTickLast,
+    PriceIncrement,
+    SmartComponent,
+)
 
 
 def w(*fields: str) -> str:
@@ -430,4 +439,37 @@ CASES: list[Case] = [
     Case(O.ReqPnLSingle(reqId=5, account="DU1", modelCode="M1", conId=265598),
          both(w("94", "5", "DU1", "M1", "265598"))),
     Case(O.CancelPnLSingle(reqId=5), both(w("95", "5"))),
+    # ---------------------------------------------------------------- ticks (both ways)
+    Case(T.ReqSmartComponents(reqId=21, bboExchange="9c0001"), both(w("83", "21", "9c0001"))),
+    Case(T.ReqHistogramData(reqId=22, contract=replace(SPY_C, includeExpired=True),
+                            useRTH=False, timePeriod="3 days"),
+         both(w("88", "22", *SPY_C_F, "1", "0", "3 days"))),
+    Case(T.CancelHistogramData(reqId=22), both(w("89", "22"))),
+    Case(T.ReqMarketRule(marketRuleId=26), both(w("91", "26"))),
+    Case(T.ReqHistoricalTicks(reqId=23, contract=AAPL, startDateTime="20231020 09:30:00",
+                              endDateTime="", numberOfTicks=1000, whatToShow="BID_ASK",
+                              useRth=False, ignoreSize=True, miscOptions="a=1;"),
+         both(w("96", "23", *AAPL_F, "0", "20231020 09:30:00", "", "1000", "BID_ASK", "0",
+                "1", "a=1;"))),
+    Case(T.SmartComponents(reqId=21, smartComponentMap=[
+        SmartComponent(1, "NYSE", "N"), SmartComponent(12, "ISLAND", "Q")]),
+         both(w("82", "21", "2", "1", "NYSE", "N", "12", "ISLAND", "Q"))),
+    Case(T.HistogramData(reqId=22, data=[HistogramEntry(171.25, Decimal(1200)),
+                                         HistogramEntry(171.5, Decimal("0.5"))]),
+         both(w("89", "22", "2", "171.25", "1200", "171.5", "0.5"))),
+    Case(T.MarketRule(marketRuleId=26, priceIncrements=[PriceIncrement(0.0, 0.01),
+                                                        PriceIncrement(1000.0, 0.05)]),
+         both(w("93", "26", "2", "0.0", "0.01", "1000.0", "0.05"))),
+    Case(T.HistoricalTicks(reqId=23, ticks=[HistoricalTick(1697808600, 171.255, Decimal(0))],
+                           done=False),
+         both(w("96", "23", "1", "1697808600", "0", "171.255", "0", "0"))),
+    Case(T.HistoricalTicksBidAsk(reqId=23, ticks=[
+        HistoricalTickBidAsk(1697808600, 3, 171.25, 171.26, Decimal(100), Decimal(200)),
+        HistoricalTickBidAsk(1697808601, 0, 171.24, 171.27, Decimal(1), Decimal(2))],
+        done=True),
+         both(w("97", "23", "2", "1697808600", "3", "171.25", "171.26", "100", "200",
+                "1697808601", "0", "171.24", "171.27", "1", "2", "1"))),
+    Case(T.HistoricalTicksLast(reqId=23, ticks=[
+        HistoricalTickLast(1697808600, 2, 171.25, Decimal(10), "ISLAND", "T I")], done=True),
+         both(w("98", "23", "1", "1697808600", "2", "171.25", "10", "ISLAND", "T I", "1"))),
 ]
