@@ -3,9 +3,11 @@
 ``incoming`` holds what TWS sends (EIncomingMessage ids), ``outgoing`` what a
 client sends (EOutgoingMessage ids). Both sides use the same declarations: the
 client decodes ``incoming`` and encodes ``outgoing``; the simulator the reverse.
+``options`` holds the options family, both directions (option chains, option
+model calculations, greeks, exercise).
 """
 
-from . import incoming, outgoing
+from . import incoming, options, outgoing
 from .generic import Unknown
 
-__all__ = ["Unknown", "incoming", "outgoing"]
+__all__ = ["Unknown", "incoming", "options", "outgoing"]
