@@ -28,6 +28,7 @@ from typing import Any
 from protocol.cases import CASES
 from twsbridge.protocol import codec, encode_message
 from twsbridge.protocol.catalogue import _order_wire as ow
+from twsbridge.protocol.catalogue import options as opt
 from twsbridge.protocol.catalogue import outgoing as O
 from twsbridge.protocol.codec import Kind
 from twsbridge.protocol.models import Contract, ExecutionFilter, TagValue
@@ -155,6 +156,7 @@ _KIND_VALUES: dict[str, list[Any]] = {
     ow.FLOAT_RAW.name: _FLOATS, ow.FLOAT_TRIM.name: _FLOATS,
     codec.DECIMAL.name: _DECIMALS, codec.BOOL.name: [True, False],
     ow.CONJ.name: [True, False], ow.OPT_BOOL.name: [None, True, False],
+    opt.NOT_COMPUTED_M1.name: [None, *_FLOATS], opt.NOT_COMPUTED_M2.name: [None, *_FLOATS],
 }
 
 

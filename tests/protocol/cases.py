@@ -17,6 +17,7 @@ from typing import Any
 
 from twsbridge.protocol import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER
 from twsbridge.protocol.catalogue import incoming as I
+from twsbridge.protocol.catalogue import options as OPT
 from twsbridge.protocol.catalogue import outgoing as O
 from twsbridge.protocol.catalogue import ticks as T
 from twsbridge.protocol.models import (
@@ -87,6 +88,18 @@ SPY_C = Contract(
 )
 SPY_C_F = ["0", "SPY", "OPT", "20240119", "450.0", "C", "100", "CBOE", "", "USD",
            "SPY   240119C00450000", "SPY"]
+SPX_P = Contract(
+    conId=653318228, symbol="SPX", secType="OPT", lastTradeDateOrContractMonth="20240315",
+    strike=4500.0, right="P", multiplier="100", exchange="CBOE", currency="USD",
+    localSymbol="SPXW  240315P04500000", tradingClass="SPXW",
+)
+SPX_P_F = ["653318228", "SPX", "OPT", "20240315", "4500.0", "P", "100", "CBOE", "", "USD",
+           "SPXW  240315P04500000", "SPXW"]
+ES_FOP = Contract(
+    symbol="ES", secType="FOP", lastTradeDateOrContractMonth="20240315", strike=4550.0,
+    right="C", multiplier="50", exchange="CME", currency="USD", tradingClass="ES",
+)
+ES_FOP_F = ["0", "ES", "FOP", "20240315", "4550.0", "C", "50", "CME", "", "USD", "", "ES"]
 BAG = Contract(
     symbol="SPY", secType="BAG", exchange="SMART", currency="USD",
     comboLegs=[ComboLeg(43645865, 1, "BUY", "SMART"), ComboLeg(43645866, 2, "SELL", "CBOE")],
@@ -349,6 +362,20 @@ CASES: list[Case] = [
          both(w("50", "3", "6", "1697808600", "171.5", "172.25", "170.125", "171.75", "900",
                 "171.2345", "17"))),
     Case(I.CompletedOrdersEnd(), both(w("102"))),
+    Case(OPT.TickOptionComputation(reqId=5, tickType=13, tickAttrib=0, impliedVol=0.1875,
+                                   delta=0.5125, optPrice=5.25, pvDividend=1.5, gamma=0.0123,
+                                   vega=0.4375, theta=-0.0625, undPrice=451.5),
+         both(w("21", "5", "13", "0", "0.1875", "0.5125", "5.25", "1.5", "0.0123", "0.4375",
+                "-0.0625", "451.5"))),
+    Case(OPT.TickOptionComputation(reqId=5, tickType=10, tickAttrib=1),
+         both(w("21", "5", "10", "1", "-1", "-2", "-1", "-1", "-2", "-2", "-2", "-1")),
+         note="nothing computed: -1 and -2 are None"),
+    Case(OPT.SecurityDefinitionOptionParameter(
+        reqId=11, exchange="CBOE", underlyingConId=756733, tradingClass="SPY", multiplier="100",
+        expirations=["20240119", "20240216"], strikes=[440.0, 445.5, 450.0]),
+         both(w("75", "11", "CBOE", "756733", "SPY", "100", "2", "20240119", "20240216", "3",
+                "440.0", "445.5", "450.0"))),
+    Case(OPT.SecurityDefinitionOptionParameterEnd(reqId=11), both(w("76", "11"))),
     Case(I.OrderStatus(orderId=12, status="Filled", filled=Decimal(10), remaining=Decimal(0),
                        avgFillPrice=172.0, permId=1376327563, parentId=0, lastFillPrice=171.25,
                        clientId=3, whyHeld="", mktCapPrice=0.0),
@@ -472,4 +499,18 @@ CASES: list[Case] = [
     Case(T.HistoricalTicksLast(reqId=23, ticks=[
         HistoricalTickLast(1697808600, 2, 171.25, Decimal(10), "ISLAND", "T I")], done=True),
          both(w("98", "23", "1", "1697808600", "2", "171.25", "10", "ISLAND", "T I", "1"))),
+    Case(OPT.ReqSecDefOptParams(reqId=11, underlyingSymbol="SPY", futFopExchange="",
+                                underlyingSecType="STK", underlyingConId=756733),
+         both(w("78", "11", "SPY", "", "STK", "756733"))),
+    Case(OPT.CalculateImpliedVolatility(reqId=12, contract=SPY_C, optionPrice=5.25,
+                                        underPrice=451.5),
+         both(w("54", "3", "12", *SPY_C_F, "5.25", "451.5", ""))),
+    Case(OPT.CalculateOptionPrice(reqId=13, contract=SPX_P, volatility=0.18, underPrice=4500.0),
+         both(w("55", "3", "13", *SPX_P_F, "0.18", "4500.0", ""))),
+    Case(OPT.CancelCalculateImpliedVolatility(reqId=12), both(w("56", "1", "12"))),
+    Case(OPT.CancelCalculateOptionPrice(reqId=13), both(w("57", "1", "13"))),
+    Case(OPT.ExerciseOptions(reqId=14, contract=ES_FOP, exerciseAction=2, exerciseQuantity=3,
+                             account="DU1", override=1),
+         both(w("21", "2", "14", *ES_FOP_F[:8], *ES_FOP_F[9:], "2", "3", "DU1", "1")),
+         note="no primaryExchange"),
 ]
