@@ -25,9 +25,9 @@ class DepthMktDataDescription:
     """One exchange that offers market depth (mktDepthExchanges, message 80).
 
     ``exchange`` and ``secType`` as in a Contract (``"NASDAQ"``, ``"STK"``);
-    ``listingExch`` the listing exchange; ``serviceDataType`` ``"Deep"``
-    (market-maker rows, updateMktDepthL2) or ``"Deep2"`` (price rows);
-    ``aggGroup`` the aggregation group, ``UNSET_INTEGER`` when TWS sends none.
+    ``listingExch`` the listing exchange; ``serviceDataType`` the depth service
+    TWS offers there (``"Deep"``, ``"Deep2"``); ``aggGroup`` the exchange's
+    aggregation group, ``UNSET_INTEGER`` when TWS sends none (an empty field).
     """
 
     exchange: str = ""
@@ -42,8 +42,8 @@ class DepthMktDataDescription:
 TICK_BY_TICK_TYPES: dict[str, int] = {"Last": 1, "AllLast": 2, "BidAsk": 3, "MidPoint": 4}
 
 #: Bits of a Last/AllLast tick's attribute mask (TWS doc: TickAttribLast).
-PAST_LIMIT = 1  #: the trade is past the limit price
-UNREPORTED = 2  #: the trade was not reported (a late or out-of-sequence print)
+PAST_LIMIT = 1  #: the trade is past the price limit
+UNREPORTED = 2  #: the trade is an unreported one
 
 #: Bits of a BidAsk tick's attribute mask (TWS doc: TickAttribBidAsk).
 BID_PAST_LOW = 1  #: the bid is below the day's low

@@ -211,7 +211,7 @@ class TickByTick(Message):
     Every tick has ``reqId``, ``tickType`` and ``time`` (epoch seconds), then:
 
     * 1 Last, 2 AllLast: ``price``, ``size`` (Decimal), ``attrMask``,
-      ``exchange``, ``specialConditions`` (TWS's trade condition codes);
+      ``exchange``, ``specialConditions`` (the trade's condition codes, as text);
       ``attrMask`` bits 1 :attr:`pastLimit`, 2 :attr:`unreported`;
     * 3 BidAsk: ``bidPrice``, ``askPrice``, ``bidSize``, ``askSize``,
       ``attrMask``; bits 1 :attr:`bidPastLow`, 2 :attr:`askPastHigh`;
@@ -251,13 +251,13 @@ class TickByTick(Message):
 
     @property
     def pastLimit(self) -> bool:
-        """A Last/AllLast trade past the limit price (``attrMask`` bit 1; False for
+        """A Last/AllLast trade past the price limit (``attrMask`` bit 1; False for
         other tick types)."""
         return _is_last(self) and bool(self.attrMask & PAST_LIMIT)
 
     @property
     def unreported(self) -> bool:
-        """A Last/AllLast trade not reported to the tape (``attrMask`` bit 2; False
+        """A Last/AllLast trade that is an unreported one (``attrMask`` bit 2; False
         for other tick types)."""
         return _is_last(self) and bool(self.attrMask & UNREPORTED)
 
