@@ -30,11 +30,11 @@ from twsbridge.protocol.depth_models import DepthMktDataDescription
 from twsbridge.protocol.models import Contract, TagValue
 from twsbridge.protocol.spec import Message
 
-from .cases import AAPL, CASES, SPY_C
+from .cases import AAPL, BAG, CASES, SPY_C
 from .strategies import ascii_values, messages, values
 from .test_orders_differential import check, fields
 from .test_orders_ibapi_decoder import same
-from .test_orders_oracle import Recorder, to_ib
+from .test_orders_oracle import Recorder, ib_send, to_ib
 
 pytest.importorskip("ibapi")
 
@@ -113,6 +113,19 @@ def test_cancel_tick_by_tick_data_is_ibapis(version: int) -> None:
     check(D.CancelTickByTickData(reqId=50), version, lambda c: c.cancelTickByTickData(50))
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_depth_and_tick_requests_send_no_combo_legs(version: int) -> None:
+    """A BAG contract's legs do not travel (IB's client sends none either): the
+    request decodes back to the same contract without them."""
+    assert BAG.comboLegs
+    no_legs = dataclasses.replace(BAG, comboLegs=[])
+    for msg in (D.ReqMktDepth(reqId=47, contract=BAG, numRows=3),
+                D.ReqTickByTickData(reqId=51, contract=BAG, tickType="MidPoint")):
+        ours = encode_message(msg, version)
+        assert ours == ib_send(version, ib_call(msg))
+        assert ours == encode_message(dataclasses.replace(msg, contract=no_legs), version)
+
+
 def ib_async_bytes(call: Callable[[Any], None]) -> bytes:
     """The frame ib_async's client writes for ``call(client)`` (its ``send``, which
     formats the fields, runs unmodified; only the socket write is recorded)."""
@@ -137,10 +150,11 @@ def test_mkt_depth_options_ibapi_refuses_travel_as_ib_async_sends_them(
     options: list[TagValue],
 ) -> None:
     msg = D.ReqMktDepth(reqId=46, contract=ISLAND, numRows=5, mktDepthOptions=options)
-    ours = encode_message(msg, 178)
-    assert fields(ours)[-2] == "".join(f"{t.tag}={t.value};" for t in options)
-    assert ours == ib_async_bytes(lambda c: c.reqMktDepth(46, to_ib(ISLAND), 5, False,
-                                                          to_ib(options)))
+    theirs = ib_async_bytes(lambda c: c.reqMktDepth(46, to_ib(ISLAND), 5, False,
+                                                    to_ib(options)))
+    assert fields(theirs)[-2] == "".join(f"{t.tag}={t.value};" for t in options)
+    for version in VERSIONS:
+        assert encode_message(msg, version) == theirs
     # IB's Python client sends nothing and reports 519 (it supports none of these options)
     recorder = Recorder()
     client = EClient(recorder)
