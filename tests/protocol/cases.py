@@ -16,10 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from twsbridge.protocol import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER
+from twsbridge.protocol.catalogue import depth as D
 from twsbridge.protocol.catalogue import incoming as I
 from twsbridge.protocol.catalogue import options as OPT
 from twsbridge.protocol.catalogue import outgoing as O
 from twsbridge.protocol.catalogue import ticks as T
+from twsbridge.protocol.depth_models import DepthMktDataDescription
 from twsbridge.protocol.models import (
     BarData,
     ComboLeg,
@@ -513,4 +515,44 @@ CASES: list[Case] = [
                              account="DU1", override=1),
          both(w("21", "2", "14", *ES_FOP_F[:8], *ES_FOP_F[9:], "2", "3", "DU1", "1")),
          note="no primaryExchange"),
+    # ---------------------------------------------------------------- catalogue.depth
+    Case(D.UpdateMktDepth(reqId=7, position=0, operation=1, side=1, price=171.25,
+                          size=Decimal(300)),
+         both(w("12", "1", "7", "0", "1", "1", "171.25", "300"))),
+    Case(D.UpdateMktDepthL2(reqId=8, position=2, marketMaker="NSDQ", operation=2, side=0,
+                            price=171.3, size=Decimal("0.5"), isSmartDepth=True),
+         both(w("13", "1", "8", "2", "NSDQ", "2", "0", "171.3", "0.5", "1"))),
+    Case(D.MktDepthExchanges(depthMktDataDescriptions=[
+        DepthMktDataDescription("NASDAQ", "STK", "", "Deep2", UNSET_INTEGER),
+        DepthMktDataDescription("ISLAND", "STK", "NASDAQ", "Deep", 2),
+    ]), both(w("80", "2", "NASDAQ", "STK", "", "Deep2", "", "ISLAND", "STK", "NASDAQ", "Deep",
+               "2")), note="aggGroup unset"),
+    Case(D.TickByTick(reqId=9, tickType=1, time=1697808600, price=171.25, size=Decimal(100),
+                      attrMask=0, exchange="NASDAQ", specialConditions="T"),
+         both(w("99", "9", "1", "1697808600", "171.25", "100", "0", "NASDAQ", "T")),
+         note="Last"),
+    Case(D.TickByTick(reqId=9, tickType=2, time=1697808601, price=171.0, size=Decimal("0.25"),
+                      attrMask=3, exchange="ARCA", specialConditions=""),
+         both(w("99", "9", "2", "1697808601", "171.0", "0.25", "3", "ARCA", "")),
+         note="AllLast, pastLimit and unreported"),
+    Case(D.TickByTick(reqId=10, tickType=3, time=1697808602, bidPrice=171.2, askPrice=171.3,
+                      bidSize=Decimal(300), askSize=Decimal(200), attrMask=2),
+         both(w("99", "10", "3", "1697808602", "171.2", "171.3", "300", "200", "2")),
+         note="BidAsk, askPastHigh"),
+    Case(D.TickByTick(reqId=11, tickType=4, time=1697808603, midPoint=171.25),
+         both(w("99", "11", "4", "1697808603", "171.25")), note="MidPoint"),
+    Case(D.TickByTick(reqId=12, tickType=0, time=1697808604),
+         both(w("99", "12", "0", "1697808604")), note="None: no more fields"),
+    Case(D.ReqMktDepth(reqId=20, contract=replace(AAPL, exchange="ISLAND"), numRows=5),
+         both(w("10", "5", "20", *AAPL_F[:7], "ISLAND", *AAPL_F[8:], "5", "0", ""))),
+    Case(D.ReqMktDepth(reqId=21, contract=AAPL, numRows=10, isSmartDepth=True,
+                       mktDepthOptions=[TagValue("a", "1"), TagValue("b", "")]),
+         both(w("10", "5", "21", *AAPL_F, "10", "1", "a=1;b=;")),
+         note="SMART depth, options as one tag=value; text"),
+    Case(D.CancelMktDepth(reqId=21, isSmartDepth=True), both(w("11", "1", "21", "1"))),
+    Case(D.ReqMktDepthExchanges(), both(w("82"))),
+    Case(D.ReqTickByTickData(reqId=22, contract=SPY_C, tickType="BidAsk", numberOfTicks=10,
+                             ignoreSize=True),
+         both(w("97", "22", *SPY_C_F, "BidAsk", "10", "1"))),
+    Case(D.CancelTickByTickData(reqId=22), both(w("98", "22"))),
 ]

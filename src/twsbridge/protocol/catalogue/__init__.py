@@ -9,7 +9,7 @@ components) and ``options`` (option chains, option model calculations, greeks,
 exercise).
 """
 
-from . import incoming, options, outgoing, ticks
+from . import depth, incoming, options, outgoing, ticks
 from .generic import Unknown
 
-__all__ = ["Unknown", "incoming", "options", "outgoing", "ticks"]
+__all__ = ["Unknown", "depth", "incoming", "options", "outgoing", "ticks"]
