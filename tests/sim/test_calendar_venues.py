@@ -225,6 +225,18 @@ def test_venue_table_names_library_calendars_and_real_zones() -> None:
     assert venue("NYSE").tz is SIM_TZ
 
 
+def test_venue_table_hours_are_what_the_calendars_give_on_a_regular_day() -> None:
+    day = dt.date(2025, 10, 15)  # a Wednesday every venue trades on, in full
+    for v in VENUES:
+        for rth, published in ((True, v.liquidHours), (False, v.tradingHours)):
+            spans = sessions(v, day, rth)
+            assert spans and not is_early_close(v, day), v.code
+            assert all(s.tzinfo is v.tz and e.date() == day for s, e in spans)
+            assert ",".join(f"{s:%H%M}-{e:%H%M}" for s, e in spans) == published, v.code
+            assert (spans[0][0].date() < day) == (published[:4] > published[5:9])
+        assert (sessions(v, day, False)[0][0].date() < day) == v.overnight
+
+
 def test_venue_for_instruments() -> None:
     assert venue_for(AAPL).code == "NYSE"
     assert venue_for(next(i for i in INSTRUMENTS if i.symbol == "SPY")).code == "NYSE"

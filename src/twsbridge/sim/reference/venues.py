@@ -65,6 +65,11 @@ class Venue:
     ``code`` is the TWS exchange code the venue is known by, ``codes`` every
     TWS exchange code (``Contract.exchange`` / ``primaryExchange``) that
     trades on its hours. ``calendar`` is the ``exchange_calendars`` name.
+    ``liquidHours`` / ``tradingHours`` are the hours TWS publishes for a
+    regular day, wall times of ``timeZoneId`` (``HHMM-HHMM``, a lunch break
+    as ``0930-1200,1300-1610``, an open later than the close opens the day
+    before); they document the table, and tests check that the sessions
+    computed from the calendar and the offsets below give them.
     Liquid hours are the calendar's session(s), starting at ``liquid_open``
     when given (a wall time of the trading day itself) and ending
     ``closing_auction`` after the calendar's close on a full day. Trading
@@ -80,6 +85,8 @@ class Venue:
     iana: str
     currency: str
     secTypes: tuple[str, ...]
+    liquidHours: str
+    tradingHours: str
     pre: dt.timedelta = _ZERO
     post: dt.timedelta = _ZERO
     liquid_open: dt.time | None = None
@@ -113,67 +120,68 @@ _US_STOCK_CODES = (
 VENUES: tuple[Venue, ...] = (
     Venue(
         "NYSE", _US_STOCK_CODES, "XNYS", "US/Eastern", "America/New_York", "USD",
-        ("STK", "ETF", "WAR", "CFD"), pre=_h(5.5), post=_h(4),
+        ("STK", "ETF", "WAR", "CFD"), "0930-1600", "0400-2000", pre=_h(5.5), post=_h(4),
         note="US stocks and ETFs: 04:00-20:00 trading, 09:30-16:00 liquid (TWS).",
     ),
     Venue(
         "CBOE", ("CBOE", "CBOE2"), "XNYS", "US/Central",
-        "America/Chicago", "USD", ("OPT", "IND"),
+        "America/Chicago", "USD", ("OPT", "IND"), "0830-1500", "0830-1500",
         note="US index options and indices: NYSE days, 08:30-15:00 Chicago; "
              "timeZoneId US/Central as TWS gives for Chicago venues; Cboe's "
              "global trading hours session is not modelled.",
     ),
     Venue(
         "CME", ("CME", "GLOBEX"), "CMES", "US/Central", "America/Chicago", "USD",
-        ("FUT", "FOP"), liquid_open=dt.time(8, 30),
+        ("FUT", "FOP"), "0830-1600", "1700-1600", liquid_open=dt.time(8, 30),
         note="CME Globex: 17:00 (day before) to 16:00 Chicago, daily break 16:00-17:00; "
              "liquid hours from 08:30 (TWS, ES).",
     ),
     Venue(
         "CBOT", ("CBOT", "ECBOT"), "CMES", "US/Central", "America/Chicago", "USD",
-        ("FUT", "FOP"), liquid_open=dt.time(8, 30),
+        ("FUT", "FOP"), "0830-1600", "1700-1600", liquid_open=dt.time(8, 30),
         note="CBOT on Globex: the CME schedule (equity and rate products).",
     ),
     Venue(
         "NYMEX", ("NYMEX", "COMEX", "NYBOT"), "CMES", "US/Eastern", "America/New_York",
-        "USD", ("FUT", "FOP"), liquid_open=dt.time(9, 30),
+        "USD", ("FUT", "FOP"), "0930-1700", "1800-1700", liquid_open=dt.time(9, 30),
         note="NYMEX/COMEX on Globex: 18:00 (day before) to 17:00 New York (TWS, MGC); "
              "liquid hours from 09:30 New York (exchange's day session, not a TWS capture).",
     ),
     Venue(
         "IBIS", ("IBIS", "XETRA", "FWB", "GETTEX"), "XETR", "MET", "Europe/Berlin", "EUR",
-        ("STK", "ETF", "CFD"),
+        ("STK", "ETF", "CFD"), "0900-1730", "0900-1730",
         note="XETRA: 09:00-17:30 MET (TWS), early close 14:00 on 30 December.",
     ),
     Venue(
         "EUREX", ("EUREX", "DTB"), "XEUR", "MET", "Europe/Berlin", "EUR", ("FUT", "OPT"),
-        pre=dt.timedelta(hours=6, minutes=50),
+        "0800-2200", "0110-2200", pre=dt.timedelta(hours=6, minutes=50),
         note="Eurex: liquid 08:00-22:00 MET; trading from 01:10 (Eurex's Asian hours "
              "for index futures; exchange schedule, not a TWS capture).",
     ),
     Venue(
         "LSE", ("LSE", "LSEETF", "LSEIOB1"), "XLON", "Europe/London", "Europe/London", "GBP",
-        ("STK", "ETF", "CFD"),
+        ("STK", "ETF", "CFD"), "0800-1630", "0800-1630",
         note="London Stock Exchange: 08:00-16:30, early close 12:30 on 24 and 31 December.",
     ),
     Venue(
         "SEHK", ("SEHK", "SEHKNTL", "SEHKSZSE"), "XHKG", "Hongkong", "Asia/Hong_Kong", "HKD",
-        ("STK", "ETF", "WAR", "CFD"), closing_auction=dt.timedelta(minutes=10),
+        ("STK", "ETF", "WAR", "CFD"), "0930-1200,1300-1610", "0930-1200,1300-1610",
+        closing_auction=dt.timedelta(minutes=10),
         note="Hong Kong: 09:30-12:00 and 13:00-16:00 plus the closing auction to 16:10 (TWS).",
     ),
     Venue(
         "TSEJ", ("TSEJ", "TSE.JPN", "JPNNEXT", "CHIXJ"), "XTKS", "Japan", "Asia/Tokyo", "JPY",
-        ("STK", "ETF", "CFD"),
+        ("STK", "ETF", "CFD"), "0900-1130,1230-1530", "0900-1130,1230-1530",
         note="Tokyo: 09:00-11:30 and 12:30-15:30 (15:00 before 2024-11-05) (TWS).",
     ),
     Venue(
         "TSE", ("TSE", "VENTURE", "TSX"), "XTSE", "America/Toronto", "America/Toronto", "CAD",
-        ("STK", "ETF", "CFD"),
+        ("STK", "ETF", "CFD"), "0930-1600", "0930-1600",
         note="Toronto: 09:30-16:00; timeZoneId not confirmed from a TWS capture.",
     ),
     Venue(
         "IDEALPRO", ("IDEALPRO", "IDEAL"), "24/5", "US/Eastern", "America/New_York", "",
-        ("CASH",),
+        ("CASH",), "1715-1700", "1715-1700",
         fixed=FixedHours(dt.time(17, 15), dt.time(17, 0), -1, ((1, 1), (12, 25))),
         note="IDEALPRO forex: Sunday 17:15 to Friday 17:00 US/Eastern, each day's session "
              "from D-1 17:15 to D 17:00; closed 1 January and 25 December.",
