@@ -75,9 +75,8 @@ class DaySessions:
 
 @cache
 def _calendar(name: str) -> Any:
-    """The exchange_calendars calendar ``name`` over 1999..2035, or from its first
-    day when it starts later (XTKS: 1997 is fine; a calendar bound after 1999 is
-    asked from its bound)."""
+    """The exchange_calendars calendar ``name``, loaded once over 1999..2035
+    (narrowed to the calendar's own bounds where they are narrower)."""
     import exchange_calendars as xc  # slow to import: only once a calendar is needed
 
     with warnings.catch_warnings():  # pandas 3 deprecations inside exchange_calendars
