@@ -404,9 +404,9 @@ def incoming_seeds(version: int, rng: random.Random, per_class: int = 4) -> list
 
 def request_seeds(version: int, rng: random.Random, per_class: int = 4) -> list[bytes]:
     """Requests a client could send at ``version``: the wire cases and
-    ``per_class`` random messages of every catalogued outgoing class (all of them
-    have a simulator handler), plus unknown and uncatalogued message ids."""
-    extra = [frame(b"10\x005\x0042\x008314\x00"), frame(b"999\x001\x00"),
+    ``per_class`` random messages of every catalogued outgoing class (the simulator
+    answers those no family serves with 503), plus unknown and uncatalogued ids."""
+    extra = [frame(b"52\x002\x0042\x008314\x00"), frame(b"999\x001\x00"),
              frame(b"49\x001\x00"), frame(b"17\x001\x00")]
     served = [encode_message(request(cls, version, rng), version)
               for cls in TEMPLATES for _ in range(per_class)]

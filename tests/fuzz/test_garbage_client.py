@@ -134,7 +134,7 @@ async def test_garbage_closes_only_the_sender(server: SimServer, garbage: bytes)
 async def test_an_unknown_message_id_is_answered_not_closed(server: SimServer) -> None:
     client = await RawClient.open(server.port)
     await client.handshake(client_id=4)
-    client.writer.write(frame(b"999\x001\x0042\x00") + frame(b"10\x005\x0042\x00"))
+    client.writer.write(frame(b"999\x001\x0042\x00") + frame(b"52\x002\x0042\x00"))
     client.writer.write(client.conn.send(outgoing.ReqCurrentTime()))
     await client.until(lambda ev: any(isinstance(e, incoming.CurrentTime) for e in ev))
     assert client.errors() == [(-1, 503), (42, 503)]

@@ -296,9 +296,9 @@ def test_real_time_bars_mid_and_errors(wire: Wire) -> None:
 
 
 def test_unimplemented_request_gets_a_named_error(wire: Wire) -> None:
-    (err,) = wire.send(Unknown("10", ["5", "42", "8314"], "out"))  # reqMktDepth
+    (err,) = wire.send(Unknown("52", ["2", "42", "8314"], "out"))  # reqFundamentalData
     assert (err.reqId, err.errorCode) == (42, 503)
-    assert "reqMktDepth" in err.errorString
+    assert "reqFundamentalData" in err.errorString
     assert not wire.session.closed
 
 
