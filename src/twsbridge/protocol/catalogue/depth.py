@@ -239,12 +239,12 @@ class TickByTick(Message):
     WIRE = (
         F("reqId", INT), F("tickType", INT), F("time", LONG),
         When(_is_last, (
-            F("price", FLOAT), F("size", DECIMAL), F("attrMask", INT), F("exchange", STR),
+            F("price", FLOAT), F("size", DECIMAL), F("attrMask", INT_MAX), F("exchange", STR),
             F("specialConditions", STR),
         )),
         When(_is_bid_ask, (
             F("bidPrice", FLOAT), F("askPrice", FLOAT), F("bidSize", DECIMAL),
-            F("askSize", DECIMAL), F("attrMask", INT),
+            F("askSize", DECIMAL), F("attrMask", INT_MAX),
         )),
         When(_is_mid_point, (F("midPoint", FLOAT),)),
     )
