@@ -167,10 +167,11 @@ class DepthBook:
         venue holding most of it; row 0 is the quote. ``by_venue``: one row
         per (price, venue), larger parts first within a price.
         """
-        n = len(self.side(side)) if numRows is None else max(0, numRows)
+        levels = self.side(side)
+        n = sum(len(lv.parts) for lv in levels) if numRows is None else max(0, numRows)
         lot = self.lot
         out: list[DepthRow] = []
-        for lv in self.side(side):
+        for lv in levels:
             if len(out) >= n:
                 break
             if by_venue:
@@ -186,9 +187,10 @@ class DepthBook:
         a market maker of ``MARKET_MAKERS``, else the exchange. Its best row
         is at or behind the quote. Unknown exchanges have no rows."""
         venue = _EXCHANGE_ALIASES.get(exchange.upper(), exchange.upper())
-        n = len(self.side(side)) if numRows is None else max(0, numRows)
+        levels = self.side(side)
+        n = len(levels) if numRows is None else max(0, numRows)
         out: list[DepthRow] = []
-        for lv in self.side(side):
+        for lv in levels:
             if len(out) >= n:
                 break
             for v, k in lv.parts:
