@@ -444,7 +444,9 @@ class TickModel:
             else:
                 months = n * (12 if unit == "Y" else 1)
                 y, mo = divmod(local.year * 12 + local.month - 1 - months, 12)
-                local = local.replace(year=y, month=mo + 1, day=min(local.day, 28))
+                mo += 1
+                last = (dt.date(y + mo // 12, mo % 12 + 1, 1) - dt.timedelta(days=1)).day
+                local = local.replace(year=y, month=mo, day=min(local.day, last))
             cutoff = int(local.replace(tzinfo=SIM_TZ).timestamp())
         rth = useRth and not inst.is_forex
         ticks: list[IntArray] = []
