@@ -136,13 +136,18 @@ def test_one_exchanges_book_is_its_part_of_the_smart_book(conid: int) -> None:
     assert DEPTH.book(conid, T0).venue_rows("NOWHERE", BID) == []
 
 
-def test_a_deeper_book_starts_with_the_shallower_one() -> None:
-    deep = DEPTH.book(AAPL, T0, MAX_DEPTH_ROWS + 10)
+@pytest.mark.parametrize("conid", [AAPL, EURUSD])
+def test_a_deeper_book_starts_with_the_shallower_one(conid: int) -> None:
+    deep = DepthModel(PriceModel(0, InstrumentBook())).book(conid, T0, MAX_DEPTH_ROWS + 10)
     assert len(deep.asks) == MAX_DEPTH_ROWS
     for n in (1, 5, 10):
-        book = DEPTH.book(AAPL, T0, n)
+        fresh = DepthModel(PriceModel(0, InstrumentBook()))
+        book = fresh.book(conid, T0, n)  # built for n rows, not cut from a deeper one
         assert book.bids == deep.bids[:n] and book.asks == deep.asks[:n]
         assert deep.rows(BID, n) == book.rows(BID)
+        assert fresh.book(conid, T0, n + 3) == DEPTH.book(conid, T0, n + 3)  # built again
+    for n in (MAX_DEPTH_ROWS, 7, 1):  # from the memo: cut from the deepest built
+        assert DEPTH.book(conid, T0, n).bids == deep.bids[:n]
 
 
 def test_book_is_deterministic_per_seed_and_differs_with_the_seed() -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "ASK",
     "BID",
     "DELETE",
+    "DEPTH_CACHE_SIZE",
     "FOREX_VENUES",
     "INSERT",
     "LEVEL_PERIOD",
@@ -78,6 +79,8 @@ MAX_DEPTH_ROWS = 50
 """Most rows a side the model builds (a larger numRows is served this many)."""
 LEVEL_PERIOD = 8
 """Seconds a price level below the top keeps its size and venues."""
+DEPTH_CACHE_SIZE = 4096
+"""Books memoised per DepthModel ((conId, second) entries; cleared when full)."""
 
 STOCK_VENUES = ("NASDAQ", "ARCA", "BATS", "IEX", "EDGX", "NYSE", "DRCTEDGE", "BYX")
 """Venues quoting US stocks in SMART depth (the listing exchange is put first)."""
@@ -230,11 +233,14 @@ def _split(h: int, lots: int, venues: tuple[str, ...]) -> tuple[tuple[str, int],
 
 class DepthModel:
     """Depth books of a :class:`PriceModel`'s instruments (deterministic per
-    the model's seed; thread-safe, no state of its own but the venue table)."""
+    the model's seed; thread-safe). Books are memoised per (conId, second),
+    so many subscribers of one instrument polling the same second share
+    one build (``DEPTH_CACHE_SIZE`` entries, cleared when full)."""
 
     def __init__(self, prices: PriceModel) -> None:
         self.prices = prices
         self._venues: dict[int, tuple[str, ...]] = {}
+        self._books: dict[tuple[int, int], tuple[int, DepthBook]] = {}
 
     def venues(self, conId: int) -> tuple[str, ...]:
         """The venues quoting ``conId`` (KeyError if unknown)."""
@@ -250,14 +256,29 @@ class DepthModel:
         ValueError for numRows < 1."""
         if numRows < 1:
             raise ValueError("numRows must be >= 1")
+        epoch = t if isinstance(t, int) else int(t.timestamp() // 1)
+        n = min(numRows, MAX_DEPTH_ROWS)
+        key = (conId, epoch)
+        hit = self._books.get(key)
+        if hit is not None and hit[0] >= n:
+            built = hit[1]
+            if hit[0] == n:
+                return built
+            return DepthBook(conId, epoch, built.lot, built.bids[:n], built.asks[:n], built.seed)
+        book = self._build(conId, epoch, n)
+        if len(self._books) >= DEPTH_CACHE_SIZE:
+            self._books.clear()
+        self._books[key] = (n, book)
+        return book
+
+    def _build(self, conId: int, epoch: int, n: int) -> DepthBook:
+        """The book of ``n`` levels a side at ``epoch``."""
         inst = self.prices.instrument(conId)
         venues = self.venues(conId)
-        epoch = t if isinstance(t, int) else int(t.timestamp() // 1)
         when = dt.datetime.fromtimestamp(epoch, dt.UTC)
         q = self.prices.quote(conId, when)
         tick = inst.minTick
         lot = 100_000 if inst.is_forex else 100
-        n = min(numRows, MAX_DEPTH_ROWS)
         base = _mix(self.prices.seed * 0xD1B54A32D192ED03 + conId * _GOLD + 0x5EED)
         # deeper levels thin out as the spread (in ticks) widens with the price
         spread_ticks = max(1, round(q.last * 4e-5 / tick))

@@ -62,6 +62,7 @@ from twsbridge.sim.reference.instruments import Instrument
 __all__ = [
     "HISTORICAL_TICKS_MAX",
     "OFF_EXCHANGE",
+    "TRADES_CACHE_SIZE",
     "BidAskTick",
     "MidPointTick",
     "TickModel",
@@ -73,6 +74,8 @@ HISTORICAL_TICKS_MAX = 1000
 """Most ticks reqHistoricalTicks serves (before completing the last second)."""
 OFF_EXCHANGE = "FINRA"
 """Exchange of off-exchange (trade reporting facility) prints; AllLast only."""
+TRADES_CACHE_SIZE = 8192
+"""Seconds of trades memoised per TickModel ((conId, second); cleared when full)."""
 
 _M64 = (1 << 64) - 1
 _GOLD = 0x9E3779B97F4A7C15
@@ -163,10 +166,13 @@ class TickModel:
     Times are aware datetimes or epoch seconds; a range [start, end) holds
     the events of the whole seconds ``start <= k < end``, so consecutive
     ranges add up to the range they split. Unknown conIds raise KeyError.
+    A second's trades are memoised (many subscribers poll the same second).
+    Thread-safe.
     """
 
     def __init__(self, prices: PriceModel) -> None:
         self.prices = prices
+        self._trades: dict[tuple[int, int], tuple[TradeTick, ...]] = {}
 
     # ------------------------------------------------------------ sessions
     def _day_of(self, inst: Instrument, epoch: int) -> dt.date:
@@ -271,9 +277,8 @@ class TickModel:
         return out
 
     # -------------------------------------------------------------- trades
-    def _second_trades(self, inst: Instrument, path: DayPath, k: int, all_last: bool,
-                       ) -> list[TradeTick]:
-        """The trades of second ``k`` of ``path`` (stocks)."""
+    def _second_trades(self, inst: Instrument, path: DayPath, k: int) -> list[TradeTick]:
+        """The AllLast trades of second ``k`` of ``path`` (stocks)."""
         pos = k - path.start
         v = int(path.volumes[pos])
         if v <= 0 or inst.is_forex:
@@ -287,10 +292,10 @@ class TickModel:
         finra = lots // (3 + (h >> 8) % 4) if lots >= 4 and (h >> 5) % 3 == 0 else 0
         lit = lots - finra
         out: list[TradeTick] = []
-        if all_last and finra:
+        if finra:
             out.append(TradeTick(k, p_prev, Decimal(finra * 100), OFF_EXCHANGE, ext,
                                  not bid <= p_prev <= ask, True))
-        if all_last and odd:
+        if odd:
             cond = f"{ext} I".strip()
             out.append(TradeTick(k, p, Decimal(odd), STOCK_VENUES[(h >> 14) % 4], cond,
                                  False, False))
@@ -316,9 +321,19 @@ class TickModel:
         if inst.is_forex:
             return []
         out: list[TradeTick] = []
+        cache = self._trades
         for path, a, b in self._spans(conId, _epoch(start), _epoch(end)):
             for k in range(a, b):
-                out.extend(self._second_trades(inst, path, k, all_last))
+                got = cache.get((conId, k))
+                if got is None:
+                    got = tuple(self._second_trades(inst, path, k))
+                    if len(cache) >= TRADES_CACHE_SIZE:
+                        cache.clear()
+                    cache[conId, k] = got
+                if all_last:
+                    out.extend(got)
+                else:
+                    out.extend(x for x in got if x.size >= 100 and not x.unreported)
         return out
 
     def _trade_count(self, path: DayPath, conId: int, k: int) -> int:
