@@ -264,9 +264,24 @@ def test_historical_ticks_use_rth_and_one_session() -> None:
     # between sessions, forward: the next session (Monday 04:00)
     monday = TICKS.historical_ticks(AAPL, "BID_ASK", 5, start=_utc(_et(dt.date(2013, 3, 2), 12)))
     assert monday[0].time == _et(dt.date(2013, 3, 4), 4)
+    # between sessions, backward: the last session (Friday until 20:00)
+    friday = TICKS.historical_ticks(AAPL, "TRADES", 5, end=_utc(_et(dt.date(2013, 3, 2), 12)))
+    assert friday[-1].time < _et(DAY, 20) and friday[0].time >= _et(DAY, 19)
     fx = TICKS.historical_ticks(EURUSD, "BID_ASK", 50, end=_utc(E0), useRth=True)
     assert fx and fx[-1].time == E0 - 1
     assert TICKS.historical_ticks(EURUSD, "TRADES", 50, end=_utc(E0)) == []
+
+
+def test_historical_bid_ask_ignoring_sizes_changes_a_price_at_each_tick() -> None:
+    got = TICKS.historical_ticks(AMD, "BID_ASK", 200, end=_utc(E0), ignoreSize=True)
+    assert isinstance(got[0], BidAskTick)
+    assert len(got) >= 200
+    for a, b in itertools.pairwise(got):
+        assert isinstance(a, BidAskTick) and isinstance(b, BidAskTick)
+        assert (a.bidPrice, a.askPrice) != (b.bidPrice, b.askPrice)
+    assert got == TICKS.bid_asks(AMD, got[0].time, E0, ignoreSize=True)
+    mids = TICKS.historical_ticks(AMD, "MIDPOINT", 5, end=_utc(E0))
+    assert all(isinstance(m, MidPointTick) for m in mids)
 
 
 def test_historical_ticks_bad_requests() -> None:

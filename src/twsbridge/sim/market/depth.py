@@ -89,6 +89,7 @@ FOREX_VENUES = ("IDEALPRO",)
 MARKET_MAKERS = ("NSDQ", "GSCO", "MSCO", "UBSS", "CDRG", "JPMS", "SBSH", "VIRT", "ETMM", "NITE")
 """Market-maker ids of NASDAQ's own (TotalView-like) depth rows."""
 
+_LEVEL_CACHE_SIZE = 1 << 16
 _EXCHANGE_ALIASES = {"ISLAND": "NASDAQ", "NSDQ": "NASDAQ"}
 _M64 = (1 << 64) - 1
 _GOLD = 0x9E3779B97F4A7C15
@@ -222,7 +223,13 @@ def _split(h: int, lots: int, venues: tuple[str, ...]) -> tuple[tuple[str, int],
     m = min(lots, nv, 1 + h % 4)
     first = 0 if (h >> 2) % 3 == 0 else (h >> 4) % nv  # the listing venue a third of the time
     r = (h >> 8) % nv
-    chosen = [first, *((r + j) % nv for j in range(nv) if (r + j) % nv != first)][:m]
+    chosen = [first]
+    j = 0
+    while len(chosen) < m:
+        idx = (r + j) % nv
+        j += 1
+        if idx != first:
+            chosen.append(idx)
     weights = [1 + (h >> (16 + 4 * j)) % 15 for j in range(m)]
     rest, total_w = lots - m, sum(weights)
     sizes = [1 + rest * w // total_w for w in weights]
@@ -241,6 +248,8 @@ class DepthModel:
         self.prices = prices
         self._venues: dict[int, tuple[str, ...]] = {}
         self._books: dict[tuple[int, int], tuple[int, DepthBook]] = {}
+        # (conId, side, tick, slot) -> the level below the top there (None: no level)
+        self._levels: dict[tuple[int, int, int, int], DepthLevel | None] = {}
 
     def venues(self, conId: int) -> tuple[str, ...]:
         """The venues quoting ``conId`` (KeyError if unknown)."""
@@ -284,6 +293,7 @@ class DepthModel:
         spread_ticks = max(1, round(q.last * 4e-5 / tick))
         present = max(350, 900 - 150 * (spread_ticks - 1))
         sides: list[tuple[DepthLevel, ...]] = []
+        memo = self._levels
         for side, top, top_size, step in ((ASK, q.ask, q.askSize, 1),
                                           (BID, q.bid, q.bidSize, -1)):
             top_tick = round(top / tick)
@@ -299,14 +309,23 @@ class DepthModel:
                     break
                 hp = _mix(sbase + i * 0x9FB21C651E98DF25)
                 slot = (epoch + hp % LEVEL_PERIOD) // LEVEL_PERIOD
-                h = _mix(hp ^ (slot * _GOLD))
-                if h % 1000 >= present:
-                    continue
-                lots = 1 + (h >> 10) % 30
-                if (h >> 15) % 16 == 0:
-                    lots *= 5
-                price = round(i * tick * 1e10) / 1e10
-                levels.append(DepthLevel(price, i, lots, _split(h >> 20, lots, venues)))
+                key = (conId, side, i, slot)
+                if key in memo:
+                    lv = memo[key]
+                else:
+                    lv = None
+                    h = _mix(hp ^ (slot * _GOLD))
+                    if h % 1000 < present:
+                        lots = 1 + (h >> 10) % 30
+                        if (h >> 15) % 16 == 0:
+                            lots *= 5
+                        price = round(i * tick * 1e10) / 1e10
+                        lv = DepthLevel(price, i, lots, _split(h >> 20, lots, venues))
+                    if len(memo) >= _LEVEL_CACHE_SIZE:
+                        memo.clear()
+                    memo[key] = lv
+                if lv is not None:
+                    levels.append(lv)
             sides.append(tuple(levels))
         return DepthBook(conId, epoch, lot, bids=sides[1], asks=sides[0],
                          seed=self.prices.seed)
