@@ -172,6 +172,13 @@ def test_ranges_add_up(conid: int, a: int, cut: int, n: int) -> None:
                                             + TICKS.midpoints(conid, b, c))
 
 
+def test_fractional_bounds_take_the_whole_seconds_within() -> None:
+    start, end = _utc(E0) + dt.timedelta(seconds=0.5), _utc(E0) + dt.timedelta(seconds=2.5)
+    assert TICKS.trades(AAPL, start, end) == TICKS.trades(AAPL, E0 + 1, E0 + 3)
+    assert TICKS.bid_asks(AAPL, start, end) == TICKS.bid_asks(AAPL, E0 + 1, E0 + 3)
+    assert TICKS.midpoints(AAPL, _utc(E0), end) == TICKS.midpoints(AAPL, E0, E0 + 3)
+
+
 def test_a_session_opens_with_a_bid_ask_and_the_range_may_span_sessions() -> None:
     path = PRICES.path(AAPL, DAY)
     prev_day = PRICES.path(AAPL, dt.date(2013, 2, 28))

@@ -156,15 +156,12 @@ def parse_time_period(timePeriod: str) -> tuple[int, str]:
     return int(m.group(1)), m.group(2)[0].upper()
 
 
-def _epoch(t: dt.datetime | int) -> int:
-    return t if isinstance(t, int) else int(t.timestamp() // 1)
-
-
 class TickModel:
     """Tick-by-tick events of a :class:`PriceModel`'s instruments.
 
     Times are aware datetimes or epoch seconds; a range [start, end) holds
-    the events of the whole seconds ``start <= k < end``, so consecutive
+    the events of the whole seconds ``start <= k < end`` (an end of 10:00:00.2
+    takes in 10:00:00, whose quote is out by then), so consecutive
     ranges add up to the range they split. Unknown conIds raise KeyError.
     A second's trades are memoised (many subscribers poll the same second).
     Thread-safe.
@@ -187,7 +184,7 @@ class TickModel:
         within two weeks)."""
         inst = self.prices.instrument(conId)
         day = self._day_of(inst, epoch)
-        for d in range(-1, _SEARCH_DAYS):
+        for d in range(_SEARCH_DAYS):
             path = self.prices.path(conId, day + dt.timedelta(days=d))
             if path is not None and path.end > epoch:
                 return path
@@ -198,7 +195,7 @@ class TickModel:
         none within two weeks)."""
         inst = self.prices.instrument(conId)
         day = self._day_of(inst, epoch)
-        for d in range(1, -_SEARCH_DAYS, -1):
+        for d in range(0, -_SEARCH_DAYS, -1):
             path = self.prices.path(conId, day + dt.timedelta(days=d))
             if path is not None and path.start < epoch:
                 return path
@@ -239,7 +236,7 @@ class TickModel:
         where a price changes (TWS's ignoreSize)."""
         inst = self.prices.instrument(conId)
         out: list[BidAskTick] = []
-        for path, a, b in self._spans(conId, _epoch(start), _epoch(end)):
+        for path, a, b in self._spans(conId, _epoch_ceil(start), _epoch_ceil(end)):
             q = self.prices.quote(conId, dt.datetime.fromtimestamp(a, dt.UTC))
             high, low = q.high, q.low
             prev = self._bid_ask(inst, path, a - 1) if a > path.start else None
@@ -263,7 +260,7 @@ class TickModel:
         """MidPoint events of the seconds in [start, end)."""
         inst = self.prices.instrument(conId)
         out: list[MidPointTick] = []
-        for path, a, b in self._spans(conId, _epoch(start), _epoch(end)):
+        for path, a, b in self._spans(conId, _epoch_ceil(start), _epoch_ceil(end)):
             prev = None
             if a > path.start:
                 pb, pa, _, _ = self._bid_ask(inst, path, a - 1)
@@ -322,7 +319,7 @@ class TickModel:
             return []
         out: list[TradeTick] = []
         cache = self._trades
-        for path, a, b in self._spans(conId, _epoch(start), _epoch(end)):
+        for path, a, b in self._spans(conId, _epoch_ceil(start), _epoch_ceil(end)):
             for k in range(a, b):
                 got = cache.get((conId, k))
                 if got is None:
@@ -489,5 +486,6 @@ class TickModel:
 
 
 def _epoch_ceil(t: dt.datetime | int) -> int:
-    """Epoch seconds of an end bound: seconds k < t are before it."""
+    """The first whole epoch second at or after ``t``: the seconds k of a
+    range [start, end) are those with start <= k < end."""
     return t if isinstance(t, int) else -int(-t.timestamp() // 1)
