@@ -248,8 +248,8 @@ class DepthModel:
         self.prices = prices
         self._venues: dict[int, tuple[str, ...]] = {}
         self._books: dict[tuple[int, int], tuple[int, DepthBook]] = {}
-        # (conId, side, tick, slot) -> the level below the top there (None: no level)
-        self._levels: dict[tuple[int, int, int, int], DepthLevel | None] = {}
+        # (conId, side, tick, slot, presence) -> the level below the top there (None: none)
+        self._levels: dict[tuple[int, int, int, int, int], DepthLevel | None] = {}
 
     def venues(self, conId: int) -> tuple[str, ...]:
         """The venues quoting ``conId`` (KeyError if unknown)."""
@@ -309,7 +309,7 @@ class DepthModel:
                     break
                 hp = _mix(sbase + i * 0x9FB21C651E98DF25)
                 slot = (epoch + hp % LEVEL_PERIOD) // LEVEL_PERIOD
-                key = (conId, side, i, slot)
+                key = (conId, side, i, slot, present)
                 if key in memo:
                     lv = memo[key]
                 else:
