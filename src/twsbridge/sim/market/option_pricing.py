@@ -68,6 +68,7 @@ __all__ = [
     "black76_greeks_vec",
     "black76_implied_vol",
     "black76_implied_vol_vec",
+    "bsm_forward",
     "bsm_greeks",
     "bsm_greeks_vec",
     "bsm_implied_vol",
@@ -542,6 +543,17 @@ def expiry_datetime(
     result; daylight-saving transitions follow the zone's rules.
     """
     return dt.datetime.combine(last_trade_date, local_time, tzinfo=ZoneInfo(time_zone))
+
+
+def bsm_forward(
+    spot: float, time_years: float, rate: float = 0.0, div_yield: float = 0.0,
+    pv_dividend: float = 0.0,
+) -> float:
+    """Forward price of an equity to the expiry: ``(spot - pvDividend) * e^((r - q) T)``.
+
+    The forward the smile (:mod:`twsbridge.sim.market.vol_surface`) is read against.
+    """
+    return (spot - pv_dividend) * math.exp((rate - div_yield) * time_years)
 
 
 def pv_dividends(
