@@ -394,40 +394,45 @@ def _implied_vol_core(
     p_otm = np.where(itm & ok, p - lower, np.where(ok, p, 1.0))
     c_otm = np.where(itm, ~c, c)
 
-    def price_vega(vol: FloatArray) -> tuple[FloatArray, FloatArray]:
-        g = _generalized_bs(c_otm, s, k, t, vol, r, b, carry_follows_rate=True)
+    def price_vega(vol: FloatArray, i: npt.NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
+        g = _generalized_bs(c_otm.flat[i], s.flat[i], k.flat[i], t.flat[i], vol, r.flat[i],
+                            b.flat[i], carry_follows_rate=True)
         return g.price, g.vega * 100.0
 
-    lo = np.full(p.shape, VOL_MIN)
-    hi = np.full(p.shape, VOL_MAX)
+    every = np.arange(p.size)
     # reachable with a vol in the bracket
-    ok &= (p_otm >= price_vega(lo)[0]) & (p_otm <= price_vega(hi)[0])
-    log_target = np.log(p_otm)
+    p_min, _ = price_vega(np.full(p.size, VOL_MIN), every)
+    p_max, _ = price_vega(np.full(p.size, VOL_MAX), every)
+    ok &= (p_otm >= p_min.reshape(p.shape)) & (p_otm <= p_max.reshape(p.shape))
     # start at the inflection point of price(vol) (Manaster-Koehler), inside the bracket
-    x = np.sqrt(2.0 * np.abs(np.log(fwd / k)) / np.where(t > 0, t, 1.0))
-    x = np.clip(np.where(x > 0.05, x, 0.3), VOL_MIN, VOL_MAX)
-    done = ~ok
+    start = np.sqrt(2.0 * np.abs(np.log(fwd / k)) / np.where(t > 0, t, 1.0))
+    x_all = np.clip(np.where(start > 0.05, start, 0.3), VOL_MIN, VOL_MAX).ravel()
+    # iterate on the still unconverged options only
+    i = np.flatnonzero(ok)
+    x = x_all[i]
+    log_target = np.log(p_otm.flat[i])
+    lo = np.full(i.size, VOL_MIN)
+    hi = np.full(i.size, VOL_MAX)
     for _ in range(100):
-        if bool(np.all(done)):
+        if i.size == 0:
             break
-        f_price, f_vega = price_vega(x)
+        f_price, f_vega = price_vega(x, i)
         # Newton on log(price): fast for far out-of-the-money options, whose price
         # is exponentially small in 1/vol
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.log(f_price) - log_target
             step = np.where((f_vega > 0) & (f_price > 0), f * f_price / f_vega, np.inf)
-        f = np.where(np.isnan(f), -np.inf, f)
         lo = np.where(f < 0, x, lo)
         hi = np.where(f > 0, x, hi)
+        at_root = np.abs(f) <= 4e-16  # price within rounding of the target: keep x
         newton = x - step
-        inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
-        x_new = np.where(inside, newton, 0.5 * (lo + hi))
-        converged = (np.abs(f) <= 4e-16) | (np.abs(x_new - x) <= 1e-14 * x) | (
-            hi - lo <= 1e-14 * x
-        )
-        x = np.where(done, x, x_new)
-        done = done | converged
-    return np.asarray(np.where(ok, x, np.nan), dtype=np.float64)
+        inside = np.isfinite(newton) & (newton >= lo) & (newton <= hi)
+        x_new = np.where(at_root, x, np.where(inside, newton, 0.5 * (lo + hi)))
+        converged = at_root | (np.abs(x_new - x) <= 1e-12 * x) | (hi - lo <= 1e-12 * x)
+        x_all[i] = x_new
+        keep = ~converged
+        i, x, log_target, lo, hi = i[keep], x_new[keep], log_target[keep], lo[keep], hi[keep]
+    return np.asarray(np.where(ok, x_all.reshape(p.shape), np.nan), dtype=np.float64)
 
 
 def bsm_implied_vol_vec(
@@ -527,7 +532,10 @@ def year_fraction(start: dt.datetime, end: dt.datetime) -> float:
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("year_fraction needs time-zone aware datetimes")
-    return max((end - start).total_seconds(), 0.0) / SECONDS_PER_YEAR
+    # in UTC: Python subtracts two datetimes sharing a tzinfo as wall-clock times,
+    # which would count an hour too many (or few) across a daylight-saving change
+    seconds = (end.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds()
+    return max(seconds, 0.0) / SECONDS_PER_YEAR
 
 
 def expiry_datetime(
@@ -563,7 +571,9 @@ def pv_dividends(
 
     ``dividends`` are ``(years_until_ex_date, amount)`` pairs, amount in currency per
     share; those with ``0 <= years < time_years`` count, each discounted at the
-    continuously compounded ``rate`` from its ex-date.
+    continuously compounded ``rate`` from its ex-date. (QuantLib's
+    ``AnalyticDividendEuropeanEngine`` discounts at ``r - q`` instead; the two agree
+    for the usual ``div_yield = 0`` of a stock with discrete dividends.)
     """
     return math.fsum(
         amount * math.exp(-rate * when)
