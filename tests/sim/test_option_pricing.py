@@ -21,6 +21,11 @@ import QuantLib as ql
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from twsbridge.sim.market.american import (
+    american_greeks,
+    american_greeks_vec,
+    american_price_vec,
+)
 from twsbridge.sim.market.option_pricing import (
     VOL_MAX,
     VOL_MIN,
@@ -343,7 +348,8 @@ def test_implied_vol_round_trip_over_the_grid(bsm_grid: Grid) -> None:
     assert informative.sum() > 0.75 * len(iv)
     assert not np.isnan(iv[informative]).any()
     vol_err = np.abs(iv - bsm_grid["v"])[informative]
-    assert np.all(vol_err <= 1e-9 + 1e-13 * (g.price / (g.vega * 100.0))[informative])
+    pinned = g.price[informative] / (g.vega[informative] * 100.0)
+    assert np.all(vol_err <= 1e-9 + 1e-13 * pinned)
     back = bsm_greeks_vec(bsm_grid["call"], bsm_grid["s"], bsm_grid["k"], t,
                           np.where(np.isnan(iv), 0.2, iv), r, y).price
     solved = ~np.isnan(iv)
@@ -412,6 +418,79 @@ def test_black76_implied_vol_round_trip(
     if not math.isnan(iv):
         back = float(black76_greeks_vec(call, f, k, t, iv, r).price)
         assert back == pytest.approx(price, rel=1e-9, abs=1e-12 * f)
+
+
+# ----------------------------------------------------------------------------- American
+
+
+def _ql_american(engine_of: Any, cases: list[tuple[bool, float, float, int, float, float, float]],
+                 greeks: tuple[str, ...] = ()) -> list[dict[str, float]]:
+    """QuantLib American options priced by ``engine_of(process)``: NPV and ``greeks``
+    per case, read before the next case moves the shared quotes."""
+    ql.Settings.instance().evaluationDate = TODAY
+    q = _QlBsm()
+    engine = engine_of(q.process)
+    out = []
+    for call, s, k, days, v, r, y in cases:
+        q.spot.setValue(s)
+        q.vol.setValue(v)
+        q.rate.setValue(r)
+        q.div.setValue(y)
+        opt = ql.VanillaOption(
+            ql.PlainVanillaPayoff(ql.Option.Call if call else ql.Option.Put, k),
+            ql.AmericanExercise(TODAY, TODAY + days))
+        opt.setPricingEngine(engine)
+        out.append({"price": opt.NPV()} | {n: getattr(opt, n)() for n in greeks})
+    return out
+
+
+def test_american_matches_quantlibs_barone_adesi_whaley() -> None:
+    cases = list(itertools.product((True, False), (90.0, 110.0), (70.0, 100.0, 140.0),
+                                   (7, 182, 1000), (0.15, 0.5), (0.0, 0.03, 0.08), (0.0, 0.04)))
+    ref = np.array([o["price"] for o in _ql_american(
+        ql.BaroneAdesiWhaleyApproximationEngine, cases)])
+    call, s, k, days, v, r, y = (np.array(c) for c in zip(*cases, strict=True))
+    ours = american_price_vec(call.astype(bool), s, k, days / 365.0, v, r, y)
+    # QuantLib stops its search for the critical price at a residual of 1e-6 * strike
+    assert np.all(np.abs(ours - ref) <= 2e-6 * k)
+
+
+def test_american_is_european_plus_a_premium_only_where_exercise_can_pay() -> None:
+    k = np.array([70.0, 100.0, 140.0])
+    for call, r, y in itertools.product((True, False), (-0.01, 0.0, 0.05), (0.0, 0.03)):
+        amer = american_price_vec(call, 100.0, k, 0.75, 0.3, r, y)
+        euro = bsm_greeks_vec(call, 100.0, k, 0.75, 0.3, r, y).price
+        assert np.all(amer >= euro) and np.all(amer >= np.maximum((1 if call else -1) *
+                                                                  (100.0 - k), 0.0))
+        if (call and y <= 0) or (not call and r <= 0):
+            assert amer.tolist() == euro.tolist()
+        else:
+            assert np.all(amer > euro)
+
+
+def test_american_against_quantlibs_finite_differences_at_the_money() -> None:
+    """The approximation's own error: BAW against a 400x400 finite-difference grid."""
+    cases = list(itertools.product((True, False), (100.0,), (100.0,), (30, 365), (0.2, 0.5),
+                                   (0.08,), (0.04,)))
+    ref = _ql_american(lambda p: ql.FdBlackScholesVanillaEngine(p, 400, 400), cases,
+                       ("delta", "gamma", "theta"))
+    for (call, s, k, days, v, r, y), fd in zip(cases, ref, strict=True):
+        g = american_greeks(OptionInputs("C" if call else "P", s, k, days / 365, v, r, y))
+        assert g.price == pytest.approx(fd["price"], rel=0.01)
+        assert g.delta == pytest.approx(fd["delta"], abs=0.015)
+        assert g.gamma == pytest.approx(fd["gamma"], rel=0.05)
+        assert g.theta == pytest.approx(fd["theta"] / 365.0, rel=0.05)
+
+
+def test_american_greeks_without_early_exercise_are_the_closed_forms() -> None:
+    k = np.array([80.0, 100.0, 120.0])
+    fd = american_greeks_vec(True, 100.0, k, 0.5, 0.25, 0.04, 0.0)
+    exact = bsm_greeks_vec(True, 100.0, k, 0.5, 0.25, 0.04, 0.0)
+    np.testing.assert_allclose(fd.price, exact.price, rtol=1e-14)
+    np.testing.assert_allclose(fd.delta, exact.delta, atol=1e-7)
+    np.testing.assert_allclose(fd.gamma, exact.gamma, rtol=1e-4)
+    for name in ("vega", "theta", "rho"):
+        np.testing.assert_allclose(getattr(fd, name), getattr(exact, name), rtol=1e-6)
 
 
 # ----------------------------------------------------------------------------- time

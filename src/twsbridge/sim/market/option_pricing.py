@@ -12,10 +12,11 @@ Models
       TWS reports that present value in the ``pvDividend`` field.
     * Futures options (secType ``FOP``): Black-76 on the future price ``F``
       (cost of carry ``b = 0``), discounted at ``r``.
-    * American exercise is *not* modelled: every option is priced as European. For
-      calls without dividends this is exact; American puts and dividend-paying calls
-      are underpriced by their early-exercise premium (small for the short expiries a
-      simulated chain lists). TWS's own model for American options is not published.
+    * American exercise: the functions here are European. For calls without
+      dividends that is exact; American puts and dividend-paying calls are worth an
+      early-exercise premium more, which :mod:`twsbridge.sim.market.american`
+      approximates (Barone-Adesi-Whaley). TWS's own model for American options is not
+      published; the simulator chooses which to quote.
 
 Units (the TWS conventions of ``tickOptionComputation``)
     * ``impliedVol`` and ``vol``: annualised, as a decimal (0.25 is 25 %).
