@@ -206,7 +206,10 @@ class OptionComputation:
     currency units; ``delta``/``gamma`` per underlying unit; ``vega`` per vol point;
     ``theta`` per calendar day, floored at ``-optPrice`` as TWS does; ``undPrice``
     the underlying's price the figures were computed from. (``tickAttrib``, from
-    server version 148 on, is the caller's: 0 return-based, 1 price-based.)
+    server version 156 on, is the caller's: 0 return-based, 1 price-based. Where no
+    implied vol exists, e.g. a bid outside the no-arbitrage bounds, TWS sends its
+    "not computed" values instead: -1 for impliedVol, optPrice, pvDividend and
+    undPrice, -2 for delta, gamma, vega and theta.)
     """
 
     impliedVol: float
