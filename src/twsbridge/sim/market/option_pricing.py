@@ -27,13 +27,15 @@ Units (the TWS conventions of ``tickOptionComputation``)
     * ``theta``: price change per *calendar day* of time passing, i.e.
       ``dV/dt / 365`` (negative for a long option that decays).
     * ``rho``: price change per 1 rate point (0.01 of ``rate``); TWS does not report it.
-    Evidence: IB's docs do not state the units. Two real TWS ``modelGreeks`` ticks
-    published as test data (an INTC put of 2020-09-11 and a COMEX gold futures
-    option of 2024-09-23) match Black-Scholes with vega per 1 % and theta per
-    calendar day, and both show ``theta == -optPrice`` exactly when the one-day
-    decay would exceed the option's whole value: TWS floors theta at ``-optPrice``
-    (an option cannot lose more than its price in a day).
-    :func:`option_computation` applies that floor; :class:`OptionGreeks` does not.
+    Evidence: IB's API docs ("Option Greeks") and TWS user guide, as found, do not
+    state the units. Real TWS ``modelGreeks`` ticks published as test data on GitHub
+    (an INTC put of 2020-09-11, COMEX gold futures options of 2024-09-23) fit these
+    units: the INTC put's price, delta and gamma within 1 % and vega within 3 % of
+    this model's, where a vega per 1.00 would be 100 times off and a theta per year
+    365 times. Both puts show ``theta == -optPrice`` exactly where the one-day decay
+    would exceed the option's whole value, so TWS appears to floor theta at
+    ``-optPrice``: :func:`option_computation` applies that floor, :class:`OptionGreeks`
+    does not.
 
 Time
     Year fractions are ACT/365 on exact seconds (:func:`year_fraction`), the expiry
