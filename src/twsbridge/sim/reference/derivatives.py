@@ -133,8 +133,8 @@ class Derivatives:
             return self.continuous(symbol, today)
         if st == "FUT":
             return [f for f in self.futures(symbol, today)
-                    if (not when or f.lastTradeDateOrContractMonth.startswith(when)
-                        or f.contractMonth == when)
+                    if (not when or (f.contractMonth if len(when) == 6
+                                     else f.lastTradeDateOrContractMonth) == when[:8])
                     and (not localSymbol or f.localSymbol.upper() == localSymbol.upper())
                     and (not tradingClass or f.tradingClass == tradingClass.upper())]
         day = _parse_date(when)
