@@ -20,16 +20,18 @@ range is cut in three, and each part is collision-free by construction:
     ``month = ((year - 1900) * 12 + month - 1) mod 2400``: unique for 200
     years of contract months.
 
-``1_002_000_000 + ((product * 1300 + expiry) * 4096 + strike) * 2 + right`` (:func:`option_conid`)
+``1_002_000_000 + ((product * 1625 + expiry) * 4096 + strike) * 2 + right`` (:func:`option_conid`)
     Options (OPT) and futures options (FOP). ``product`` is the option
-    class's fixed slot (0..99), ``expiry`` the number of weekdays from
-    2000-01-03 to the expiry date mod 1300 (about five years), ``strike`` the
+    class's fixed slot (0..79), ``expiry`` the number of weekdays from
+    2000-01-03 to the expiry date mod 1625 (6.2 years), ``strike`` the
     strike in the class's strike unit mod 4096, ``right`` 0 for calls, 1 for
     puts. Two contracts of a class can only share a conId if their expiries
-    are 1300 weekdays apart or their strikes 4096 units apart; no listing
-    (LEAPS reach under three years, strike grids a few hundred units) comes
-    near either, so any one day's universe, and any few years of them, are
-    free of duplicates. The largest value is 2_066_959_999 < 2^31.
+    are 1625 weekdays apart or their strikes 4096 units apart; no listing
+    comes near either (the farthest LEAPS, SPX's, reach about 800 weekdays;
+    strike grids span a few hundred units, and every class's unit keeps
+    4096 of them above any plausible price: SPX 5 points, stocks $0.50), so
+    any one day's universe, and any two within about three years of each
+    other, are free of duplicates. The largest value is 2_066_959_999 < 2^31.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ FUTURE_BASE = 1_001_000_000
 OPTION_BASE = 1_002_000_000
 _LISTED_SLOTS = 1_000_000
 _FUTURE_PRODUCTS, _FUTURE_MONTHS = 256, 2400
-_OPTION_PRODUCTS, _EXPIRY_SLOTS, _STRIKE_SLOTS = 100, 1300, 4096
+_OPTION_PRODUCTS, _EXPIRY_SLOTS, _STRIKE_SLOTS = 80, 1625, 4096
 _EPOCH = dt.date(2000, 1, 3)  # a Monday
 
 

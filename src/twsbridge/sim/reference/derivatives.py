@@ -38,7 +38,8 @@ from twsbridge.sim.reference.option_classes import OPTION_CLASSES, classes_of
 __all__ = ["Derivatives"]
 
 _EPOCH = dt.date(2000, 1, 3)
-_EXPIRY_SLOTS, _STRIKE_SLOTS, _MONTH_SLOTS = 1300, 4096, 2400
+_EXPIRY_SLOTS, _STRIKE_SLOTS, _MONTH_SLOTS = 1625, 4096, 2400
+_DECODE_BEHIND = 400  # weekdays before today an option conId may have expired
 
 
 def _from_weekday_number(n: int) -> dt.date:
@@ -165,9 +166,9 @@ class Derivatives:
     def by_conid(self, conId: int, today: dt.date) -> Instrument | None:
         """The future or option with generated conId ``conId``, or None.
 
-        Futures decode exactly; an option's expiry is the one nearest
-        ``today`` with its slot (within 650 weekdays), and must be an expiry
-        of its class, the strike is below 4096 strike units."""
+        Futures decode exactly. An option's expiry is taken from 400 weekdays
+        (about 19 months) before ``today`` to 1225 after, and must be an
+        expiry of its class; its strike below 4096 strike units."""
         for product in FUTURES.values():
             for month, real in product.real_conids:
                 if real == conId:
@@ -186,7 +187,7 @@ class Derivatives:
         cls = next((c for c in OPTION_CLASSES.values() if c.slot == slot), None)
         if cls is None:
             return None
-        base = weekday_number(today) - _EXPIRY_SLOTS // 2
+        base = weekday_number(today) - _DECODE_BEHIND
         n = base + (expiry_slot - base) % _EXPIRY_SLOTS
         expiry = _from_weekday_number(n)
         if expiry not in expirations(cls, last_trade_day(cls, expiry)):

@@ -118,7 +118,7 @@ class Schedule:
 class OptionClass:
     """One option class: contract terms, listing schedule and strike grid.
 
-    ``slot`` is the fixed conId slot (0..99, never reused); ``strike_unit``
+    ``slot`` is the fixed conId slot (0..79, never reused); ``strike_unit``
     the unit every strike is a multiple of; ``tiers`` (price bound, fine
     increment) pairs, the first bound above the reference price applies;
     ``near``/``outer`` half-widths of the fine/coarse grids as fractions of
@@ -181,7 +181,7 @@ def expirations(cls: OptionClass, today: dt.date) -> list[dt.date]:
         return last_trade_day(cls, expiry) >= today
 
     monthly = 0
-    for y, m in _months_ahead(today, 40):
+    for y, m in _months_ahead(today, max(40, 12 * s.leaps + 13)):
         if m not in s.months:
             continue
         expiry = s.month_rule(y, m)

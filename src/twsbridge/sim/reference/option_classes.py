@@ -154,7 +154,7 @@ _CLASSES: tuple[OptionClass, ...] = (
     _etf(34, "TLT", ()),
     _etf(35, "GLD", ()),
     _etf(36, "XLF", ()),
-    _index(40, "SPX", "SPX", Schedule(monthly=12, cycle=_MAR, cycle_span=24, leaps=5,
+    _index(40, "SPX", "SPX", Schedule(monthly=12, cycle=_MAR, cycle_span=24, leaps=3,
                                       leaps_month=12), 5.0, ((_INF, 5.0),), am=True,
            exchanges="SMART,CBOE"),
     _index(41, "SPX", "SPXW", Schedule(monthly=3, weeks=8, daily=_DAILY, daily_weeks=3,
