@@ -4,6 +4,7 @@ grids, contracts, localSymbols and generated conIds."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +16,6 @@ from twsbridge.sim.reference.futures import FUTURES, future
 from twsbridge.sim.reference.option_chains import (
     expirations,
     last_trade_day,
-    option,
     strikes,
     vix_expiry,
 )
@@ -83,9 +83,9 @@ def test_strike_grids_by_price_level() -> None:
     aapl = OPTION_CLASSES["AAPL"]
     grid = strikes(aapl, 230.0)
     near = [k for k in grid if 200 <= k <= 260]
-    assert all(b - a == 2.5 for a, b in zip(near, near[1:], strict=False))
+    assert all(b - a == 2.5 for a, b in itertools.pairwise(near))
     far = [k for k in grid if k < 195]
-    assert far and all(b - a == 5.0 for a, b in zip(far, far[1:], strict=False))
+    assert far and all(b - a == 5.0 for a, b in itertools.pairwise(far))
     assert grid[0] == 140.0 and grid[-1] == 320.0
     assert strikes(aapl, 20.0) == [  # 0.5 within 15%, 1 out to 40%
         12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 17.5, 18.0, 18.5, 19.0, 19.5, 20.0, 20.5, 21.0,
