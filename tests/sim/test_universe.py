@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -78,7 +79,8 @@ def test_foreign_listings(symbol: str, currency: str, primary: str, tz: str) -> 
 
 def test_venue_details() -> None:
     tencent = _one("700")
-    assert (tencent.exchange, tencent.minSize, tencent.sizeIncrement) == ("SEHK", 100, 100)
+    assert tencent.exchange == "SEHK"
+    assert tencent.minSize == tencent.sizeIncrement == Decimal(100)
     assert tencent.secIdList == (("ISIN", "KYG875721634"),)
     assert _one("SAP").tradingClass == "XETRA" and _one("SAP").exchange == "SMART"
     assert _one("GOOGL").tradingClass == "NMS" and _one("JPM").tradingClass == "JPM"
