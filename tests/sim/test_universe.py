@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -158,3 +159,38 @@ def test_the_universe_is_deterministic() -> None:
     assert {i.tradingClass for i in futures} >= {"ES", "NQ", "RTY", "CL", "GC", "ZN", "6E",
                                                  "FDAX", "FGBL"}
     assert dataclasses.replace(futures[0]) == futures[0]
+
+
+def test_derivative_contract_details_as_ibapi_reads_them_off_the_wire() -> None:
+    """IB's own decoder (a test oracle) splits the last trade time off and
+    finds every derivative field where TWS puts it."""
+    decoder_mod = pytest.importorskip("ibapi.decoder")
+    from ibapi.wrapper import EWrapper
+
+    from twsbridge.protocol import encode_message
+    from twsbridge.protocol.catalogue import incoming
+    from twsbridge.sim.reference.universe import derivatives
+
+    class Recorder(EWrapper):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.got: list[Any] = []
+
+        def contractDetails(self, reqId: int, contractDetails: Any) -> None:
+            self.got.append(contractDetails)
+
+    today = D(2026, 12, 8)
+    spx_put = derivatives().option("SPX", D(2026, 12, 18), 6800.0, "P")
+    frame = encode_message(incoming.ContractData(
+        reqId=3, contractDetails=contract_details(spx_put, today)), 178)
+    fields = frame[4:].split(b"\0")[:-1]
+    recorder = Recorder()
+    decoder_mod.Decoder(recorder, 178).interpret(tuple(fields[1:]), int(fields[0]))
+    (cd,) = recorder.got
+    c = cd.contract
+    assert (c.conId, c.secType, c.strike, c.right, c.multiplier) == (
+        spx_put.conId, "OPT", 6800.0, "P", "100")
+    assert (c.lastTradeDateOrContractMonth, cd.lastTradeTime) == ("20261217", "15:00:00")
+    assert (c.localSymbol, c.tradingClass) == ("SPX   261218P06800000", "SPX")
+    assert (cd.underConId, cd.underSymbol, cd.underSecType) == (416904, "SPX", "IND")
+    assert (cd.contractMonth, cd.realExpirationDate) == ("202612", "20261218")
