@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from twsbridge.sim.reference.business_days import (
@@ -150,7 +150,7 @@ class OptionClass:
     future: str = ""
     under_month: str = "same"  # "same", "next_quarter", "next_even"
     marketRuleIds: str = "32"
-    longName: str = field(default="")
+    longName: str = ""
 
 
 @dataclass(frozen=True, slots=True)
