@@ -5,7 +5,8 @@ details shaped like the ones TWS returns in ``contractDetails`` (order types,
 valid exchanges, market rule ids, ISIN, industry classification ...).
 
 The exchange calendar (holidays, sessions, ``tradingHours``) is in
-:mod:`twsbridge.sim.reference.calendar`.
+:mod:`twsbridge.sim.reference.calendar`; the wider market (other venues,
+indices, CFDs, futures and options) in :mod:`twsbridge.sim.reference.universe`.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ once the simulator is wired to the wide universe (it is not yet: the
 simulator still runs on ``INSTRUMENTS``).
 
 ISINs are given where known; every one passes the ISIN check digit.
+Market rule ids: 26 (US stocks) and 239 (IDEALPRO) are the ones the
+original instruments carry; the others (1595 Xetra, 1549 LSE, ... and the
+futures' and options' in their modules) name the venue's tick ladder for
+the simulator, which will define them when reqMarketRule serves them.
 """
 
 from __future__ import annotations
