@@ -200,3 +200,20 @@ def test_every_option_class_has_its_underlying() -> None:
             assert (cls.symbol, cls.underSecType) in listed, cls.tradingClass
         else:
             assert cls.future in FUTURES
+
+
+def test_chains_of_a_stock_and_an_index() -> None:
+    aapl = next(i for i in listed_instruments() if i.conId == 265598)
+    (chain,) = DERIV.chains(aapl, TODAY, 230.0)
+    assert (chain.tradingClass, chain.exchange, chain.multiplier, chain.underConId) == (
+        "AAPL", "SMART", "100", 265598)
+    assert chain.expirations[:2] == ("20261211", "20261218")
+    assert chain.strikes == tuple(strikes(OPTION_CLASSES["AAPL"], 230.0))
+    spx = next(i for i in listed_instruments() if i.conId == 416904)
+    by_class = {c.tradingClass: c for c in DERIV.chains(spx, TODAY, 6800.0)}
+    assert set(by_class) == {"SPX", "SPXW"}
+    assert by_class["SPX"].expirations[0] == "20261217"  # AM: the last trading day
+    assert by_class["SPXW"].expirations[0] == "20261208"
+    fop = DERIV.match(symbol="ES", secType="FOP", today=TODAY, tradingClass="ES",
+                      lastTradeDateOrContractMonth="20261218", strike=6800.0, right="C")
+    assert [i.localSymbol for i in fop] == ["ESZ6 C6800"]
