@@ -47,6 +47,8 @@ from typing import Any
 
 import numpy as np
 
+from twsbridge.sim.market.clock import REPLAY_START
+
 AAPL = 265598
 
 
@@ -118,7 +120,7 @@ async def _sim_main(speed: float, poll: float, pipe: Connection) -> None:
     from twsbridge.sim import SimServer, Simulator
     from twsbridge.sim.market.clock import SimClock
 
-    sim = SimServer(Simulator(seed=0, clock=SimClock(speed=speed)), host="127.0.0.1",
+    sim = SimServer(Simulator(seed=0, clock=SimClock(REPLAY_START, speed=speed)), host="127.0.0.1",
                     port=0, poll_interval=poll)
     await sim.start()
     pipe.send(sim.port)

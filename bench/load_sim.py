@@ -37,6 +37,8 @@ from load_common import (
     recv,
 )
 
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
+
 
 class SimCounters:
     """What the simulator served, counted by the wrappers of install_counters()."""
@@ -148,7 +150,7 @@ async def _sim_main(pipe: Connection, o: SimOptions) -> None:
 
     counters = SimCounters()
     install_counters(counters)
-    sim = Simulator(seed=o.seed)
+    sim = Simulator(seed=o.seed, clock=SimClock(REPLAY_START))
     if o.book == "extended":
         sim.book = InstrumentBook(book_instruments("extended", max(o.n_instruments, 18)))
         sim.prices = PriceModel(o.seed, sim.book)

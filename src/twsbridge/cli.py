@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -73,6 +74,19 @@ def serve(
             "for other TWS API clients; they trade without a key or guardrails. Unset: no "
             "listener.",
         ),
+    ] = None,
+    sim_start: Annotated[
+        str | None,
+        typer.Option("--sim-start", show_default="the present",
+                     help="Start the embedded simulator's clock here (ISO 8601, US/Eastern "
+                     "unless an offset is given), e.g. 2013-03-01T10:00 to replay the last "
+                     "real data day reproducibly."),
+    ] = None,
+    sim_speed: Annotated[
+        float | None,
+        typer.Option("--sim-speed", show_default="1",
+                     help="Simulated seconds per real second of the embedded simulator "
+                     "(0 = frozen)."),
     ] = None,
     sim_reset: Annotated[
         bool | None,
@@ -141,6 +155,8 @@ def serve(
         "gateway": gateway,
         "client_id": client_id,
         "sim_port": sim_port,
+        "sim_start": None if sim_start is None else _start_option(sim_start, "--sim-start"),
+        "sim_speed": sim_speed,
         "sim_reset": sim_reset,
         "log_level": log_level,
         "log_format": log_format,
@@ -171,11 +187,29 @@ def serve(
     run_service(settings)
 
 
+def _start_option(text: str, hint: str) -> dt.datetime:
+    """--start / --sim-start: an ISO 8601 time, US/Eastern unless it has an offset."""
+    from twsbridge.sim.market.clock import parse_start
+
+    try:
+        return parse_start(text)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 date or time: {text!r} "
+                                 "(e.g. 2013-03-01T10:00)", param_hint=hint) from None
+
+
 @app.command()
 def sim(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TWS API port to serve.")] = 7497,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic prices.")] = 0,
+    start: Annotated[
+        str | None,
+        typer.Option("--start", show_default="the present",
+                     help="Start the clock here (ISO 8601, US/Eastern unless an offset is "
+                     "given), e.g. 2013-03-01T10:00 to replay the last real data day "
+                     "reproducibly."),
+    ] = None,
     speed: Annotated[
         float, typer.Option(help="Simulated seconds per real second (0 = frozen).")
     ] = 1.0,
@@ -201,7 +235,7 @@ def sim(
                      "file is kept as a timestamped backup; ids go on from it)."),
     ] = False,
 ) -> None:
-    """Run a simulated TWS gateway (paper account, clock from 2013-03-01 10:00 US/Eastern).
+    """Run a simulated TWS gateway (paper account; the clock at the present, or at --start).
 
     With --state FILE the paper account persists in FILE and a restart continues
     it (orders, executions, positions, cash; no id is handed out twice; the
@@ -244,13 +278,15 @@ def sim(
         raise typer.BadParameter("needs --faults", param_hint="--fault-seed")
     if reset and state is None:
         raise typer.BadParameter("needs --state", param_hint="--reset")
+    start_at = None if start is None else _start_option(start, "--start")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-8s %(message)s")
     err.print(f"simulated TWS gateway on {host}:{port} (Ctrl-C stops it)", markup=False)
     from twsbridge.sim import StateError
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run_sim(host, port, seed=seed, speed=speed, faults=script,
+            asyncio.run(run_sim(host, port, seed=seed, start=start_at, speed=speed,
+                                faults=script,
                                 state=None if state is None else str(state), reset=reset))
     except StateError as exc:
         _fail(f"error: {exc}")

@@ -27,7 +27,7 @@ from service.support import auth, running_service
 from twsbridge.client import Contract, ReconnectPolicy, TWSClient
 from twsbridge.service import ServiceSettings
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .faults import adversity_script, describe
 from .ledger import JournalBook, ledger_executions, ledger_orders, working
@@ -131,7 +131,7 @@ async def run_adversity(config: RunConfig, tmp: Path) -> RunResult:
     """Run it; raises AssertionError only when the run cannot reach quiet."""
     result = RunResult(config)
     t0 = time.monotonic()
-    simulator = Simulator(seed=config.seed, clock=SimClock(speed=2.0))
+    simulator = Simulator(seed=config.seed, clock=SimClock(REPLAY_START, speed=2.0))
     simulator.master_client_id = DIRECT_ID
     port = free_port()
     server = SimServer(simulator, host="127.0.0.1", port=port)

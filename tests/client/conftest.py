@@ -10,20 +10,20 @@ from client_replay import ReplayTWS
 
 from twsbridge.client import TWSClient
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
     """The simulated TWS on a free port; its clock runs at wall-clock speed."""
-    async with SimServer(Simulator(), port=0) as server:
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START)), port=0) as server:
         yield server
 
 
 @pytest.fixture
 async def fast_sim() -> AsyncIterator[SimServer]:
     """The simulator with a clock 60 times faster (prices move every poll)."""
-    async with SimServer(Simulator(clock=SimClock(speed=60)), port=0) as server:
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START, speed=60)), port=0) as server:
         yield server
 
 

@@ -29,7 +29,7 @@ from twsbridge.client import (
     TWSError,
 )
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -52,7 +52,7 @@ class Counting:
 
 @pytest.fixture
 async def server() -> AsyncIterator[SimServer]:
-    async with SimServer(Simulator(clock=SimClock(speed=5)), port=None,
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START, speed=5)), port=None,
                          poll_interval=0.02) as srv:
         yield srv
 
@@ -72,7 +72,7 @@ async def until(events: list[ConnectionEvent], kind: str, count: int = 1) -> Non
 @pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/fd").exists(), reason="needs Linux's /proc")
 async def test_no_socket_listens_and_the_client_trades() -> None:
     before = listening(os.getpid())
-    async with SimServer(Simulator(clock=SimClock(speed=5)), port=None) as server:
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START, speed=5)), port=None) as server:
         assert not server.listens and server.port == 0
         async with client(server) as ib:
             assert listening(os.getpid()) == before  # nothing new listens

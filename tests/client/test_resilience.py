@@ -28,7 +28,7 @@ from twsbridge.client import (
 )
 from twsbridge.protocol import incoming
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 from twsbridge.sim.reference.calendar import SIM_TZ
 
 pytestmark = pytest.mark.timeout(10)
@@ -387,7 +387,7 @@ async def test_stall_loses_nothing(sim: SimServer, rib: TWSClient) -> None:
 
 
 async def test_real_time_bars_resume_after_a_drop() -> None:
-    async with SimServer(Simulator(clock=SimClock(speed=50)), port=0) as sim, \
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START, speed=50)), port=0) as sim, \
             TWSClient("127.0.0.1", sim.port, client_id=1, timeout=5, reconnect=FAST) as ib:
         events = Events(ib)
         sub = ib.reqRealTimeBars(AMD, 5, "MIDPOINT", useRTH=False)

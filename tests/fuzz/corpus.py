@@ -28,6 +28,7 @@ from typing import Any
 from protocol.cases import CASES
 from twsbridge.protocol import codec, encode_message
 from twsbridge.protocol.catalogue import _order_wire as ow
+from twsbridge.protocol.catalogue import options as opt
 from twsbridge.protocol.catalogue import outgoing as O
 from twsbridge.protocol.codec import Kind
 from twsbridge.protocol.models import Contract, ExecutionFilter, TagValue
@@ -155,6 +156,7 @@ _KIND_VALUES: dict[str, list[Any]] = {
     ow.FLOAT_RAW.name: _FLOATS, ow.FLOAT_TRIM.name: _FLOATS,
     codec.DECIMAL.name: _DECIMALS, codec.BOOL.name: [True, False],
     ow.CONJ.name: [True, False], ow.OPT_BOOL.name: [None, True, False],
+    opt.NOT_COMPUTED_M1.name: [None, *_FLOATS], opt.NOT_COMPUTED_M2.name: [None, *_FLOATS],
 }
 
 
@@ -402,9 +404,9 @@ def incoming_seeds(version: int, rng: random.Random, per_class: int = 4) -> list
 
 def request_seeds(version: int, rng: random.Random, per_class: int = 4) -> list[bytes]:
     """Requests a client could send at ``version``: the wire cases and
-    ``per_class`` random messages of every catalogued outgoing class (all of them
-    have a simulator handler), plus unknown and uncatalogued message ids."""
-    extra = [frame(b"10\x005\x0042\x008314\x00"), frame(b"999\x001\x00"),
+    ``per_class`` random messages of every catalogued outgoing class (the simulator
+    answers those no family serves with 503), plus unknown and uncatalogued ids."""
+    extra = [frame(b"52\x002\x0042\x008314\x00"), frame(b"999\x001\x00"),
              frame(b"49\x001\x00"), frame(b"17\x001\x00")]
     served = [encode_message(request(cls, version, rng), version)
               for cls in TEMPLATES for _ in range(per_class)]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from twsbridge.protocol import ClientConnection, ProtocolError, ServerHello, Unknown, incoming
 from twsbridge.protocol.spec import IN, registry
 from twsbridge.sim import SimSession, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .corpus import frame
 
@@ -155,7 +155,7 @@ class SimTarget:
         """A simulator whose clock moves only when told; TWS's limits (message
         rate, historical pacing) count simulated seconds, so a run does not
         depend on the speed of the machine."""
-        sim = Simulator(clock=SimClock(speed=0))
+        sim = Simulator(clock=SimClock(REPLAY_START, speed=0))
         sim.faults.wall_clock = lambda: sim.clock.now().timestamp()
         return sim
 

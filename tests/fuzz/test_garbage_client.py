@@ -17,7 +17,7 @@ from sim_server.raw_client import TIMEOUT, Client  # tests/ is on sys.path
 from twsbridge.client import TWSClient
 from twsbridge.protocol import ClientConnection, Contract, ServerHello, incoming, outgoing
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .corpus import frame
 
@@ -77,7 +77,7 @@ GARBAGE = {
 @pytest.fixture
 async def server() -> AsyncIterator[SimServer]:
     """The simulator with a clock 60 times faster: ticks move every poll."""
-    async with SimServer(Simulator(clock=SimClock(speed=60)), port=0,
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START, speed=60)), port=0,
                          poll_interval=0.02) as srv:
         yield srv
 
@@ -134,7 +134,7 @@ async def test_garbage_closes_only_the_sender(server: SimServer, garbage: bytes)
 async def test_an_unknown_message_id_is_answered_not_closed(server: SimServer) -> None:
     client = await RawClient.open(server.port)
     await client.handshake(client_id=4)
-    client.writer.write(frame(b"999\x001\x0042\x00") + frame(b"10\x005\x0042\x00"))
+    client.writer.write(frame(b"999\x001\x0042\x00") + frame(b"52\x002\x0042\x00"))
     client.writer.write(client.conn.send(outgoing.ReqCurrentTime()))
     await client.until(lambda ev: any(isinstance(e, incoming.CurrentTime) for e in ev))
     assert client.errors() == [(-1, 503), (42, 503)]

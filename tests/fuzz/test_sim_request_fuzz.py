@@ -102,7 +102,7 @@ def test_non_numeric_id_is_error_320_then_close(targets: dict[int, SimTarget],
 
 @pytest.mark.parametrize(("payload", "closed"), [
     (b"999\x001\x00", False),  # an id TWS does not know: 503, the session goes on
-    (b"10\x005\x0042\x00", False),  # reqMktDepth, not simulated: 503
+    (b"52\x002\x0042\x00", False),  # reqFundamentalData, not simulated: 503
     (b"99999999999\x001\x00", True),  # not an int: 320
     (b"9" * 5000 + b"\x001\x00", True),  # regression: int() of 5000 digits escaped
     (b"-3\x001\x00", True),

@@ -14,14 +14,14 @@ import pytest
 from ib_async import IB, Contract, Forex, Stock
 
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 pytestmark = pytest.mark.interop
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[SimServer]:
-    async with SimServer(Simulator(), port=0) as srv:
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START)), port=0) as srv:
         yield srv
 
 
@@ -131,7 +131,7 @@ async def test_head_timestamp_and_current_time(ib: IB, server: SimServer) -> Non
 
 
 async def test_streaming_ticks_and_live_bars() -> None:
-    sim = Simulator(clock=SimClock(speed=10.0))
+    sim = Simulator(clock=SimClock(REPLAY_START, speed=10.0))
     async with SimServer(sim, port=0, poll_interval=0.02) as server:
         ib = IB()
         await ib.connectAsync("127.0.0.1", server.port, clientId=2, timeout=5)
@@ -164,7 +164,7 @@ async def test_streaming_ticks_and_live_bars() -> None:
 
 
 async def test_real_time_bars() -> None:
-    sim = Simulator(clock=SimClock(speed=50.0))
+    sim = Simulator(clock=SimClock(REPLAY_START, speed=50.0))
     async with SimServer(sim, port=0, poll_interval=0.02) as server:
         ib = IB()
         await ib.connectAsync("127.0.0.1", server.port, clientId=3, timeout=5)

@@ -14,6 +14,7 @@ from ibapi.contract import Contract, ContractDetails
 from ibapi.wrapper import EWrapper
 
 from twsbridge.sim import SimServer, Simulator
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 pytestmark = pytest.mark.interop
 
@@ -83,7 +84,7 @@ def scenario(port: int) -> tuple[App, int, bool, bool]:
 
 @pytest.fixture
 async def server() -> AsyncIterator[SimServer]:
-    async with SimServer(Simulator(), port=0) as srv:
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START)), port=0) as srv:
         yield srv
 
 

@@ -10,6 +10,7 @@ import pytest
 from ib_async import IB, LimitOrder, MarketOrder, Stock, Trade
 
 from twsbridge.sim import SimServer, Simulator
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 pytestmark = pytest.mark.interop
 
@@ -18,7 +19,8 @@ AAPL_CONID = 265598
 
 @pytest.fixture
 async def server() -> AsyncIterator[SimServer]:
-    async with SimServer(Simulator(), port=0, poll_interval=0.02) as srv:
+    sim = Simulator(clock=SimClock(REPLAY_START))
+    async with SimServer(sim, port=0, poll_interval=0.02) as srv:
         yield srv
 
 

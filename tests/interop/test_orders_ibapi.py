@@ -19,6 +19,7 @@ from ibapi.order_cancel import OrderCancel
 from ibapi.wrapper import EWrapper
 
 from twsbridge.sim import SimServer, Simulator
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 pytestmark = pytest.mark.interop
 
@@ -154,7 +155,8 @@ def scenario(port: int, last: float) -> tuple[App, int]:
 
 @pytest.fixture
 async def server() -> AsyncIterator[SimServer]:
-    async with SimServer(Simulator(), port=0, poll_interval=0.02) as srv:
+    sim = Simulator(clock=SimClock(REPLAY_START))
+    async with SimServer(sim, port=0, poll_interval=0.02) as srv:
         yield srv
 
 

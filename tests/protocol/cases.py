@@ -16,8 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from twsbridge.protocol import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER
+from twsbridge.protocol.catalogue import depth as D
 from twsbridge.protocol.catalogue import incoming as I
+from twsbridge.protocol.catalogue import options as OPT
 from twsbridge.protocol.catalogue import outgoing as O
+from twsbridge.protocol.catalogue import ticks as T
+from twsbridge.protocol.depth_models import DepthMktDataDescription
 from twsbridge.protocol.models import (
     BarData,
     ComboLeg,
@@ -38,6 +42,14 @@ from twsbridge.protocol.order_models import (
     TimeCondition,
 )
 from twsbridge.protocol.spec import Message
+from twsbridge.protocol.tick_models import (
+    HistogramEntry,
+    HistoricalTick,
+    HistoricalTickBidAsk,
+    HistoricalTickLast,
+    PriceIncrement,
+    SmartComponent,
+)
 
 
 def w(*fields: str) -> str:
@@ -78,6 +90,18 @@ SPY_C = Contract(
 )
 SPY_C_F = ["0", "SPY", "OPT", "20240119", "450.0", "C", "100", "CBOE", "", "USD",
            "SPY   240119C00450000", "SPY"]
+SPX_P = Contract(
+    conId=653318228, symbol="SPX", secType="OPT", lastTradeDateOrContractMonth="20240315",
+    strike=4500.0, right="P", multiplier="100", exchange="CBOE", currency="USD",
+    localSymbol="SPXW  240315P04500000", tradingClass="SPXW",
+)
+SPX_P_F = ["653318228", "SPX", "OPT", "20240315", "4500.0", "P", "100", "CBOE", "", "USD",
+           "SPXW  240315P04500000", "SPXW"]
+ES_FOP = Contract(
+    symbol="ES", secType="FOP", lastTradeDateOrContractMonth="20240315", strike=4550.0,
+    right="C", multiplier="50", exchange="CME", currency="USD", tradingClass="ES",
+)
+ES_FOP_F = ["0", "ES", "FOP", "20240315", "4550.0", "C", "50", "CME", "", "USD", "", "ES"]
 BAG = Contract(
     symbol="SPY", secType="BAG", exchange="SMART", currency="USD",
     comboLegs=[ComboLeg(43645865, 1, "BUY", "SMART"), ComboLeg(43645866, 2, "SELL", "CBOE")],
@@ -340,6 +364,20 @@ CASES: list[Case] = [
          both(w("50", "3", "6", "1697808600", "171.5", "172.25", "170.125", "171.75", "900",
                 "171.2345", "17"))),
     Case(I.CompletedOrdersEnd(), both(w("102"))),
+    Case(OPT.TickOptionComputation(reqId=5, tickType=13, tickAttrib=0, impliedVol=0.1875,
+                                   delta=0.5125, optPrice=5.25, pvDividend=1.5, gamma=0.0123,
+                                   vega=0.4375, theta=-0.0625, undPrice=451.5),
+         both(w("21", "5", "13", "0", "0.1875", "0.5125", "5.25", "1.5", "0.0123", "0.4375",
+                "-0.0625", "451.5"))),
+    Case(OPT.TickOptionComputation(reqId=5, tickType=10, tickAttrib=1),
+         both(w("21", "5", "10", "1", "-1", "-2", "-1", "-1", "-2", "-2", "-2", "-1")),
+         note="nothing computed: -1 and -2 are None"),
+    Case(OPT.SecurityDefinitionOptionParameter(
+        reqId=11, exchange="CBOE", underlyingConId=756733, tradingClass="SPY", multiplier="100",
+        expirations=["20240119", "20240216"], strikes=[440.0, 445.5, 450.0]),
+         both(w("75", "11", "CBOE", "756733", "SPY", "100", "2", "20240119", "20240216", "3",
+                "440.0", "445.5", "450.0"))),
+    Case(OPT.SecurityDefinitionOptionParameterEnd(reqId=11), both(w("76", "11"))),
     Case(I.OrderStatus(orderId=12, status="Filled", filled=Decimal(10), remaining=Decimal(0),
                        avgFillPrice=172.0, permId=1376327563, parentId=0, lastFillPrice=171.25,
                        clientId=3, whyHeld="", mktCapPrice=0.0),
@@ -430,4 +468,91 @@ CASES: list[Case] = [
     Case(O.ReqPnLSingle(reqId=5, account="DU1", modelCode="M1", conId=265598),
          both(w("94", "5", "DU1", "M1", "265598"))),
     Case(O.CancelPnLSingle(reqId=5), both(w("95", "5"))),
+    # ---------------------------------------------------------------- ticks (both ways)
+    Case(T.ReqSmartComponents(reqId=21, bboExchange="9c0001"), both(w("83", "21", "9c0001"))),
+    Case(T.ReqHistogramData(reqId=22, contract=replace(SPY_C, includeExpired=True),
+                            useRTH=False, timePeriod="3 days"),
+         both(w("88", "22", *SPY_C_F, "1", "0", "3 days"))),
+    Case(T.CancelHistogramData(reqId=22), both(w("89", "22"))),
+    Case(T.ReqMarketRule(marketRuleId=26), both(w("91", "26"))),
+    Case(T.ReqHistoricalTicks(reqId=23, contract=AAPL, startDateTime="20231020 09:30:00",
+                              endDateTime="", numberOfTicks=1000, whatToShow="BID_ASK",
+                              useRth=False, ignoreSize=True, miscOptions="a=1;"),
+         both(w("96", "23", *AAPL_F, "0", "20231020 09:30:00", "", "1000", "BID_ASK", "0",
+                "1", "a=1;"))),
+    Case(T.SmartComponents(reqId=21, smartComponentMap=[
+        SmartComponent(1, "NYSE", "N"), SmartComponent(12, "ISLAND", "Q")]),
+         both(w("82", "21", "2", "1", "NYSE", "N", "12", "ISLAND", "Q"))),
+    Case(T.HistogramData(reqId=22, data=[HistogramEntry(171.25, Decimal(1200)),
+                                         HistogramEntry(171.5, Decimal("0.5"))]),
+         both(w("89", "22", "2", "171.25", "1200", "171.5", "0.5"))),
+    Case(T.MarketRule(marketRuleId=26, priceIncrements=[PriceIncrement(0.0, 0.01),
+                                                        PriceIncrement(1000.0, 0.05)]),
+         both(w("93", "26", "2", "0.0", "0.01", "1000.0", "0.05"))),
+    Case(T.HistoricalTicks(reqId=23, ticks=[HistoricalTick(1697808600, 171.255, Decimal(0))],
+                           done=False),
+         both(w("96", "23", "1", "1697808600", "0", "171.255", "0", "0"))),
+    Case(T.HistoricalTicksBidAsk(reqId=23, ticks=[
+        HistoricalTickBidAsk(1697808600, 3, 171.25, 171.26, Decimal(100), Decimal(200)),
+        HistoricalTickBidAsk(1697808601, 0, 171.24, 171.27, Decimal(1), Decimal(2))],
+        done=True),
+         both(w("97", "23", "2", "1697808600", "3", "171.25", "171.26", "100", "200",
+                "1697808601", "0", "171.24", "171.27", "1", "2", "1"))),
+    Case(T.HistoricalTicksLast(reqId=23, ticks=[
+        HistoricalTickLast(1697808600, 2, 171.25, Decimal(10), "ISLAND", "T I")], done=True),
+         both(w("98", "23", "1", "1697808600", "2", "171.25", "10", "ISLAND", "T I", "1"))),
+    Case(OPT.ReqSecDefOptParams(reqId=11, underlyingSymbol="SPY", futFopExchange="",
+                                underlyingSecType="STK", underlyingConId=756733),
+         both(w("78", "11", "SPY", "", "STK", "756733"))),
+    Case(OPT.CalculateImpliedVolatility(reqId=12, contract=SPY_C, optionPrice=5.25,
+                                        underPrice=451.5),
+         both(w("54", "3", "12", *SPY_C_F, "5.25", "451.5", ""))),
+    Case(OPT.CalculateOptionPrice(reqId=13, contract=SPX_P, volatility=0.18, underPrice=4500.0),
+         both(w("55", "3", "13", *SPX_P_F, "0.18", "4500.0", ""))),
+    Case(OPT.CancelCalculateImpliedVolatility(reqId=12), both(w("56", "1", "12"))),
+    Case(OPT.CancelCalculateOptionPrice(reqId=13), both(w("57", "1", "13"))),
+    Case(OPT.ExerciseOptions(reqId=14, contract=ES_FOP, exerciseAction=2, exerciseQuantity=3,
+                             account="DU1", override=1),
+         both(w("21", "2", "14", *ES_FOP_F[:8], *ES_FOP_F[9:], "2", "3", "DU1", "1")),
+         note="no primaryExchange"),
+    # ---------------------------------------------------------------- catalogue.depth
+    Case(D.UpdateMktDepth(reqId=7, position=0, operation=1, side=1, price=171.25,
+                          size=Decimal(300)),
+         both(w("12", "1", "7", "0", "1", "1", "171.25", "300"))),
+    Case(D.UpdateMktDepthL2(reqId=8, position=2, marketMaker="NSDQ", operation=2, side=0,
+                            price=171.3, size=Decimal("0.5"), isSmartDepth=True),
+         both(w("13", "1", "8", "2", "NSDQ", "2", "0", "171.3", "0.5", "1"))),
+    Case(D.MktDepthExchanges(depthMktDataDescriptions=[
+        DepthMktDataDescription("NASDAQ", "STK", "", "Deep2", UNSET_INTEGER),
+        DepthMktDataDescription("ISLAND", "STK", "NASDAQ", "Deep", 2),
+    ]), both(w("80", "2", "NASDAQ", "STK", "", "Deep2", "", "ISLAND", "STK", "NASDAQ", "Deep",
+               "2")), note="aggGroup unset"),
+    Case(D.TickByTick(reqId=9, tickType=1, time=1697808600, price=171.25, size=Decimal(100),
+                      attrMask=0, exchange="NASDAQ", specialConditions="T"),
+         both(w("99", "9", "1", "1697808600", "171.25", "100", "0", "NASDAQ", "T")),
+         note="Last"),
+    Case(D.TickByTick(reqId=9, tickType=2, time=1697808601, price=171.0, size=Decimal("0.25"),
+                      attrMask=3, exchange="ARCA", specialConditions=""),
+         both(w("99", "9", "2", "1697808601", "171.0", "0.25", "3", "ARCA", "")),
+         note="AllLast, pastLimit and unreported"),
+    Case(D.TickByTick(reqId=10, tickType=3, time=1697808602, bidPrice=171.2, askPrice=171.3,
+                      bidSize=Decimal(300), askSize=Decimal(200), attrMask=2),
+         both(w("99", "10", "3", "1697808602", "171.2", "171.3", "300", "200", "2")),
+         note="BidAsk, askPastHigh"),
+    Case(D.TickByTick(reqId=11, tickType=4, time=1697808603, midPoint=171.25),
+         both(w("99", "11", "4", "1697808603", "171.25")), note="MidPoint"),
+    Case(D.TickByTick(reqId=12, tickType=0, time=1697808604),
+         both(w("99", "12", "0", "1697808604")), note="None: no more fields"),
+    Case(D.ReqMktDepth(reqId=20, contract=replace(AAPL, exchange="ISLAND"), numRows=5),
+         both(w("10", "5", "20", *AAPL_F[:7], "ISLAND", *AAPL_F[8:], "5", "0", ""))),
+    Case(D.ReqMktDepth(reqId=21, contract=AAPL, numRows=10, isSmartDepth=True,
+                       mktDepthOptions=[TagValue("a", "1"), TagValue("b", "")]),
+         both(w("10", "5", "21", *AAPL_F, "10", "1", "a=1;b=;")),
+         note="SMART depth, options as one tag=value; text"),
+    Case(D.CancelMktDepth(reqId=21, isSmartDepth=True), both(w("11", "1", "21", "1"))),
+    Case(D.ReqMktDepthExchanges(), both(w("82"))),
+    Case(D.ReqTickByTickData(reqId=22, contract=SPY_C, tickType="BidAsk", numberOfTicks=10,
+                             ignoreSize=True),
+         both(w("97", "22", *SPY_C_F, "BidAsk", "10", "1"))),
+    Case(D.CancelTickByTickData(reqId=22), both(w("98", "22"))),
 ]

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from twsbridge.protocol import codec
 from twsbridge.protocol.catalogue import _order_wire as ow
+from twsbridge.protocol.catalogue import options as opt
 from twsbridge.protocol.codec import Kind
 from twsbridge.protocol.models import TagValue
 from twsbridge.protocol.spec import F, Flag, Group, Message, PolyGroup, When, _Item
@@ -82,6 +83,9 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     ow.CONJ.name: bools,
     ow.OPT_BOOL.name: st.none() | bools,
     ow.TAGS.name: tag_lists,
+    # "not computed" (-1 / -2) travels as None: the sentinel itself is not a value
+    opt.NOT_COMPUTED_M1.name: st.none() | floats.filter(lambda v: v != -1.0),
+    opt.NOT_COMPUTED_M2.name: st.none() | floats.filter(lambda v: v != -2.0),
 }
 
 
@@ -167,6 +171,11 @@ ASCII_VALUES: dict[str, st.SearchStrategy[Any]] = {
         k.name: st.floats(allow_nan=False, allow_infinity=False)
         | st.sampled_from([codec.UNSET_DOUBLE, 0.0, -0.0, 1e-5, 1e22, 101.5])
         for k in (codec.FLOAT, codec.FLOAT_MAX, ow.FLOAT_RAW, ow.FLOAT_TRIM)
+    },
+    **{
+        k.name: st.none() | st.sampled_from([codec.UNSET_DOUBLE, 0.0, -0.5, 101.5])
+        | st.floats(allow_nan=False, allow_infinity=False).filter(sentinel.__ne__)
+        for k, sentinel in ((opt.NOT_COMPUTED_M1, -1.0), (opt.NOT_COMPUTED_M2, -2.0))
     },
 }
 

@@ -404,9 +404,10 @@ def test_bars_with_unset_fields() -> None:
 
 def test_unknown_id_is_kept_whole() -> None:
     client = client_at()
-    payload = w("21", "219", "12087792", "EUR", "", "Zürich")
+    # 30: no message of TWS's (ids 22-44 are unassigned), so never catalogued
+    payload = w("30", "219", "12087792", "EUR", "", "Zürich")
     events = pump(encode_frame(payload.encode()) + encode_frame(w("9", "1", "3").encode()), client)
-    assert events == [Unknown("21", ["219", "12087792", "EUR", "", "Zürich"], IN),
+    assert events == [Unknown("30", ["219", "12087792", "EUR", "", "Zürich"], IN),
                       I.NextValidId(orderId=3)]
     assert isinstance(events[0], Unknown)
     assert events[0].encode() == payload

@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection
 from twsbridge.service import create_app
 from twsbridge.service.streaming import StreamHub
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .support import KEYS, provision_keys, sim_settings
 
@@ -29,7 +29,7 @@ class SimThread:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        sim = Simulator(seed=0, clock=SimClock(speed=speed))
+        sim = Simulator(seed=0, clock=SimClock(REPLAY_START, speed=speed))
         self.server = SimServer(sim, host="127.0.0.1", port=0, poll_interval=poll_interval)
         self._call(self.server.start())
 

@@ -21,6 +21,7 @@ import uvicorn
 
 from twsbridge.service import ServiceSettings, create_app
 from twsbridge.service.security.keys import open_key_store
+from twsbridge.sim.market.clock import REPLAY_START
 
 START_TIMEOUT = 60.0
 
@@ -114,6 +115,7 @@ def sim_settings(**overrides: object) -> ServiceSettings:
         "sim_port": None,  # no listener: the service reaches its simulator in process
         "sim_seed": 0,
         "sim_speed": 1.0,
+        "sim_start": REPLAY_START,  # the replay of the last real data day, market open
         "connect_timeout": 20.0,
         "request_timeout": 30.0,
         "log_level": "warning",

@@ -1,5 +1,6 @@
 """Every time the service reports is the gateway's (issue 9, item 16): with the embedded
-simulator's clock frozen at 2013-03-01 10:00 US/Eastern (``SimClock(speed=0)``), a quote's,
+simulator's clock frozen at 2013-03-01 10:00 US/Eastern
+(``SimClock(REPLAY_START, speed=0)``), a quote's,
 the P&L's and the streamed ticks' ``time`` are that day, as executions and bars are, not
 the host's today."""
 

@@ -20,6 +20,7 @@ import pytest
 from twsbridge.service import ServiceSettings
 from twsbridge.service.journal.values import parse_tws_time
 from twsbridge.sim import SimServer, Simulator
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .processes import eventually, free_port
 from .support import auth, running_service
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.timeout(180)
 
 
 async def test_filled_and_cancelled_orders_have_completed_time(tmp_path: Path) -> None:
-    simulator = Simulator(seed=3)
+    simulator = Simulator(seed=3, clock=SimClock(REPLAY_START))
     port = free_port()
     gateway = SimServer(simulator, host="127.0.0.1", port=port)
     await gateway.start()

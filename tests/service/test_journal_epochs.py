@@ -23,7 +23,7 @@ from twsbridge.service import ServiceSettings
 from twsbridge.service.journal import Journal
 from twsbridge.service.journal.models import GatewaySession
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .processes import eventually, free_port
 from .support import auth, running_service
@@ -53,7 +53,8 @@ async def _reconciled(http: httpx.AsyncClient) -> dict[str, Any] | None:
 async def _run(journal_url: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One service run on a fresh simulator: place ``orders``; their answers once
     each market order filled; then the service and the gateway stop."""
-    simulator = Simulator(seed=0, clock=SimClock(speed=0))  # the same ids, the same times
+    # the same ids, the same times
+    simulator = Simulator(seed=0, clock=SimClock(REPLAY_START, speed=0))
     port = free_port()
     gateway = SimServer(simulator, host="127.0.0.1", port=port)
     await gateway.start()
@@ -102,7 +103,7 @@ async def test_a_gateway_reusing_ids_gets_new_orders_and_executions(tmp_path: Pa
     assert epochs[0] == 1 and epochs[-1] == 2, epochs
 
     # served from the journal by a third run (no gateway needed to read it)
-    simulator = Simulator(seed=0, clock=SimClock(speed=0))
+    simulator = Simulator(seed=0, clock=SimClock(REPLAY_START, speed=0))
     port = free_port()
     gateway = SimServer(simulator, host="127.0.0.1", port=port)
     await gateway.start()

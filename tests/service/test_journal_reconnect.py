@@ -21,7 +21,7 @@ import pytest
 from twsbridge.client import TWSClient
 from twsbridge.service import ServiceSettings
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .processes import eventually, free_port
 from .support import auth, running_service
@@ -35,7 +35,7 @@ async def _health(http: httpx.AsyncClient) -> dict[str, Any]:
 
 
 async def test_reconnect_reconciles_missed_fills(tmp_path: Path) -> None:
-    simulator = Simulator(seed=0, clock=SimClock(speed=2.0))
+    simulator = Simulator(seed=0, clock=SimClock(REPLAY_START, speed=2.0))
     port = free_port()
     gateway = SimServer(simulator, host="127.0.0.1", port=port)
     await gateway.start()

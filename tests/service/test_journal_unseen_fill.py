@@ -31,6 +31,7 @@ from twsbridge.client import TWSClient
 from twsbridge.service import ServiceSettings
 from twsbridge.sim import SimServer, Simulator
 from twsbridge.sim.gateway.session import SimSession
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .processes import eventually, free_port
 from .support import auth, running_service
@@ -69,7 +70,7 @@ async def test_an_order_filled_unseen_is_filled_in_the_journal(
 
     monkeypatch.setattr(SimSession, "_req_contract_details", look_up)
     monkeypatch.setattr(reconcile_module, "REQUEST_TIMEOUT", 5.0)  # TWS dropped one: retry soon
-    simulator = Simulator(seed=5)
+    simulator = Simulator(seed=5, clock=SimClock(REPLAY_START))
     port = free_port()
     gateway = SimServer(simulator, host="127.0.0.1", port=port)
     await gateway.start()

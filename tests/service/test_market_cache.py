@@ -25,6 +25,7 @@ from twsbridge.service.market_cache import MarketCache, MarketCacheSettings, con
 from twsbridge.service.operations import market_data
 from twsbridge.service.routes.common import resolve_contract
 from twsbridge.sim import SimServer, Simulator
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .support import auth, running_service, sim_settings
 
@@ -169,7 +170,7 @@ async def test_a_quote_of_a_streamed_contract_sends_no_new_reqMktData(
 
 @pytest_asyncio.fixture
 async def ib() -> AsyncIterator[tuple[TWSClient, Counter[str]]]:
-    server = SimServer(Simulator(seed=0), host="127.0.0.1", port=0)
+    server = SimServer(Simulator(seed=0, clock=SimClock(REPLAY_START)), host="127.0.0.1", port=0)
     await server.start()
     client = TWSClient("127.0.0.1", server.port, 31, timeout=20.0)
     answers: Counter[str] = Counter()

@@ -14,6 +14,7 @@ from twsbridge.client import Gap, TWSClient
 from twsbridge.protocol import incoming
 from twsbridge.service.pnl import PnLWatch
 from twsbridge.sim import SimServer, Simulator
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.timeout(30)
 @asynccontextmanager
 async def watching() -> AsyncIterator[tuple[SimServer, PnLWatch, incoming.PnL]]:
     """The simulator, a PnLWatch on a client of it, and the watch's first figures."""
-    async with SimServer(Simulator(), port=0) as sim, \
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START)), port=0) as sim, \
             TWSClient("127.0.0.1", sim.port, client_id=3, timeout=5) as ib:
         watch = PnLWatch()
         await watch.start(ib)

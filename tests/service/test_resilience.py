@@ -9,6 +9,7 @@ import httpx
 
 from twsbridge.service import ServiceSettings
 from twsbridge.sim import SimServer, Simulator
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .support import auth, running_service, sim_settings, temp_journal_url
 
@@ -53,7 +54,8 @@ async def test_gateway_down_then_up() -> None:
             assert "GATEWAY" in spec["info"]["description"]
 
             # A gateway appears on that port: the next request connects to it.
-            srv = SimServer(Simulator(seed=0), host="127.0.0.1", port=port)
+            sim = Simulator(seed=0, clock=SimClock(REPLAY_START))
+            srv = SimServer(sim, host="127.0.0.1", port=port)
             await srv.start()
             try:
                 r = await http.get("/contracts/4391")

@@ -18,7 +18,7 @@ from twsbridge.client import TWSClient
 from twsbridge.protocol import ClientConnection, ServerHello, incoming, outgoing
 from twsbridge.sim import SimServer, Simulator
 from twsbridge.sim.gateway.server import HANDSHAKE_TIMEOUT, MAX_CLIENTS
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .raw_client import Client
 
@@ -59,7 +59,7 @@ def test_default_handshake_timeout_is_a_few_seconds() -> None:
 
 
 async def test_idle_and_dripping_sockets_do_not_lock_out_real_clients() -> None:
-    async with SimServer(Simulator(clock=SimClock(speed=0)), port=0) as server, \
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START, speed=0)), port=0) as server, \
             squatters(server.port, idle=MAX_CLIENTS + 8, drips=2):
         await asyncio.sleep(0.2)  # every squatter accepted by now
         # every one of the 32 slots is still free for a client that handshakes
@@ -76,7 +76,7 @@ async def test_idle_and_dripping_sockets_do_not_lock_out_real_clients() -> None:
 
 
 async def test_a_socket_without_a_handshake_is_closed_after_the_timeout() -> None:
-    async with SimServer(Simulator(clock=SimClock(speed=0)), port=0,
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START, speed=0)), port=0,
                          handshake_timeout=0.5) as server:
         started = time.monotonic()
         idle = await Client.open(server.port)
@@ -97,7 +97,7 @@ async def test_a_socket_without_a_handshake_is_closed_after_the_timeout() -> Non
 
 
 async def test_an_idle_socket_stays_open_before_the_timeout() -> None:
-    async with SimServer(Simulator(clock=SimClock(speed=0)), port=0,
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START, speed=0)), port=0,
                          handshake_timeout=3.0) as server:
         idle = await Client.open(server.port)
         with pytest.raises(TimeoutError):

@@ -18,14 +18,14 @@ from twsbridge.protocol import (
     outgoing,
 )
 from twsbridge.sim import SimServer, Simulator, run_sim
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .raw_client import TIMEOUT, Client
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[SimServer]:
-    async with SimServer(Simulator(clock=SimClock(speed=0)), port=0) as srv:
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START, speed=0)), port=0) as srv:
         yield srv
 
 
@@ -57,7 +57,7 @@ async def test_duplicate_client_id_gets_326_then_closed(server: SimServer) -> No
 
 
 async def test_thirty_third_client_is_refused() -> None:
-    async with SimServer(Simulator(clock=SimClock(speed=0)), port=0) as server:
+    async with SimServer(Simulator(clock=SimClock(REPLAY_START, speed=0)), port=0) as server:
         clients = [await Client.open(server.port) for _ in range(32)]
         await asyncio.gather(*(c.connect(client_id=k) for k, c in enumerate(clients)))
         assert len(server.simulator.client_ids) == 32
@@ -98,7 +98,7 @@ async def test_garbage_closes_only_that_client(server: SimServer) -> None:
 
 
 async def test_streaming_reaches_the_socket() -> None:
-    sim = Simulator(clock=SimClock(speed=1.0))
+    sim = Simulator(clock=SimClock(REPLAY_START, speed=1.0))
     async with SimServer(sim, port=0, poll_interval=0.02) as server:
         client = await Client.open(server.port)
         await client.connect(client_id=1)
@@ -112,7 +112,7 @@ async def test_streaming_reaches_the_socket() -> None:
 
 
 async def test_stop_closes_open_connections() -> None:
-    server = SimServer(Simulator(clock=SimClock(speed=0)), port=0)
+    server = SimServer(Simulator(clock=SimClock(REPLAY_START, speed=0)), port=0)
     await server.start()
     client = await Client.open(server.port)
     await client.connect(client_id=1)

@@ -16,7 +16,7 @@ from twsbridge.protocol import ExecutionFilter, incoming, outgoing
 from twsbridge.protocol import order_models as om
 from twsbridge.sim import SimServer, Simulator
 from twsbridge.sim.broker.orders import FILLED
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .test_faults_wire import TIMEOUT, Client, of, serve
 
@@ -34,7 +34,7 @@ def big_order() -> om.Order:
 
 def rich_sim(speed: float) -> Simulator:
     """A simulator (clock from 2013-03-01 10:00) whose account can pay for BIG shares."""
-    return Simulator(clock=SimClock(speed=speed), cash=1e9)
+    return Simulator(clock=SimClock(REPLAY_START, speed=speed), cash=1e9)
 
 
 def ledger(sim: Simulator) -> list[tuple[Any, ...]]:

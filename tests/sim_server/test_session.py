@@ -21,7 +21,7 @@ from twsbridge.protocol import (
 from twsbridge.protocol.catalogue.generic import Unknown
 from twsbridge.protocol.spec import Message
 from twsbridge.sim import SimSession, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import REPLAY_START, SimClock
 from twsbridge.sim.reference.calendar import SIM_TZ
 
 AAPL = Contract(symbol="AAPL", secType="STK", exchange="SMART", currency="USD")
@@ -58,7 +58,7 @@ class Wire:
 
 
 def frozen_sim(start: dt.datetime | None = None) -> Simulator:
-    return Simulator(clock=SimClock(start, speed=0))
+    return Simulator(clock=SimClock(start or REPLAY_START, speed=0))
 
 
 @pytest.fixture
@@ -296,9 +296,9 @@ def test_real_time_bars_mid_and_errors(wire: Wire) -> None:
 
 
 def test_unimplemented_request_gets_a_named_error(wire: Wire) -> None:
-    (err,) = wire.send(Unknown("10", ["5", "42", "8314"], "out"))  # reqMktDepth
+    (err,) = wire.send(Unknown("52", ["2", "42", "8314"], "out"))  # reqFundamentalData
     assert (err.reqId, err.errorCode) == (42, 503)
-    assert "reqMktDepth" in err.errorString
+    assert "reqFundamentalData" in err.errorString
     assert not wire.session.closed
 
 

@@ -35,7 +35,7 @@ from fastapi import Depends, Request
 
 from twsbridge.client import TWSClient, TWSError
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.market.clock import SimClock, parse_start
 
 from .journal import JOURNALED, Journal, reconcile
 from .pnl import PnLWatch
@@ -134,7 +134,10 @@ class GatewayManager:
         """Start the simulator (sim mode) and connect; a real gateway may be down (retried)."""
         self._loop = asyncio.get_running_loop()
         if self.mode == "simulator":
-            clock = SimClock(speed=self.settings.sim_speed)
+            start = self.settings.sim_start
+            if start is not None and start.tzinfo is None:
+                start = parse_start(start.isoformat())  # wall time in US/Eastern
+            clock = SimClock(start, speed=self.settings.sim_speed)
             store = open_sim_account(self.settings)  # the paper account persists
             self._sim = SimServer(
                 Simulator(seed=self.settings.sim_seed, clock=clock, store=store),

@@ -8,6 +8,7 @@ the environment.
 
 from __future__ import annotations
 
+import datetime as dt
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Literal
@@ -90,6 +91,12 @@ class ServiceSettings(BaseSettings, GuardrailSettings):
     )
     sim_speed: float = Field(
         default=1.0, ge=0, description="Simulated seconds per real second (0 = frozen clock)."
+    )
+    sim_start: dt.datetime | None = Field(
+        default=None,
+        description="Where the embedded simulator's clock starts (ISO 8601; without an "
+        "offset, US/Eastern), e.g. 2013-03-01T10:00 for a reproducible replay of the last "
+        "real data day; unset = the present, as a real TWS.",
     )
     connect_timeout: float = Field(
         default=10.0, gt=0, description="Seconds allowed for connecting to the gateway."

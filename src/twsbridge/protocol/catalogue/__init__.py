@@ -3,9 +3,13 @@
 ``incoming`` holds what TWS sends (EIncomingMessage ids), ``outgoing`` what a
 client sends (EOutgoingMessage ids). Both sides use the same declarations: the
 client decodes ``incoming`` and encodes ``outgoing``; the simulator the reverse.
+Newer families keep both directions in one module each: ``depth`` (market depth
+and tick-by-tick), ``ticks`` (historical ticks, histograms, market rules and SMART
+components) and ``options`` (option chains, option model calculations, greeks,
+exercise).
 """
 
-from . import incoming, outgoing
+from . import depth, incoming, options, outgoing, ticks
 from .generic import Unknown
 
-__all__ = ["Unknown", "incoming", "outgoing"]
+__all__ = ["Unknown", "depth", "incoming", "options", "outgoing", "ticks"]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import field
 
-from ..codec import BOOL, FLOAT, INT, STR
-from ..models import Contract, DeltaNeutralContract, ExecutionFilter
-from ..spec import OUT, F, Flag, Message, message
+from ..codec import BOOL, INT, INT_MAX, STR
+from ..models import ComboLeg, Contract, DeltaNeutralContract, ExecutionFilter
+from ..spec import OUT, F, Flag, Group, Message, When, message
 from ..versions import ServerVersion as V
 from ._contract import COMBO_LEGS, contract_fields
+from ._order_wire import FLOAT_RAW
 
 __all__ = [
     "CancelAccountSummary",
@@ -49,7 +50,10 @@ __all__ = [
 class ReqMktData(Message):
     """Subscribe to market data (id 1). ``genericTickList`` is a comma list of
     generic tick ids (e.g. "233" RT volume); ``snapshot`` asks for one set of
-    ticks ending in tickSnapshotEnd."""
+    ticks ending in tickSnapshotEnd. A BAG contract sends its legs' conId, ratio,
+    action and exchange; ``contract.deltaNeutralContract`` travels behind a flag.
+    reqId, conId, the legs' ints and the delta-neutral fields travel as IB's client
+    sends them, an unset value as the sentinel itself."""
 
     reqId: int = 0
     contract: Contract = field(default_factory=Contract)
@@ -59,9 +63,12 @@ class ReqMktData(Message):
     mktDataOptions: str = ""
     version: int = 11
     WIRE = (
-        F("version", INT), F("reqId", INT), *contract_fields(), COMBO_LEGS,
+        F("version", INT), F("reqId", INT_MAX),
+        *(F(it.path, INT_MAX) if it.path == "contract.conId" else it for it in contract_fields()),
+        When(COMBO_LEGS.predicate, (Group("contract.comboLegs", ComboLeg, (
+            F("conId", INT_MAX), F("ratio", INT_MAX), F("action", STR), F("exchange", STR))),)),
         Flag("contract.deltaNeutralContract", DeltaNeutralContract,
-             (F("conId", INT), F("delta", FLOAT), F("price", FLOAT))),
+             (F("conId", INT_MAX), F("delta", FLOAT_RAW), F("price", FLOAT_RAW))),
         F("genericTickList", STR), F("snapshot", BOOL), F("regulatorySnapshot", BOOL),
         F("mktDataOptions", STR),
     )

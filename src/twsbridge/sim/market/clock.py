@@ -1,9 +1,12 @@
 """Simulated time of the TWS simulator.
 
-The simulator never reads the wall clock for market time: every request is
-answered as of ``SimClock.now()``. By default the clock starts at
-2013-03-01 10:00:00 US/Eastern, during the regular session of the last day
-of the real daily data set, and runs at wall-clock speed from there. In
+Every request is answered as of ``SimClock.now()``. By default the clock
+starts at the present (the wall clock's date and time) and runs at wall-clock
+speed, as a real TWS does: ``endDateTime=''``, option expiries and futures
+months mean what they mean there. ``SimClock(REPLAY_START)`` (``twsbridge sim
+--start 2013-03-01T10:00``) replays from a fixed start instead, for
+reproducible runs: REPLAY_START is 2013-03-01 10:00:00 US/Eastern, during the
+regular session of the last day of the real daily data set. In
 historical-data requests ``endDateTime=''`` means ``clock.now()``; bars are
 never produced past it.
 
@@ -20,17 +23,30 @@ import time
 
 from twsbridge.sim.reference.calendar import SIM_TZ
 
-__all__ = ["DEFAULT_START", "SimClock"]
+__all__ = ["REPLAY_START", "SimClock", "parse_start"]
 
-DEFAULT_START = dt.datetime(2013, 3, 1, 10, 0, 0, tzinfo=SIM_TZ)
-"""Default simulated start: the last real data day, 30 minutes after the open."""
+REPLAY_START = dt.datetime(2013, 3, 1, 10, 0, 0, tzinfo=SIM_TZ)
+"""The reproducible replay start: the last real data day, 30 minutes after the open."""
+
+
+def parse_start(text: str) -> dt.datetime:
+    """A start time as given to ``--start``: ISO 8601 (``2013-03-01T10:00``,
+    ``2013-03-01 10:00:00-05:00``, ``2013-03-01``); without an offset it is
+    US/Eastern wall time.
+
+    Raises:
+        ValueError: not an ISO 8601 date or date and time.
+    """
+    t = dt.datetime.fromisoformat(text.strip())
+    return t.replace(tzinfo=SIM_TZ) if t.tzinfo is None else t.astimezone(SIM_TZ)
 
 
 class SimClock:
     """Simulated clock: ``now() = start + (monotonic elapsed) * speed``.
 
-    ``start`` must be timezone-aware (a naive datetime is taken as
-    US/Eastern). Thread-safe.
+    ``start``: timezone-aware (a naive datetime is taken as US/Eastern);
+    None (the default) is the present, read from the wall clock once.
+    Thread-safe.
     """
 
     def __init__(self, start: dt.datetime | None = None, speed: float = 1.0) -> None:
@@ -38,7 +54,7 @@ class SimClock:
             raise ValueError("speed must be >= 0")
         self._speed = float(speed)
         self._lock = threading.Lock()
-        self._anchor = self._aware(start if start is not None else DEFAULT_START)
+        self._anchor = self._aware(start) if start is not None else dt.datetime.now(SIM_TZ)
         self._mono = time.monotonic()
 
     @staticmethod

@@ -7,7 +7,11 @@ Daily series
     Every other instrument gets a seeded geometric random walk over its
     trading days from ``firstDate`` to 2013-03-01, anchored to end near its
     real 2013-03-01 close. Days after 2013-03-01 continue synthetically from
-    the last close, one seeded chunk per calendar year, for every instrument.
+    the last close, one seeded chunk per calendar year, for every instrument,
+    reverting to a level that moves from the 2013-03-01 close to the
+    instrument's real close at the end of 2024 and stays there
+    (:mod:`twsbridge.sim.market.anchors`): at the present, prices are near real
+    levels; between the two dates they are a model, not history.
 
 Intraday path
     For a (instrument, trading day) a 1-second price path: a folded Brownian
@@ -42,6 +46,7 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
+from twsbridge.sim.market.anchors import ANCHOR_DATE, ANCHORS, anchor_level
 from twsbridge.sim.market.day_path import DayPath, FloatArray, IntArray
 from twsbridge.sim.market.quoting import (
     QUOTE_CACHE_SIZE,
@@ -198,26 +203,29 @@ def round_tick(x: FloatArray, tick: float) -> FloatArray:
 
 
 _REVERSION = 0.998
+_ANCHORED_REVERSION = 0.98  # after the anchor date: stationary sd ~5x the daily vol
 """Daily AR(1) coefficient of log price around its anchor (keeps 13-year
 synthetic histories within a plausible band of the anchor)."""
 
 
-def _ar1(r: FloatArray, x0: float) -> FloatArray:
-    """x[t] = REVERSION * x[t-1] + r[t], x[-1] = x0."""
+def _ar1(r: FloatArray, x0: float, reversion: float = _REVERSION) -> FloatArray:
+    """x[t] = reversion * x[t-1] + r[t], x[-1] = x0."""
     out = np.empty(len(r))
     x = x0
     for k, step in enumerate(r.tolist()):
-        x = _REVERSION * x + step
+        x = reversion * x + step
         out[k] = x
     return out
 
 
-def _synth_bars(rng: np.random.Generator, n: int, prof: _Profile, tick: float, *, anchor: float,
-                prev_close: float | None = None,
+def _synth_bars(rng: np.random.Generator, n: int, prof: _Profile, tick: float, *,
+                anchor: float | FloatArray, prev_close: float | None = None,
+                reversion: float = _REVERSION, end: float | None = None,
                 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, IntArray]:
-    """n synthetic OHLCV bars, mean-reverting in log space around ``anchor``:
-    ending exactly at ``anchor`` (prev_close None) or chained from
-    ``prev_close``."""
+    """n synthetic OHLCV bars, mean-reverting in log space around ``anchor``
+    (one level, or one per bar): ending exactly at ``anchor`` (prev_close None)
+    or chained from ``prev_close``; with ``end``, bent (a log-space bridge)
+    so that the last close is ``end``."""
     r = rng.normal(0.0, prof.vol, n)
     gap = rng.normal(0.0, prof.vol * 0.35, n)
     wick_hi = np.abs(rng.normal(0.0, prof.vol * 0.6, n))
@@ -228,7 +236,10 @@ def _synth_bars(rng: np.random.Generator, n: int, prof: _Profile, tick: float, *
         close = anchor * np.exp(x - x[-1])
         prev = np.concatenate(([close[0] * np.exp(-r[0])], close[:-1]))
     else:
-        close = anchor * np.exp(_ar1(r, float(np.log(prev_close / anchor))))
+        first = float(np.atleast_1d(anchor)[0])
+        close = anchor * np.exp(_ar1(r, float(np.log(prev_close / first)), reversion))
+        if end is not None:
+            close = close * np.exp(np.arange(1, n + 1) / n * np.log(end / close[-1]))
         prev = np.concatenate(([prev_close], close[:-1]))
     open_ = prev * np.exp(gap)
     high = np.maximum(open_, close) * np.exp(wick_hi)
@@ -370,9 +381,16 @@ class PriceModel:
             volume = float(np.median(ser.volume[tail]))
             prof = _Profile(prof.close, vol, volume)
         rng = np.random.default_rng([self.seed, inst.conId, 2, year])
-        anchor = float(ser.close[base_n - 1])
+        start_close = float(ser.close[base_n - 1])
+        anchor = np.array([anchor_level(inst.conId, start_close, DATA_END, d) for d in days])
+        anchored = inst.conId in ANCHORS
+        # up to the anchor date each year ends on the moving level (the last one on the
+        # real anchor close); after it, a walk reverting around the anchor within ~15 %
+        end = float(anchor[-1]) if anchored and days[-1] <= ANCHOR_DATE else None
+        reversion = _ANCHORED_REVERSION if anchored and days[0] > ANCHOR_DATE else _REVERSION
         o, h, lo, c, v = _synth_bars(rng, len(days), prof, inst.minTick,
-                                     anchor=anchor, prev_close=float(ser.close[-1]))
+                                     anchor=anchor, prev_close=float(ser.close[-1]),
+                                     reversion=reversion, end=end)
         ords = np.array([d.toordinal() for d in days], dtype=np.int64)
         return DailySeries(
             np.concatenate((ser.ords, ords)), np.concatenate((ser.open, o)),
