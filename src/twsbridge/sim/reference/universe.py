@@ -32,6 +32,7 @@ from twsbridge.sim.reference.conids import listed_conid
 from twsbridge.sim.reference.derivatives import Derivatives
 from twsbridge.sim.reference.futures import FUTURES, listed_futures
 from twsbridge.sim.reference.instruments import INSTRUMENTS, Instrument
+from twsbridge.sim.reference.venues import venue as venue_of
 
 __all__ = ["Derivatives", "derivatives", "listed_instruments", "universe"]
 
@@ -51,16 +52,14 @@ _REAL: dict[tuple[str, str, str], int] = {
     ("BRK B", "CFD", "USD"): 120550477, ("BABA", "CFD", "USD"): 166176201,
 }
 
-# Venue: (exchange, validExchanges, timeZoneId, tradingClass or "" for the symbol,
-#         minTick, marketRuleIds)
-_VENUES: dict[str, tuple[str, str, str, str, float, str]] = {
-    "IBIS": ("SMART", "SMART,IBIS,FWB,SWB,GETTEX,TGATE", "MET", "XETRA", 0.001, "1595"),
-    "LSE": ("SMART", "SMART,LSE,CHIXUK,BATEUK,TRQXUK,AQXEUK", "Europe/London", "", 0.05,
-            "1549"),
-    "SEHK": ("SEHK", "SEHK", "Hongkong", "", 0.01, "1556"),
-    "TSEJ": ("SMART", "SMART,TSEJ,CHIXJ", "Japan", "", 1.0, "1561"),
-    "TSE": ("SMART", "SMART,TSE,ALPHA,CHIXCA,OMEGA,PURE,ITG", "US/Eastern", "", 0.01,
-            "1574"),
+# Listing venue: (exchange, validExchanges, tradingClass or "" for the symbol, minTick,
+# marketRuleIds); the timeZoneId is the venue's (twsbridge.sim.reference.venues).
+_LISTINGS: dict[str, tuple[str, str, str, float, str]] = {
+    "IBIS": ("SMART", "SMART,IBIS,FWB,SWB,GETTEX,TGATE", "XETRA", 0.001, "1595"),
+    "LSE": ("SMART", "SMART,LSE,CHIXUK,BATEUK,TRQXUK,AQXEUK", "", 0.05, "1549"),
+    "SEHK": ("SEHK", "SEHK", "", 0.01, "1556"),
+    "TSEJ": ("SMART", "SMART,TSEJ,CHIXJ", "", 1.0, "1561"),
+    "TSE": ("SMART", "SMART,TSE,ALPHA,CHIXCA,OMEGA,PURE,ITG", "", 0.01, "1574"),
 }
 _US_VALID = INSTRUMENTS[0].validExchanges
 _US_RULES = INSTRUMENTS[0].marketRuleIds
@@ -96,7 +95,8 @@ def _us(symbol: str, primary: str, longName: str, isin: str = "", *,
 
 def _foreign(symbol: str, venue: str, currency: str, longName: str, isin: str,
              lot: int = 1) -> Instrument:
-    exchange, valid, tz, trading_class, tick, rule = _VENUES[venue]
+    exchange, valid, trading_class, tick, rule = _LISTINGS[venue]
+    tz = venue_of(venue).timeZoneId
     return Instrument(
         conId=_conid("STK", symbol, venue, currency), symbol=symbol, secType="STK",
         exchange=exchange, primaryExchange=venue, currency=currency, localSymbol=symbol,
