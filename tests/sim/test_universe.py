@@ -118,6 +118,14 @@ def test_time_zones_agree_with_the_venue_calendars() -> None:
             assert inst.timeZoneId == venue_for(inst).timeZoneId, inst.localSymbol
 
 
+def test_futures_underlyings_are_listed_indices() -> None:
+    by_conid = {i.conId: i for i in LISTED}
+    for fut in universe(D(2026, 12, 8)):
+        if fut.secType == "FUT" and fut.underConId:
+            index = by_conid[fut.underConId]
+            assert (index.secType, index.symbol) == ("IND", fut.underSymbol)
+
+
 def test_isins_pass_their_check_digit() -> None:
     isins = [v for i in LISTED for k, v in i.secIdList if k == "ISIN"]
     assert len(isins) > 60 and all(_isin_ok(v) for v in isins)

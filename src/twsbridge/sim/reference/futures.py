@@ -50,7 +50,7 @@ from twsbridge.sim.reference.business_days import (
     on_or_before,
     shift_business_days,
 )
-from twsbridge.sim.reference.conids import future_conid
+from twsbridge.sim.reference.conids import future_conid, listed_conid
 from twsbridge.sim.reference.instruments import Instrument
 
 __all__ = [
@@ -177,6 +177,7 @@ FUTURES: dict[str, FutureProduct] = {
         FutureProduct(7, "DAX", "FDAX", "EUREX", "EUR", "25", 0.5, "MET",
                       "DAX Index", _QUARTERLY, 3, _fdax, "13:00:00", calendar="EUREX",
                       roll_days=6, eurex_style=True, underSymbol="DAX",
+                      underConId=listed_conid("IND", "DAX", "EUREX", "EUR"),
                       marketRuleIds="1630"),
         FutureProduct(8, "GBL", "FGBL", "EUREX", "EUR", "1000", 0.01, "MET",
                       "Euro Bund (8.5 - 10.5 Years)", _QUARTERLY, 3, _bund, "12:30:00",
