@@ -26,6 +26,7 @@ from twsbridge.protocol import (
 from twsbridge.protocol.order_models import CommissionReport, Execution, Order, OrderState
 
 from .account import ALL_TAGS, AccountSnapshot, AccountValue, PortfolioItem, PositionsStream
+from .broadcast import ErrorStream
 from .callbacks import Dispatcher, Handler
 from .client import INTERCEPTED, TWSClient
 from .connection import Connector, TokenBucket
@@ -45,7 +46,6 @@ from .ids import IdAllocator
 from .pacing import HistoricalLimits, Pacing, PacingWait
 from .reconnect import ReconnectPolicy
 from .requests import (
-    ErrorStream,
     HistoricalDataStream,
     MarketDataSubscription,
     Request,

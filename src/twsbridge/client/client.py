@@ -57,6 +57,7 @@ from .account import (
     PortfolioItem,
     PositionsStream,
 )
+from .broadcast import ErrorStream
 from .callbacks import Handler, Name
 from .connection import Connector
 from .core import ClientCore, Hook
@@ -66,7 +67,7 @@ from .forward import CoreAttribute
 from .market import MarketData
 from .pacing import TWS_HISTORICAL_LIMITS, HistoricalLimits, Pacing
 from .reconnect import ReconnectPolicy
-from .requests import ErrorStream, HistoricalDataStream, MarketDataSubscription, Subscription
+from .requests import HistoricalDataStream, MarketDataSubscription, Subscription
 from .ticker import Ticker
 from .trade import Fill, Trade
 from .trading import Trading
