@@ -63,25 +63,25 @@ from typing import Any
 
 import ib_async
 import ibapi
+from decode_drive import (
+    TIME,
+    VERSION,
+    Reader,
+    best_of,
+    build_chunks,
+    connected,
+    prepare_ib_async_with,
+    prepare_ibapi_with,
+    prepare_ours,
+)
 from ib_async import IB
 from ib_async import Contract as IbAsyncContract
-from ib_async.client import Client as IbAsyncClient
-from ibapi import comm
-from ibapi.decoder import Decoder as IbapiDecoder
 from ibapi.wrapper import EWrapper
 
-from twsbridge.protocol import (
-    ClientConnection,
-    FrameReader,
-    encode_frame,
-    encode_message,
-    split_fields,
-)
+from twsbridge.protocol import ClientConnection, FrameReader, encode_frame, split_fields
 from twsbridge.protocol.catalogue import incoming as I
 from twsbridge.protocol.models import BarData
 
-VERSION = 176
-TIME = "20231021 13:28:15 EST"
 #: ibapi turns these tickPrice types into an extra tickSize callback (bid/ask/last, delayed).
 SIZE_FROM_PRICE = {1, 2, 4, 66, 67, 68}
 #: Request ids: tickers 1..50; historicalData HIST_ID0 + its index in the stream.
@@ -133,35 +133,10 @@ def build_messages(n: int, seed: int = 176) -> list[Any]:
     return out
 
 
-def build_chunks(msgs: list[Any], chunk: int) -> tuple[bytes, list[bytes]]:
-    stream = b"".join(encode_message(m, VERSION) for m in msgs)
-    return stream, [stream[k : k + chunk] for k in range(0, len(stream), chunk)]
-
-
 # ---------------------------------------------------------------- the readers
 #
 # Each prepare_* function sets a reader up (untimed) and returns the timed part: a
 # function that feeds it every chunk and returns what it kept.
-
-
-def prepare_ours(chunks: list[bytes]) -> Callable[[], list[Any]]:
-    conn = ClientConnection()
-    conn.hello()
-    conn.receive_data(encode_frame(f"{VERSION}\0{TIME}\0".encode()))
-    list(conn.events())
-
-    def run() -> list[Any]:
-        out: list[Any] = []
-        append = out.append
-        receive = conn.receive_data
-        events = conn.events
-        for chunk in chunks:
-            receive(chunk)
-            for ev in events():
-                append(ev)
-        return out
-
-    return run
 
 
 class IbAsyncRecorder:
@@ -189,26 +164,9 @@ class IbAsyncRecorder:
         self.out.append(("histEnd", reqId, start, end))
 
 
-def _connected(client: IbAsyncClient) -> None:
-    """The state _onSocketHasData reaches after the server hello and startApi answers."""
-    client._serverVersion = VERSION
-    client.decoder.serverVersion = VERSION
-    client.connState = IbAsyncClient.CONNECTED
-    client._apiReady = True
-
-
 def prepare_ib_async(chunks: list[bytes]) -> Callable[[], list[Any]]:
-    wrapper = IbAsyncRecorder()
-    client = IbAsyncClient(wrapper)
-    _connected(client)
-    on_data = client._onSocketHasData
-
-    def run() -> list[Any]:
-        for chunk in chunks:
-            on_data(chunk)
-        return wrapper.out
-
-    return run
+    run = prepare_ib_async_with(chunks, IbAsyncRecorder())
+    return lambda: run().out
 
 
 @dataclass
@@ -223,7 +181,7 @@ class IbAsyncSession:
 
 def ib_async_session(hist_ids: list[int]) -> IbAsyncSession:
     ib = IB()
-    _connected(ib.client)
+    connected(ib.client)
     wrapper = ib.wrapper
     tickers = {}
     for r in TICKER_IDS:
@@ -271,34 +229,8 @@ class IbapiRecorder(EWrapper):  # type: ignore[misc]
 
 
 def prepare_ibapi(chunks: list[bytes]) -> Callable[[], list[Any]]:
-    wrapper = IbapiRecorder()
-    decoder = IbapiDecoder(wrapper, VERSION)
-    interpret = decoder.interpret
-    read_msg = comm.read_msg
-    read_fields = comm.read_fields
-
-    def run() -> list[Any]:
-        buf = b""
-        for data in chunks:
-            # EReader.run
-            buf += data
-            msgs = []
-            while len(buf) > 0:
-                (_size, msg, buf) = read_msg(buf)
-                if msg:
-                    msgs.append(msg)
-                else:
-                    break
-            # EClient.run, for server versions below protobuf
-            for text in msgs:
-                sMsgId = text[: text.index(b"\0")]
-                text = text[text.index(b"\0") + len(b"\0") :]
-                msgId = int(sMsgId)
-                fields = read_fields(text)
-                interpret(fields, msgId)
-        return wrapper.out
-
-    return run
+    run = prepare_ibapi_with(chunks, IbapiRecorder())
+    return lambda: run().out
 
 
 def run_ours(chunks: list[bytes]) -> list[Any]:
@@ -468,13 +400,6 @@ def verify_ib_async_real(msgs: list[Any], chunks: list[bytes], hist_ids: list[in
 # ---------------------------------------------------------------- timing
 
 
-@dataclass
-class Reader:
-    name: str
-    about: str
-    prepare: Callable[[], Callable[[], Any]]
-
-
 def readers(chunks: list[bytes], hist_ids: list[int]) -> list[Reader]:
     return [
         Reader("twsbridge", "typed message objects (ClientConnection.receive_data, events())",
@@ -488,24 +413,6 @@ def readers(chunks: list[bytes], hist_ids: list[int]) -> list[Reader]:
         Reader("ibapi", f"ibapi {ibapi.get_version_string()} read_msg/read_fields + Decoder, "
                "callbacks to an EWrapper that records", lambda: prepare_ibapi(chunks)),
     ]
-
-
-def best_of(rs: list[Reader], runs: int, *, gc_on: bool = True) -> dict[str, float]:
-    """Best CPU time of each reader over ``runs`` rounds; the readers take turns in each
-    round, so a noisy neighbour slows all of them alike. Set-up is not timed."""
-    best = {r.name: float("inf") for r in rs}
-    for _ in range(runs):
-        for r in rs:
-            run = r.prepare()
-            gc.collect()
-            if not gc_on:
-                gc.disable()
-            t0 = time.process_time()
-            run()
-            best[r.name] = min(best[r.name], time.process_time() - t0)
-            gc.enable()
-            del run
-    return best
 
 
 def report(rs: list[Reader], n: int, best: dict[str, float], runs: int) -> None:
