@@ -61,6 +61,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import decode_depth
 import ib_async
 import ibapi
 from decode_drive import (
@@ -485,19 +486,37 @@ def profile_ours(chunks: list[bytes], top: int = 25) -> None:
     pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(top)
 
 
-def main(argv: list[str] | None = None) -> None:
+WORKLOADS = ("market-data", *decode_depth.WORKLOADS)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=200_000, help="messages in the stream")
+    ap.add_argument("--n", type=int, default=200_000, help="messages in the market-data stream")
+    ap.add_argument("--depth-n", type=int, default=200_000,
+                    help="frames in each depth stream (depth-l1, depth-l2)")
+    ap.add_argument("--tbt-n", type=int, default=200_000, help="frames in the tick-by-tick stream")
+    ap.add_argument("--hist-frames", type=int, default=150,
+                    help="historical-ticks frames of 1000 ticks (hist-ticks)")
+    ap.add_argument("--workloads", default=",".join(WORKLOADS),
+                    help=f"comma-separated, of {', '.join(WORKLOADS)} (default: all)")
     ap.add_argument("--chunk", type=int, default=65_536, help="bytes per read")
     ap.add_argument("--runs", type=int, default=5, help="runs per reader (best is kept)")
-    ap.add_argument("--profile", action="store_true", help="cProfile twsbridge's run")
-    ap.add_argument("--stages", action="store_true", help="time twsbridge stage by stage")
+    ap.add_argument("--profile", action="store_true", help="cProfile twsbridge's run (market-data)")
+    ap.add_argument("--stages", action="store_true",
+                    help="time twsbridge stage by stage (market-data)")
     ap.add_argument("--no-gc", action="store_true",
-                    help="also time with the cyclic GC off (the readers keep what they decode)")
+                    help="also time with the cyclic GC off (market-data; the readers keep what "
+                    "they decode)")
     args = ap.parse_args(argv)
-    logging.disable(logging.CRITICAL)  # no library logs (all three log at debug only)
-    asyncio.set_event_loop(asyncio.new_event_loop())  # ib_async's request futures
+    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = set(args.workloads) - set(WORKLOADS)
+    if unknown:
+        ap.error(f"unknown workloads {sorted(unknown)}; choose from {', '.join(WORKLOADS)}")
+    return args
 
+
+def market_data(args: argparse.Namespace) -> None:
+    """The market-data workload: tick types and historicalData, four readers."""
     msgs = build_messages(args.n)
     stream, chunks = build_chunks(msgs, args.chunk)
     hist_ids = [m.reqId for m in msgs if isinstance(m, I.HistoricalData)]
@@ -525,6 +544,20 @@ def main(argv: list[str] | None = None) -> None:
         stages(chunks, args.runs)
     if args.profile:
         profile_ours(chunks)
+
+
+def main(argv: list[str] | None = None) -> list[decode_depth.Outcome]:
+    """Run the chosen workloads; the outcomes of the depth, tick-by-tick and
+    historical-ticks ones."""
+    args = parse_args(argv)
+    logging.disable(logging.CRITICAL)  # no library logs (all three log at debug only)
+    asyncio.set_event_loop(asyncio.new_event_loop())  # ib_async's request futures
+    if "market-data" in args.workloads:
+        market_data(args)
+    sizes = {"depth-l1": args.depth_n, "depth-l2": args.depth_n, "tick-by-tick": args.tbt_n,
+             "hist-ticks": args.hist_frames}
+    return [decode_depth.run_workload(w, sizes[w], chunk=args.chunk, runs=args.runs)
+            for w in decode_depth.WORKLOADS if w in args.workloads]
 
 
 if __name__ == "__main__":
