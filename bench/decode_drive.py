@@ -71,13 +71,13 @@ def connected(client: IbAsyncClient) -> None:
 
 def prepare_ib_async_with(chunks: list[bytes], wrapper: Any) -> Callable[[], Any]:
     """ib_async's framing + Decoder calling ``wrapper``; the run returns ``wrapper``."""
-    client = IbAsyncClient(wrapper)
+    client = IbAsyncClient(wrapper)  # type: ignore[no-untyped-call]
     connected(client)
     on_data = client._onSocketHasData
 
     def run() -> Any:
         for chunk in chunks:
-            on_data(chunk)
+            on_data(chunk)  # type: ignore[no-untyped-call]
         return wrapper
 
     return run
