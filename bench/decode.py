@@ -1,15 +1,40 @@
 """Framing + decode rate of twsbridge, ib_async 2.1.0 and IB's ibapi on the same bytes.
 
-Usage::
+Usage (from the repository root; about two minutes on one free core)::
 
-    .venv/bin/python bench/decode.py [--n 200000] [--chunk 65536] [--runs 5]
+    .venv/bin/python bench/decode.py [--n 200000] [--depth-n 200000] [--tbt-n 200000]
+                                     [--hist-frames 150] [--chunk 65536] [--runs 5]
+                                     [--workloads market-data,depth-l1,depth-l2,
+                                                  tick-by-tick,hist-ticks]
                                      [--no-gc] [--stages] [--profile]
 
-One synthetic stream of framed TWS messages at server version 176 is built
-with twsbridge's encoder: a market-data mix of tickPrice, tickSize, tickString
-and tickGeneric for 50 tickers, with some 30-bar historicalData messages (one
-request id each). It is cut into ``--chunk``-byte reads, and each reader turns
-the same reads into typed values, the way it does behind a socket:
+Five workloads, each one stream at server version 176 cut into ``--chunk``-byte
+reads that every reader decodes in turn: ``market-data`` (below; ``--n``
+messages, four readers, ``--no-gc``/``--stages``/``--profile`` apply to it),
+and, in decode_depth.py, ``depth-l1`` (updateMktDepth, 12) and ``depth-l2``
+(updateMktDepthL2, 13): a book of 10 rows a side per request, moved by inserts,
+updates and deletes (``--depth-n`` frames each); ``tick-by-tick``
+(tickByTick, 99, mixing AllLast, BidAsk and MidPoint; ``--tbt-n`` frames);
+``hist-ticks`` (historicalTicks/BidAsk/Last, 96/97/98, of 1000 ticks a frame;
+``--hist-frames`` frames). Those four are read by twsbridge, ib_async minimal
+and ibapi (as below, with recorders of their callbacks).
+
+What it prints, per workload: the stream (frames, MB, reads, the mix), a
+``verified:`` line once every reader decoded every value as encoded, then a
+table ``reader  msg/s  CPU s (best of N)`` (``hist-ticks`` adds ticks/s) and
+``ratios: twsbridge/<reader> X.XXx`` (above 1: twsbridge is faster). A reader
+that decodes a value differently, misses a frame or raises is not timed: its
+row says ``disagrees, not timed:`` and the first differing value, and it gets
+no ratio (none at all if twsbridge is the one); the market-data workload stops
+the run (SystemExit) on a disagreement. ``main()`` returns the figures of the
+four newer workloads (tests/bench/test_decode_smoke.py runs them tiny).
+
+The market-data workload: one synthetic stream of framed TWS messages at
+server version 176 is built with twsbridge's encoder: a market-data mix of
+tickPrice, tickSize, tickString and tickGeneric for 50 tickers, with some
+30-bar historicalData messages (one request id each). It is cut into
+``--chunk``-byte reads, and each reader turns the same reads into typed
+values, the way it does behind a socket:
 
 * twsbridge: a ``ClientConnection`` that has seen the server hello;
   ``receive_data(chunk)`` then ``events()`` (typed message objects).
