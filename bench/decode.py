@@ -8,16 +8,18 @@ Usage (from the repository root; about two minutes on one free core)::
                                                   tick-by-tick,hist-ticks]
                                      [--no-gc] [--stages] [--profile]
 
-Five workloads, each one stream at server version 176 cut into ``--chunk``-byte
-reads that every reader decodes in turn: ``market-data`` (below; ``--n``
-messages, four readers, ``--no-gc``/``--stages``/``--profile`` apply to it),
-and, in decode_depth.py, ``depth-l1`` (updateMktDepth, 12) and ``depth-l2``
-(updateMktDepthL2, 13): a book of 10 rows a side per request, moved by inserts,
-updates and deletes (``--depth-n`` frames each); ``tick-by-tick``
-(tickByTick, 99, mixing AllLast, BidAsk and MidPoint; ``--tbt-n`` frames);
-``hist-ticks`` (historicalTicks/BidAsk/Last, 96/97/98, of 1000 ticks a frame;
-``--hist-frames`` frames). Those four are read by twsbridge, ib_async minimal
-and ibapi (as below, with recorders of their callbacks).
+Five workloads, each one stream at server version 176 cut into
+``--chunk``-byte reads that every reader decodes in turn: ``market-data``
+(below; ``--n`` messages, four readers, ``--no-gc``/``--stages``/``--profile``
+apply to it), and, in decode_depth.py (frames built by decode_streams.py),
+``depth-l1`` (updateMktDepth, 12) and ``depth-l2`` (updateMktDepthL2, 13): a
+book of 10 rows a side per request, moved by inserts, updates and deletes
+(``--depth-n`` frames each); ``tick-by-tick`` (tickByTick, 99, mixing AllLast,
+BidAsk and MidPoint; ``--tbt-n`` frames); ``hist-ticks``
+(historicalTicks/BidAsk/Last, 96/97/98, of 1000 ticks a frame;
+``--hist-frames`` frames). Those four have the same four readers as below
+(ib_async real with Tickers started for depth or tick-by-tick, or requests for
+historical ticks).
 
 What it prints, per workload: the stream (frames, MB, reads, the mix), a
 ``verified:`` line once every reader decoded every value as encoded, then a
@@ -87,6 +89,7 @@ from decimal import Decimal
 from typing import Any
 
 import decode_depth
+import decode_streams
 import ib_async
 import ibapi
 from decode_drive import (
@@ -511,7 +514,7 @@ def profile_ours(chunks: list[bytes], top: int = 25) -> None:
     pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(top)
 
 
-WORKLOADS = ("market-data", *decode_depth.WORKLOADS)
+WORKLOADS = ("market-data", *decode_streams.WORKLOADS)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -582,7 +585,7 @@ def main(argv: list[str] | None = None) -> list[decode_depth.Outcome]:
     sizes = {"depth-l1": args.depth_n, "depth-l2": args.depth_n, "tick-by-tick": args.tbt_n,
              "hist-ticks": args.hist_frames}
     return [decode_depth.run_workload(w, sizes[w], chunk=args.chunk, runs=args.runs)
-            for w in decode_depth.WORKLOADS if w in args.workloads]
+            for w in decode_streams.WORKLOADS if w in args.workloads]
 
 
 if __name__ == "__main__":

@@ -16,20 +16,24 @@ twsbridge's encoder (``twsbridge.protocol.catalogue.depth`` and ``.ticks``):
   historicalTicksLast (98) in turn, 1000 ticks a frame (TWS's most), one
   request each.
 
-Each stream is decoded by twsbridge (``ClientConnection``), ib_async's
-``Client`` framing + ``Decoder`` with a wrapper that records the callback
-values (its decoding alone) and ibapi's framing + ``Decoder`` with an
-``EWrapper`` that records (see decode_drive.py). Before timing, every value of
-every frame is compared with what was encoded, type and value (sizes: Decimal
-for twsbridge and ibapi, float for ib_async; ib_async's historical tick times
-are datetimes, compared as epoch seconds; attribute bits as the booleans each
-library names): a decoder that disagrees, raises or misses a frame is not
-timed and gets no ratio, and the line says why.
+The frames are built by decode_streams.py. Each stream is decoded by
+twsbridge (``ClientConnection``), ib_async's ``Client`` framing + ``Decoder``
+with a wrapper that records the callback values ("ib_async minimal", its
+decoding alone) or with its real ``Wrapper`` ("ib_async real", what its users
+run) and ibapi's framing + ``Decoder`` with an ``EWrapper`` that records (see
+decode_drive.py). Before timing, every value of every frame is compared with
+what was encoded, type and value (sizes: Decimal for twsbridge and ibapi,
+float for ib_async; ib_async's historical tick times are datetimes, compared
+as epoch seconds; attribute bits as the booleans each library names); ib_async
+real is checked as :func:`check_ib_async_real` says. A decoder that
+disagrees, raises or misses a frame is not timed and gets no ratio, and the
+line says why.
 """
 
 from __future__ import annotations
 
-import random
+import asyncio
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,10 +47,14 @@ from decode_drive import (
     Reader,
     best_of,
     build_chunks,
+    connected,
     prepare_ib_async_with,
     prepare_ibapi_with,
     prepare_ours,
 )
+from decode_streams import build
+from ib_async import IB
+from ib_async import Contract as IbAsyncContract
 from ibapi.wrapper import EWrapper
 
 from twsbridge.protocol.catalogue.depth import TickByTick, UpdateMktDepth, UpdateMktDepthL2
@@ -55,154 +63,6 @@ from twsbridge.protocol.catalogue.ticks import (
     HistoricalTicksBidAsk,
     HistoricalTicksLast,
 )
-from twsbridge.protocol.tick_models import HistoricalTick, HistoricalTickBidAsk, HistoricalTickLast
-
-WORKLOADS = ("depth-l1", "depth-l2", "tick-by-tick", "hist-ticks")
-BOOK_IDS = range(1, 7)
-ROWS = 10
-#: Exchanges holding SMART depth rows, and trading in tick-by-tick and historical ticks.
-EXCHANGES = ("NSDQ", "ARCA", "BATS", "EDGX", "IEX", "NYSE", "MEMX", "BYX")
-CONDITIONS = ("", "", "", "", "I", "T", "F T", "O X")
-T0 = 1697808600  # 2023-10-20 09:30 US/Eastern
-HIST_TICKS_ID0 = 300_000
-TICKS_PER_FRAME = 1000
-
-
-# ---------------------------------------------------------------- the streams
-
-
-def build_depth(n: int, *, level2: bool, seed: int = 12) -> list[Any]:
-    """``n`` depth frames (updateMktDepth, or updateMktDepthL2 of SMART depth when
-    ``level2``) for books 1..6, 10 rows a side; operations 0 insert, 1 update,
-    2 delete at a position, so that replaying them keeps each side in price order."""
-    rnd = random.Random(seed)
-    mids = {r: 10_000 + 250 * r for r in BOOK_IDS}  # cents
-    # books[reqId][side]: rows [distance from mid in cents, size, exchange], best first
-    books: dict[int, list[list[list[Any]]]] = {r: [[], []] for r in BOOK_IDS}
-    out: list[Any] = []
-
-    def emit(req: int, pos: int, op: int, side: int, row: list[Any]) -> None:
-        cents = mids[req] + row[0] if side == 0 else mids[req] - row[0]
-        price, size = cents / 100, Decimal(row[1])
-        if level2:
-            out.append(UpdateMktDepthL2(reqId=req, position=pos, marketMaker=row[2],
-                                        operation=op, side=side, price=price, size=size,
-                                        isSmartDepth=True))
-        else:
-            out.append(UpdateMktDepth(reqId=req, position=pos, operation=op, side=side,
-                                      price=price, size=size))
-
-    def new_row(d: int) -> list[Any]:
-        return [d, rnd.randint(1, 40) * 100, rnd.choice(EXCHANGES)]
-
-    for req in BOOK_IDS:  # the snapshot: 10 inserts a side
-        for side in (0, 1):
-            d = 0
-            for pos in range(ROWS):
-                d += rnd.randint(1, 3)
-                row = new_row(d)
-                books[req][side].append(row)
-                emit(req, pos, 0, side, row)
-    while len(out) < n:
-        req = rnd.choice(BOOK_IDS)
-        side = rnd.randint(0, 1)
-        rows = books[req][side]
-        r = rnd.random()
-        insert = (r < 0.15 and len(rows) < ROWS) or (r < 0.30 and len(rows) <= 8)
-        delete = not insert and r < 0.30
-        if insert:
-            pos = rnd.randrange(len(rows) + 1)
-            low = rows[pos - 1][0] if pos > 0 else 0
-            high = rows[pos][0] if pos < len(rows) else low + 4
-            if high - low < 2:  # no price between: a level past the last one
-                pos, low, high = len(rows), rows[-1][0], rows[-1][0] + 4
-            row = new_row(rnd.randint(low + 1, high - 1))
-            rows.insert(pos, row)
-            emit(req, pos, 0, side, row)
-        elif delete:
-            pos = rnd.randrange(len(rows))
-            emit(req, pos, 2, side, rows.pop(pos))
-        else:
-            pos = rnd.randrange(len(rows))
-            rows[pos][1] = rnd.randint(1, 40) * 100
-            emit(req, pos, 1, side, rows[pos])
-    return out[:n]
-
-
-def build_tick_by_tick(n: int, seed: int = 99) -> list[TickByTick]:
-    """``n`` tickByTick frames for request ids 1..6: 45% BidAsk, 35% AllLast, 20%
-    MidPoint, around a mid that moves a cent now and then."""
-    rnd = random.Random(seed)
-    mids = {r: 10_000 + 250 * r for r in BOOK_IDS}
-    t = T0
-    out: list[TickByTick] = []
-    for _ in range(n):
-        req = rnd.choice(BOOK_IDS)
-        t += rnd.random() < 0.3
-        mids[req] += rnd.choice((-1, 0, 0, 0, 0, 1))
-        bid, ask = mids[req] - rnd.randint(1, 2), mids[req] + rnd.randint(1, 2)
-        kind = rnd.random()
-        if kind < 0.45:
-            out.append(TickByTick(reqId=req, tickType=3, time=t, bidPrice=bid / 100,
-                                  askPrice=ask / 100, bidSize=Decimal(rnd.randint(1, 60) * 100),
-                                  askSize=Decimal(rnd.randint(1, 60) * 100),
-                                  attrMask=rnd.choice((0, 0, 0, 0, 0, 1, 2, 3))))
-        elif kind < 0.80:
-            out.append(TickByTick(reqId=req, tickType=2, time=t,
-                                  price=rnd.choice((bid, ask, mids[req])) / 100,
-                                  size=Decimal(rnd.randint(1, 500)),
-                                  attrMask=rnd.choice((0, 0, 0, 0, 0, 0, 1, 2)),
-                                  exchange=rnd.choice(EXCHANGES),
-                                  specialConditions=rnd.choice(CONDITIONS)))
-        else:
-            out.append(TickByTick(reqId=req, tickType=4, time=t, midPoint=(bid + ask) / 200))
-    return out
-
-
-def build_hist_ticks(frames: int, seed: int = 96,
-                     per_frame: int = TICKS_PER_FRAME) -> list[Any]:
-    """``frames`` historicalTicks / historicalTicksBidAsk / historicalTicksLast
-    frames in turn, ``per_frame`` ticks each, one request id each, ``done`` set."""
-    rnd = random.Random(seed)
-    out: list[Any] = []
-    mid = 15_000
-    for k in range(frames):
-        t = T0 + 60 * k
-        ticks: list[Any] = []
-        for _ in range(per_frame):
-            t += rnd.randint(0, 2)
-            mid += rnd.choice((-1, 0, 0, 1))
-            bid, ask = mid - rnd.randint(1, 2), mid + rnd.randint(1, 2)
-            if k % 3 == 0:
-                ticks.append(HistoricalTick(time=t, price=(bid + ask) / 200, size=Decimal(0)))
-            elif k % 3 == 1:
-                ticks.append(HistoricalTickBidAsk(
-                    time=t, mask=rnd.choice((0, 0, 0, 0, 1, 2, 3)), priceBid=bid / 100,
-                    priceAsk=ask / 100, sizeBid=Decimal(rnd.randint(1, 60) * 100),
-                    sizeAsk=Decimal(rnd.randint(1, 60) * 100)))
-            else:
-                ticks.append(HistoricalTickLast(
-                    time=t, mask=rnd.choice((0, 0, 0, 0, 0, 1, 2)),
-                    price=rnd.choice((bid, ask)) / 100, size=Decimal(rnd.randint(1, 500)),
-                    exchange=rnd.choice(EXCHANGES), specialConditions=rnd.choice(CONDITIONS)))
-        cls = (HistoricalTicks, HistoricalTicksBidAsk, HistoricalTicksLast)[k % 3]
-        out.append(cls(reqId=HIST_TICKS_ID0 + k, ticks=ticks, done=True))
-    return out
-
-
-def build(name: str, n: int) -> list[Any]:
-    """The messages of workload ``name``: ``n`` frames (``hist-ticks``: ``n`` frames of
-    1000 ticks)."""
-    if name == "depth-l1":
-        return build_depth(n, level2=False)
-    if name == "depth-l2":
-        return build_depth(n, level2=True)
-    if name == "tick-by-tick":
-        return list(build_tick_by_tick(n))
-    if name == "hist-ticks":
-        return build_hist_ticks(n)
-    raise ValueError(f"unknown workload {name!r}")
-
 
 # ---------------------------------------------------------------- the recorders
 
@@ -345,6 +205,157 @@ def disagreement(want: list[tuple[Any, ...]], got: list[tuple[Any, ...]]) -> str
     return None
 
 
+# ---------------------------------------------------------------- ib_async real
+
+#: ib_async's Wrapper methods these workloads call, by message.
+CALLBACKS = {"updateMktDepth": "updateMktDepth", "updateMktDepthL2": "updateMktDepthL2",
+             "historicalTicks": "historicalTicks",
+             "historicalTicksBidAsk": "historicalTicksBidAsk",
+             "historicalTicksLast": "historicalTicksLast"}
+TICK_BY_TICK_CALLBACKS = {1: "tickByTickAllLast", 2: "tickByTickAllLast", 3: "tickByTickBidAsk",
+                          4: "tickByTickMidPoint"}
+
+
+@dataclass
+class IbAsyncSession:
+    """An ib_async ``IB`` whose real Wrapper has a Ticker per request id (depth and
+    tick-by-tick, as reqMktDepth and reqTickByTickData leave it) or a pending request
+    (historical ticks, as reqHistoricalTicks leaves it)."""
+
+    ib: IB
+    tickers: dict[int, Any]
+    requests: dict[int, asyncio.Future[Any]]
+
+
+def ib_async_session(name: str, req_ids: list[int]) -> IbAsyncSession:
+    ib = IB()
+    connected(ib.client)
+    tickers, requests = {}, {}
+    for r in req_ids:
+        if name == "hist-ticks":
+            requests[r] = ib.wrapper.startReq(r)  # type: ignore[no-untyped-call]
+        else:
+            contract = IbAsyncContract(conId=r, symbol=f"S{r}", secType="STK",
+                                       exchange="SMART", currency="USD")
+            tick_type = "mktDepth" if name.startswith("depth") else "tickByTick"
+            tickers[r] = ib.wrapper.startTicker(r, contract, tick_type)
+    return IbAsyncSession(ib, tickers, requests)
+
+
+def prepare_ib_async_real(chunks: list[bytes], name: str,
+                          req_ids: list[int]) -> Callable[[], IbAsyncSession]:
+    session = ib_async_session(name, req_ids)
+    on_data = session.ib.client._onSocketHasData
+
+    def run() -> IbAsyncSession:
+        for chunk in chunks:
+            on_data(chunk)  # type: ignore[no-untyped-call]
+        return session
+
+    return run
+
+
+class _ErrorLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _callback(m: Any) -> str:
+    if isinstance(m, TickByTick):
+        return TICK_BY_TICK_CALLBACKS.get(m.tickType, "none")
+    return CALLBACKS[str(m.NAME)]
+
+
+def check_ib_async_real(name: str, msgs: list[Any],
+                        chunks: list[bytes]) -> tuple[str | None, str | None]:
+    """(why ib_async's real Wrapper disagrees or None, a note or None).
+
+    Its Decoder catches and logs any exception, so a silent failure would look fast:
+    this run counts the wrapper calls (shims on the instance, this run only),
+    collects error logs, then checks what the Wrapper kept: each historical-ticks
+    request completed with its ticks (values as :func:`recorded_rows`), each
+    tick-by-tick Ticker at its last BidAsk and AllLast. Depth Tickers get a note:
+    how many of the books (a side of a request) the Wrapper's ``domBids`` /
+    ``domAsks`` hold as the frames describe them.
+    """
+    session = ib_async_session(name, sorted({m.reqId for m in msgs}))
+    wrapper = session.ib.wrapper
+    calls: Counter[str] = Counter()
+
+    def counting(method: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def shim(*args: Any) -> Any:
+            calls[method] += 1
+            return real(*args)
+
+        return shim
+
+    for method in {*CALLBACKS.values(), *TICK_BY_TICK_CALLBACKS.values()}:
+        setattr(wrapper, method, counting(method, getattr(wrapper, method)))
+    errors = _ErrorLog()
+    log = logging.getLogger("ib_async")
+    disabled = logging.root.manager.disable
+    logging.disable(logging.NOTSET)
+    log.addHandler(errors)
+    try:
+        on_data = session.ib.client._onSocketHasData
+        for chunk in chunks:
+            on_data(chunk)  # type: ignore[no-untyped-call]
+    finally:
+        log.removeHandler(errors)
+        logging.disable(disabled)
+    if errors.records:
+        return (f"{len(errors.records)} errors logged, first: "
+                f"{errors.records[0].getMessage()[:200]}"), None
+    want = Counter(_callback(m) for m in msgs)
+    if want["updateMktDepth"]:  # ib_async's updateMktDepth calls its updateMktDepthL2
+        want["updateMktDepthL2"] += want["updateMktDepth"]
+    if calls != want:
+        return f"wrapper calls {dict(calls)}, want {dict(want)}", None
+    if name == "hist-ticks":
+        for m in msgs:
+            fut = session.requests[m.reqId]
+            got = fut.result() if fut.done() else None
+            kind = ("hist", "histBidAsk", "histLast")[
+                (HistoricalTicks, HistoricalTicksBidAsk, HistoricalTicksLast).index(type(m))]
+            why = disagreement(expected_rows([m], float),
+                               recorded_rows([(kind, m.reqId, got or [], m.done)]))
+            if why is not None:
+                return f"request {m.reqId}: {why}", None
+        return None, None
+    if name == "tick-by-tick":
+        for req, ticker in session.tickers.items():
+            last = [m for m in msgs if m.reqId == req and m.tickType == 2][-1]
+            quote = [m for m in msgs if m.reqId == req and m.tickType == 3][-1]
+            if (ticker.last, ticker.lastSize) != (last.price, float(last.size)) or (
+                    ticker.bid, ticker.ask, ticker.bidSize, ticker.askSize) != (
+                    quote.bidPrice, quote.askPrice, float(quote.bidSize), float(quote.askSize)):
+                return f"ticker {req} not at its last ticks: {ticker}"[:300], None
+        return None, None
+    books: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
+    for m in msgs:
+        rows = books.setdefault((m.reqId, m.side), [])
+        row = (m.price, float(m.size), getattr(m, "marketMaker", ""))
+        if m.operation == 0:
+            rows.insert(m.position, row)
+        elif m.operation == 1:
+            rows[m.position] = row
+        else:
+            rows.pop(m.position)
+    same = sum(
+        [(d.price, d.size, d.marketMaker) for d in (t.domBids if side else t.domAsks)]
+        == books[(req, side)] for req, t in session.tickers.items() for side in (0, 1))
+    if same == len(books):
+        return None, None
+    return None, (f"ib_async real's domBids/domAsks hold {same} of the {len(books)} books "
+                  "as the frames describe them: its Wrapper keys rows by position, so an "
+                  "insert overwrites the row there and a delete leaves a gap, where IB's "
+                  "docs insert into and delete the row (rows below it move)")
+
+
 # ---------------------------------------------------------------- one workload
 
 
@@ -358,16 +369,23 @@ class Outcome:
     items: int
     disagree: dict[str, str]
     best: dict[str, float]
+    note: str | None = None
 
 
-def readers(chunks: list[bytes], ib_async_recorder: type[Recorder] = IbAsyncRecorder,
+def readers(chunks: list[bytes], name: str, req_ids: list[int],
+            ib_async_recorder: type[Recorder] = IbAsyncRecorder,
             ibapi_recorder: type[Recorder] = IbapiRecorder) -> list[Reader]:
+    """The four readers of workload ``name`` (``req_ids`` its request ids)."""
     return [
         Reader("twsbridge", "typed message objects (ClientConnection.receive_data, events())",
                lambda: prepare_ours(chunks)),
         Reader("ib_async minimal", f"ib_async {ib_async.__version__} Client framing + Decoder, "
-               "callbacks to a recorder of their values",
+               "callbacks to a recorder of their values: its decoding alone",
                lambda: prepare_ib_async_with(chunks, ib_async_recorder())),
+        Reader("ib_async real", f"ib_async {ib_async.__version__} Client framing + Decoder, "
+               "callbacks to its real Wrapper: Tickers' books (domBids, domAsks, domTicks) "
+               "and tickByTicks, per-read events, historical ticks completing their requests",
+               lambda: prepare_ib_async_real(chunks, name, req_ids)),
         Reader("ibapi", f"ibapi {ibapi.get_version_string()} read_msg/read_fields + Decoder, "
                "callbacks to an EWrapper that records",
                lambda: prepare_ibapi_with(chunks, ibapi_recorder())),
@@ -375,9 +393,12 @@ def readers(chunks: list[bytes], ib_async_recorder: type[Recorder] = IbAsyncReco
 
 
 def check(msgs: list[Any], rs: list[Reader]) -> dict[str, str]:
-    """Run each reader once, untimed: the readers that disagree with ``msgs``, and why."""
+    """Run each reader once, untimed: the readers that disagree with ``msgs``, and why
+    (``ib_async real`` is skipped: :func:`check_ib_async_real` checks it)."""
     out: dict[str, str] = {}
     for r in rs:
+        if r.name == "ib_async real":
+            continue
         try:
             kept = r.prepare()()
         except Exception as exc:  # ibapi's decoder raises on a bad frame
@@ -406,15 +427,22 @@ def run_workload(name: str, n: int, *, chunk: int, runs: int,
     mix = Counter(_label(m) for m in msgs)
     print(f"\nworkload {name}: {len(msgs)} frames, {len(stream) / 1e6:.1f} MB, {len(chunks)} "
           f"reads of {chunk} B; " + ", ".join(f"{k} {v}" for k, v in mix.most_common()))
-    rs = readers(chunks, ib_async_recorder, ibapi_recorder)
+    rs = readers(chunks, name, sorted({m.reqId for m in msgs}), ib_async_recorder,
+                 ibapi_recorder)
     disagree = check(msgs, rs)
+    why, note = check_ib_async_real(name, msgs, chunks)
+    if why is not None:
+        disagree["ib_async real"] = why
     frames = len(msgs)
     del msgs, stream
-    agreeing = [r for r in rs if r.name not in disagree]
     if not disagree:
-        print(f"verified: {', '.join(r.name for r in rs)} decoded every frame with equal values")
-    best = best_of(agreeing, runs)
-    outcome = Outcome(name, frames, items, disagree, best)
+        print("verified: twsbridge, ib_async minimal and ibapi decoded every frame with equal "
+              "values; ib_async real called its wrapper once per frame, logged no error and "
+              + {"hist-ticks": "completed every request with its ticks",
+                 "tick-by-tick": "left each Ticker at its last BidAsk and AllLast"}.get(
+                     name, "kept a book per request"))
+    best = best_of([r for r in rs if r.name not in disagree], runs)
+    outcome = Outcome(name, frames, items, disagree, best, note)
     report(outcome, rs, runs)
     return outcome
 
@@ -440,6 +468,8 @@ def report(o: Outcome, rs: list[Reader], runs: int) -> None:
             continue
         extra = f"   {o.items / o.best[r.name]:,.0f}" if ticks else ""
         print(f"{r.name:<17} {rates[r.name]:>10,.0f}  {o.best[r.name]:.3f}{extra}")
+    if o.note:
+        print(f"note: {o.note}")
     if "twsbridge" not in rates:
         print("ratios: none (twsbridge disagrees)")
         return

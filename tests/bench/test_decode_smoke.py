@@ -21,13 +21,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import decode
 import decode_depth
+import decode_streams
 from decode_drive import build_chunks
 
 from twsbridge.protocol.catalogue.depth import UpdateMktDepthL2
 
 pytestmark = pytest.mark.timeout(120)
 
-READERS = {"twsbridge", "ib_async minimal", "ibapi"}
+READERS = {"twsbridge", "ib_async minimal", "ib_async real", "ibapi"}
 
 
 @pytest.fixture(autouse=True)
@@ -52,13 +53,18 @@ def test_every_workload_verifies_and_prints_ratios(capsys: pytest.CaptureFixture
         assert set(o.best) == READERS and all(s > 0 for s in o.best.values()), o.name
     assert [o.frames for o in outcomes] == [400, 400, 400, 3]
     assert outcomes[-1].items == 3000  # 1000 ticks a frame
-    # the market-data workload keeps its four readers; each new one prints two ratios
-    assert out.count("twsbridge/ib_async-real") == 1
+    # every workload prints three ratios
+    assert out.count("twsbridge/ib_async-real") == 5
     assert out.count("ratios: twsbridge/ib_async-minimal ") == 5
     assert out.count("twsbridge/ibapi ") == 5
     assert out.count("decoded every frame with equal values") == 4
     assert "BidAsk" in out and "AllLast" in out and "MidPoint" in out
     assert "historicalTicksLast of 1000 1" in out and "ticks/s" in out
+    # ib_async 2.1.0's Wrapper keys depth rows by position (inserts overwrite, deletes
+    # leave gaps): the note says its books differ from those the frames describe
+    for o in outcomes:
+        assert (o.note is not None) == o.name.startswith("depth"), o.name
+    assert out.count("note: ib_async real's domBids/domAsks hold ") == 2
 
 
 def test_only_the_chosen_workloads_run(capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,7 +91,7 @@ def test_a_decoder_that_disagrees_gets_no_ratio(capsys: pytest.CaptureFixture[st
                                   ib_async_recorder=SwapsASide)
     out = capsys.readouterr().out
     assert set(o.disagree) == {"ib_async minimal"} and "row 150" in o.disagree["ib_async minimal"]
-    assert set(o.best) == {"twsbridge", "ibapi"}
+    assert set(o.best) == {"twsbridge", "ib_async real", "ibapi"}
     assert "twsbridge/ib_async-minimal" not in out and "twsbridge/ibapi " in out
     assert re.search(r"^ib_async minimal +- +disagrees, not timed: row 150", out, re.M)
     assert "verified" not in out
@@ -107,30 +113,32 @@ def test_missing_frames_and_errors_are_disagreements(capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert "row 1001" in o.disagree["ib_async minimal"]  # the BidAsk frame's header is missing
     assert o.disagree["ibapi"].startswith("raised ValueError('bad tick')")
-    assert set(o.best) == {"twsbridge"}
-    assert "ratios: none (every other reader disagrees)" in out
+    assert set(o.best) == {"twsbridge", "ib_async real"}
+    assert re.search(r"^ratios: twsbridge/ib_async-real [0-9.]+x$", out, re.M)
 
 
 def test_a_twsbridge_disagreement_stops_every_ratio(capsys: pytest.CaptureFixture[str]) -> None:
-    msgs = decode_depth.build("tick-by-tick", 200)
+    msgs = decode_streams.build("tick-by-tick", 200)
     _, chunks = build_chunks(msgs, 4096)
     k = next(i for i, m in enumerate(msgs) if m.tickType == 3)
     told = [*msgs[:k], replace(msgs[k], askPrice=msgs[k].askPrice + 0.01), *msgs[k + 1:]]
-    bad = decode_depth.check(told, decode_depth.readers(chunks))
-    assert set(bad) == READERS and all(why.startswith(f"row {k}:") for why in bad.values())
-    assert decode_depth.check(msgs, decode_depth.readers(chunks)) == {}
-    o = decode_depth.Outcome("x", 200, 200, bad, {})
-    decode_depth.report(o, decode_depth.readers(chunks), 1)
+    rs = decode_depth.readers(chunks, "tick-by-tick", sorted({m.reqId for m in msgs}))
+    bad = decode_depth.check(told, rs)
+    assert set(bad) == READERS - {"ib_async real"}  # check_ib_async_real checks that one
+    assert all(why.startswith(f"row {k}:") for why in bad.values())
+    assert decode_depth.check(msgs, rs) == {}
+    o = decode_depth.Outcome("x", 200, 200, bad, {"ib_async real": 1.0})
+    decode_depth.report(o, rs, 1)
     out = capsys.readouterr().out
     assert re.search(r"^twsbridge +- +disagrees, not timed: row", out, re.M)
     assert "ratios: none (twsbridge disagrees)" in out
 
 
 def test_depth_streams_replay_as_ordered_books_of_ten_rows() -> None:
-    frames = decode_depth.build_depth(3000, level2=True)
+    frames = decode_streams.build_depth(3000, level2=True)
     assert all(isinstance(m, UpdateMktDepthL2) and m.isSmartDepth for m in frames)
-    assert all(m.marketMaker in decode_depth.EXCHANGES for m in frames)
-    snapshot = 6 * 2 * decode_depth.ROWS
+    assert all(m.marketMaker in decode_streams.EXCHANGES for m in frames)
+    snapshot = 6 * 2 * decode_streams.ROWS
     assert all(m.operation == 0 for m in frames[:snapshot])
     ops = Counter(m.operation for m in frames[snapshot:])
     assert ops[1] > 0.6 * sum(ops.values()) and ops[0] > 0 and ops[2] > 0
@@ -148,7 +156,7 @@ def test_depth_streams_replay_as_ordered_books_of_ten_rows() -> None:
             assert rows.pop(m.position) == row  # a delete names the row it removes
         prices = [p for p, _, _ in rows]
         assert prices == sorted(prices, reverse=m.side == 1) and len(set(prices)) == len(prices)
-        assert len(rows) <= decode_depth.ROWS
+        assert len(rows) <= decode_streams.ROWS
         if k >= snapshot:
             assert len(rows) >= 8
     asks, bids = books[(1, 0)], books[(1, 1)]
