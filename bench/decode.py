@@ -582,6 +582,8 @@ def main(argv: list[str] | None = None) -> list[decode_depth.Outcome]:
     asyncio.set_event_loop(asyncio.new_event_loop())  # ib_async's request futures
     if "market-data" in args.workloads:
         market_data(args)
+    if set(args.workloads) & set(decode_streams.WORKLOADS):
+        decode_depth.legend()
     sizes = {"depth-l1": args.depth_n, "depth-l2": args.depth_n, "tick-by-tick": args.tbt_n,
              "hist-ticks": args.hist_frames}
     return [decode_depth.run_workload(w, sizes[w], chunk=args.chunk, runs=args.runs)

@@ -352,8 +352,9 @@ def check_ib_async_real(name: str, msgs: list[Any],
         return None, None
     return None, (f"ib_async real's domBids/domAsks hold {same} of the {len(books)} books "
                   "as the frames describe them: its Wrapper keys rows by position, so an "
-                  "insert overwrites the row there and a delete leaves a gap, where IB's "
-                  "docs insert into and delete the row (rows below it move)")
+                  "insert mid-book overwrites the row there and a delete leaves a gap, where "
+                  "IB's sample clients move the rows below down or up (the simulator's "
+                  "DepthModel inserts and deletes only at the end, so both read it alike)")
 
 
 # ---------------------------------------------------------------- one workload
@@ -440,11 +441,18 @@ def run_workload(name: str, n: int, *, chunk: int, runs: int,
               "values; ib_async real called its wrapper once per frame, logged no error and "
               + {"hist-ticks": "completed every request with its ticks",
                  "tick-by-tick": "left each Ticker at its last BidAsk and AllLast"}.get(
-                     name, "kept a book per request"))
+                     name, "updated each request's Ticker"))
     best = best_of([r for r in rs if r.name not in disagree], runs)
     outcome = Outcome(name, frames, items, disagree, best, note)
     report(outcome, rs, runs)
     return outcome
+
+
+def legend() -> None:
+    """What each reader of these workloads is."""
+    print("\nreaders of the depth, tick-by-tick and historical-ticks workloads:")
+    for r in readers([], "depth-l1", []):
+        print(f"  {r.name:<17} {r.about}")
 
 
 def _label(m: Any) -> str:

@@ -59,6 +59,7 @@ def test_every_workload_verifies_and_prints_ratios(capsys: pytest.CaptureFixture
     assert out.count("twsbridge/ibapi ") == 5
     assert out.count("decoded every frame with equal values") == 4
     assert "BidAsk" in out and "AllLast" in out and "MidPoint" in out
+    assert "readers of the depth, tick-by-tick and historical-ticks workloads:" in out
     assert "historicalTicksLast of 1000 1" in out and "ticks/s" in out
     # ib_async 2.1.0's Wrapper keys depth rows by position (inserts overwrite, deletes
     # leave gaps): the note says its books differ from those the frames describe
