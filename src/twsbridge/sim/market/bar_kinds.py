@@ -220,8 +220,9 @@ def hv_values(base: tuple[float, int, float], prices: FloatArray) -> FloatArray:
     at each of ``prices``: the root mean square of the 30 daily log returns
     (the last one running) times sqrt(252)."""
     s, n, prev = base
-    r = np.log(np.asarray(prices, dtype=float) / prev)
-    return np.round(np.sqrt((s + r * r) / (n + 1) * _TRADING_DAYS_PER_YEAR), 6)
+    r: FloatArray = np.log(np.asarray(prices, dtype=np.float64) / prev)
+    hv = np.sqrt((s + r * r) / (n + 1) * _TRADING_DAYS_PER_YEAR)
+    return np.asarray(np.round(hv, 6), dtype=np.float64)
 
 
 @lru_cache(maxsize=64)
