@@ -57,6 +57,7 @@ __all__ = [
     "HistoryError",
     "adjustment_factors",
     "check_available",
+    "daily_values",
     "hv_base",
     "hv_values",
     "implied_vol_level",
@@ -247,3 +248,22 @@ def value_series(what: str, inst: Instrument, hv: tuple[float, int, float] | Non
     else:
         level = FEE_RATE if what == "FEE_RATE" else REBATE_RATE
     return np.full(len(prices), level)
+
+
+def daily_values(inst: Instrument, ser: DailySeries, first: int, what: str,
+                 o: FloatArray, h: FloatArray, lo: FloatArray, c: FloatArray,
+                 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Daily (open, high, low, close) of a VALUE_KINDS series for the days
+    ``first ...`` of ``ser`` whose prices are ``o, h, lo, c``: its value at the
+    day's open, extreme prices and close. The HV is lowest where the
+    day's return is nearest 0 (the previous close, when the day's range spans it)."""
+    outs = [np.empty(len(o)) for _ in range(4)]
+    for k in range(len(o)):
+        base = hv_base(ser, first + k) if what == "HISTORICAL_VOLATILITY" else None
+        prev = base[2] if base is not None else 0.0
+        inside = float(lo[k]) <= prev <= float(h[k])
+        pts = np.array([o[k], h[k], lo[k], c[k], prev if inside else c[k]])
+        val = value_series(what, inst, base, pts)
+        outs[0][k], outs[3][k] = val[0], val[3]
+        outs[1][k], outs[2][k] = val.max(), val.min()
+    return outs[0], outs[1], outs[2], outs[3]

@@ -13,7 +13,11 @@ refuses or has no data for) and answered from a :class:`PriceModel`:
   bar size from midnight US/Eastern, the first bar of a session starting at
   the session start (09:30 with useRTH, else 04:00; forex 17:15);
 * nothing is produced after the clock's ``now``: the bar containing ``now``
-  is partial and its close is the current price.
+  is partial and its close is the current price;
+* every whatToShow TWS serves (TRADES, ADJUSTED_LAST, the quotes, historical
+  and implied volatility, fee and rebate rates) is built on the same path and
+  quotes; which secType serves which, TWS's errors for the others and each
+  value's meaning are in :mod:`twsbridge.sim.market.bar_kinds`.
 
 Durations: ``N S`` is N seconds back; ``N D`` the last N trading sessions
 (ending with the one in progress); ``N W``/``N M``/``N Y`` calendar weeks,
@@ -41,12 +45,12 @@ from twsbridge.sim.market.bar_kinds import (
     HistoryError,
     adjustment_factors,
     check_available,
+    daily_values,
     hv_base,
     no_data,
     parse_what,
     value_series,
 )
-from twsbridge.sim.market.day_path import FloatArray
 from twsbridge.sim.market.prices import DATA_END, DailySeries, PriceModel, round_tick
 from twsbridge.sim.reference.calendar import SIM_TZ, session_bounds
 from twsbridge.sim.reference.instruments import Instrument
@@ -322,7 +326,7 @@ def _daily_bars(model: PriceModel, inst: Instrument, end: dt.datetime, dur: Dura
         f = adjustment_factors(inst, ser.ords[sl])
         o, h, lo, c = (np.round(a * f, 6) for a in (o, h, lo, c))
     if what in VALUE_KINDS:
-        o, h, lo, c = _daily_values(inst, ser, first, what, o, h, lo, c)
+        o, h, lo, c = daily_values(inst, ser, first, what, o, h, lo, c)
     wap = (h + lo + c) / 3.0
     if bs.unit == "D":
         groups = [[k] for k in range(len(days))]
@@ -355,24 +359,6 @@ def _daily_bars(model: PriceModel, inst: Instrument, end: dt.datetime, dur: Dura
         vo, vh, vl, vc = (float(x) for x in np.round(vals, 10))
         out.append(HistBar(days[g[0]], vo, vh, vl, vc, _NONE, _NONE, -1))
     return out
-
-
-def _daily_values(inst: Instrument, ser: DailySeries, first: int, what: str,
-                  o: FloatArray, h: FloatArray, lo: FloatArray, c: FloatArray,
-                  ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Daily (open, high, low, close) of a VALUE_KINDS series: its value at
-    the day's open, extreme prices and close. The HV is lowest where the
-    day's return is nearest 0 (the previous close, when the day's range spans it)."""
-    outs = [np.empty(len(o)) for _ in range(4)]
-    for k in range(len(o)):
-        base = hv_base(ser, first + k) if what == "HISTORICAL_VOLATILITY" else None
-        prev = base[2] if base is not None else 0.0
-        inside = float(lo[k]) <= prev <= float(h[k])
-        pts = np.array([o[k], h[k], lo[k], c[k], prev if inside else c[k]])
-        val = value_series(what, inst, base, pts)
-        outs[0][k], outs[3][k] = val[0], val[3]
-        outs[1][k], outs[2][k] = val.max(), val.min()
-    return outs[0], outs[1], outs[2], outs[3]
 
 
 def _intraday_bars(model: PriceModel, inst: Instrument, days: list[dt.date], lo: int, hi: int,
