@@ -196,7 +196,11 @@ def to_bar_data(bar: HistBar, formatDate: int) -> BarData:
 
 @dataclass(slots=True)
 class BarStream:
-    """One keepUpToDate reqHistoricalData subscription (historicalDataUpdate, id 90)."""
+    """One keepUpToDate reqHistoricalData subscription (historicalDataUpdate, id 90).
+
+    Any whatToShow with bars (:mod:`twsbridge.sim.market.bar_kinds`): the update
+    is the bar in progress, equal to the last bar of a request made at that
+    instant; SCHEDULE never streams (the family sends no BarStream for it)."""
 
     reqId: int
     conId: int
