@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from twsbridge.protocol import Contract, incoming, outgoing
+from twsbridge.protocol import ClientConnection, Contract, incoming, outgoing
 from twsbridge.protocol.catalogue.schedule import HistoricalSchedule, HistoricalSession
 from twsbridge.sim.market.bar_kinds import ADJUSTED_LAST_END, FEE_RATE, implied_vol_level
 from twsbridge.sim.market.history import historical_bars
@@ -81,6 +81,18 @@ def test_schedule_answers_historical_schedule() -> None:
     assert w.poll() == []  # a schedule never streams
     (err,) = w.send(_req(72, "SCHEDULE", end="19990104 12:00:00", dur="5 D", size="1 day"))
     assert (err.reqId, err.errorCode) == (72, 162)
+
+
+def test_schedule_needs_server_version_165() -> None:
+    old = Wire(frozen_sim(), client=ClientConnection(max_version=164))
+    old.connect()
+    assert old.session.server_version == 164
+    (err,) = old.send(_req(73, "SCHEDULE", dur="1 D", size="1 day"))
+    assert (err.reqId, err.errorCode) == (73, 503) and "165" in err.errorString
+    at_165 = Wire(frozen_sim(), client=ClientConnection(max_version=165))
+    at_165.connect()
+    (sched,) = at_165.send(_req(74, "SCHEDULE", dur="1 D", size="1 day"))
+    assert isinstance(sched, HistoricalSchedule)
 
 
 def test_keep_up_to_date_streams_volatility_bars() -> None:

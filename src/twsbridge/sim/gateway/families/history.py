@@ -33,6 +33,9 @@ from twsbridge.sim.market.streams import (
 )
 from twsbridge.sim.reference.instruments import Instrument
 
+HISTORICAL_SCHEDULE_VERSION = 165
+"""The first server version with historicalSchedule (106)."""
+
 __all__ = ["LIVE_UPDATES_END", "History"]
 
 LIVE_UPDATES_END = ("Error validating request.-'bP' : cause - End date not supported "
@@ -78,6 +81,11 @@ class History(Family):
                   now: dt.datetime) -> None:
         """whatToShow SCHEDULE: one historicalSchedule (106), no bars, no updates."""
         ctx = self.ctx
+        if ctx.server_version < HISTORICAL_SCHEDULE_VERSION:
+            ctx.error(msg.reqId, 503, f"The TWS is out of date and must be upgraded. It does "
+                                      f"not support historical schedule below server version "
+                                      f"{HISTORICAL_SCHEDULE_VERSION}.")
+            return
         try:
             sched = historical_schedule(inst, now=now, endDateTime=msg.endDateTime,
                                         durationStr=msg.durationStr, useRTH=msg.useRTH)
