@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from twsbridge.protocol import UNSET_DECIMAL, UNSET_DOUBLE, Contract, Message, incoming
@@ -278,7 +278,8 @@ class TickBook:
                 if vwap:
                     t.vwap = float(vwap)
                 if ms:
-                    t.rtTime = datetime.fromtimestamp(int(ms) / 1000, UTC)
+                    sec, milli = divmod(int(ms), 1000)
+                    t.rtTime = datetime.fromtimestamp(sec, UTC) + timedelta(milliseconds=milli)
                 if price and size:
                     t.last, t.lastSize = float(price), Decimal(size)
                 return True

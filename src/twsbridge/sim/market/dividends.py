@@ -64,8 +64,8 @@ class Payer:
 class IBDividends:
     """The four values of TWS's IB Dividends tick (59), as of one day:
     the sum of the amounts with ex-dates in the past 12 months (``day``
-    included), the sum over the next 12 months, the next ex-date and its
-    amount (None when there is none)."""
+    included), the sum over the next 12 months (both rounded to 0.0001),
+    the next ex-date and its amount (None when there is none)."""
 
     past12Months: float
     next12Months: float
@@ -172,6 +172,6 @@ class DividendSchedule:
         past = self.between(conId, day - _YEAR, day)
         future = self.between(conId, day, day + _YEAR)
         nxt = future[0] if future else None
-        return IBDividends(math.fsum(d.amount for d in past),
-                           math.fsum(d.amount for d in future),
+        return IBDividends(round(math.fsum(d.amount for d in past), 4),
+                           round(math.fsum(d.amount for d in future), 4),
                            nxt.exDate if nxt else None, nxt.amount if nxt else None)
