@@ -42,6 +42,8 @@ def test_misc_stats_and_rates_fill_ib_async_named_attributes() -> None:
         b.update(incoming.TickPrice(reqId=1, tickType=tick, price=price, size=Decimal(0)))
     b.update(incoming.TickSize(reqId=1, tickType=21, size=Decimal(1234)))
     b.update(incoming.TickSize(reqId=1, tickType=89, size=Decimal(5000)))
+    for tick, size in ((63, 300), (64, 500), (65, 1000)):
+        b.update(incoming.TickSize(reqId=1, tickType=tick, size=Decimal(size)))
     for tick, value in ((46, 3.0), (54, 10.0), (55, 2.0), (56, 300.0), (58, 0.25),
                         (23, 0.2), (24, 0.3)):
         b.update(incoming.TickGeneric(reqId=1, tickType=tick, value=value))
@@ -52,6 +54,8 @@ def test_misc_stats_and_rates_fill_ib_async_named_attributes() -> None:
     assert (t.shortable, t.tradeCount, t.tradeRate, t.volumeRate, t.rtHistVolatility) == (
         3.0, 10.0, 2.0, 300.0, 0.25)
     assert (t.histVolatility, t.impliedVolatility) == (0.2, 0.3)
+    assert (t.volumeRate3Min, t.volumeRate5Min, t.volumeRate10Min) == (
+        Decimal(300), Decimal(500), Decimal(1000))
     assert t.extra == {} and math.isnan(t.bid)
 
 

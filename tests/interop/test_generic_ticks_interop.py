@@ -68,12 +68,14 @@ async def test_ib_async_handles_the_rate_and_volatility_ticks(
         ib: IB, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
     (msft,) = await ib.qualifyContractsAsync(Stock("MSFT", "SMART", "USD"))
-    ticker = ib.reqMktData(msft, "mdoff,293,294,295,318,411")
+    ticker = ib.reqMktData(msft, "mdoff,293,294,295,318,411,375,595")
     async with asyncio.timeout(WAIT):
         while not (_known(ticker.tradeCount) and _known(ticker.rtHistVolatility)
-                   and _known(ticker.lastRthTrade) and _known(ticker.volumeRate)):
+                   and _known(ticker.lastRthTrade) and _known(ticker.volumeRate)
+                   and _known(ticker.rtTradeVolume) and _known(ticker.volumeRate10Min)):
             await asyncio.sleep(0.02)
     assert ticker.tradeCount >= ticker.tradeRate > 0
+    assert 0 < ticker.volumeRate3Min <= ticker.volumeRate5Min <= ticker.volumeRate10Min
     assert 0 < ticker.rtHistVolatility < 2
     assert math.isnan(ticker.bid)  # mdoff: no top of book
     ib.cancelMktData(msft)

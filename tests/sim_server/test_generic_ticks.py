@@ -251,3 +251,25 @@ def test_dividend_schedule_is_quarterly_and_sums_add_up() -> None:
     assert sched.ib_dividends(4391, day) == IBDividends(0.0, 0.0, None, None)  # AMD
     assert sched.ib_dividends(4391, day).text() == "0,0,,"
     assert sched.between(265598, dt.date(2000, 1, 1), dt.date(2012, 8, 1)) == []  # AAPL
+
+
+def test_rt_trade_volume_has_the_last_prints_only_and_short_term_volumes_nest() -> None:
+    w = connected()
+    first = w.send(outgoing.ReqMktData(reqId=12, contract=AAPL,
+                                       genericTickList="mdoff,233,375,595"))
+    s = by_type(first, incoming.TickSize)
+    assert 0 < s[63].size <= s[64].size <= s[65].size
+    model = GenericTickModel.of(w.sim.prices)
+    e = int(REPLAY_START.timestamp())
+    assert s[63].size == sum(int(x.size) for x in model.ticks.trades(265598, e - 179, e + 1))
+    w.sim.clock.advance(3)
+    got = w.poll()
+    trd = [e.value.split(";") for e in got if getattr(e, "tickType", None) == 77]
+    all_last = rt_volumes(got)
+    assert trd and len(trd) < len(all_last)
+    last = model.ticks.trades(265598, e + 1, e + 4, all_last=False)
+    assert [(float(x[0]), int(x[1])) for x in trd] == [(t.price, int(t.size)) for t in last]
+    assert all(int(x[1]) % 100 == 0 for x in trd)
+    totals = [int(x[3]) for x in trd]
+    assert all(b - a == int(x[1]) for a, b, x in zip(totals, totals[1:], trd[1:], strict=False))
+    assert totals[-1] < int(all_last[-1][3])  # fewer shares than every print

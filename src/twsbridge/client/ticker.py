@@ -20,7 +20,8 @@ ib_async's Ticker names them (TWS API, "Available Tick Types"): 165 →
 236 → ``shortable`` (46: > 2.5 at least 1000 shares to borrow, > 1.5
 shortable if shares can be located, else not) and ``shortableShares`` (89);
 293/294/295 → ``tradeCount``, ``tradeRate``, ``volumeRate`` (54-56);
-318 → ``lastRthTrade`` (57); 411 → ``rtHistVolatility`` (58); 456 →
+318 → ``lastRthTrade`` (57); 411 → ``rtHistVolatility`` (58); 595 →
+``volumeRate3Min``, ``volumeRate5Min``, ``volumeRate10Min`` (63-65); 456 →
 ``dividends`` (59, :class:`Dividends`); and for the options statistics
 ``histVolatility`` (23), ``impliedVolatility`` (24), ``callOpenInterest``,
 ``putOpenInterest`` (27, 28), ``callVolume``, ``putVolume`` (29, 30).
@@ -83,7 +84,8 @@ PRICE_ATTRS = {1: "bid", 2: "ask", 4: "last", 6: "high", 7: "low", 9: "close", 1
 SIZE_ATTRS = {0: "bidSize", 3: "askSize", 5: "lastSize", 8: "volume",
               69: "bidSize", 70: "askSize", 71: "lastSize", 74: "volume",
               21: "avVolume", 27: "callOpenInterest", 28: "putOpenInterest",
-              29: "callVolume", 30: "putVolume", 89: "shortableShares"}
+              29: "callVolume", 30: "putVolume", 89: "shortableShares",
+              63: "volumeRate3Min", 64: "volumeRate5Min", 65: "volumeRate10Min"}
 #: tickGeneric types and the Ticker attribute they fill.
 GENERIC_ATTRS = {49: "halted", 90: "halted", 23: "histVolatility", 24: "impliedVolatility",
                  46: "shortable", 54: "tradeCount", 55: "tradeRate", 56: "volumeRate",
@@ -191,6 +193,9 @@ class Ticker:
     tradeCount: float = math.nan
     tradeRate: float = math.nan
     volumeRate: float = math.nan
+    volumeRate3Min: Decimal | None = None
+    volumeRate5Min: Decimal | None = None
+    volumeRate10Min: Decimal | None = None
     lastRthTrade: float = math.nan
     rtHistVolatility: float = math.nan
     histVolatility: float = math.nan

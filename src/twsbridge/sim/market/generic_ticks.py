@@ -18,6 +18,9 @@ Served (stocks; every value a pure function of the seed and the time):
                                      day's cumulative volume (tick 8's) with the
                                      print; VWAP the day path's (earlier seconds at
                                      their path price, the second's prints exactly)
+ 375   77 tickString (RTTrdVolume)   as 233 for the Last prints only (no odd lots,
+                                     no off-exchange prints), with their own total
+                                     volume and VWAP
  236   46 tickGeneric, 89 tickSize   shortable shares, seeded per 15 minutes; 46 is
                                      3.0 for >= 1000 shares, 2.0 for fewer, 1.0 for 0
  293   54 tickGeneric                the day's AllLast print count so far
@@ -29,20 +32,22 @@ Served (stocks; every value a pure function of the seed and the time):
                                      30th from the last close to the current price),
                                      times sqrt(252), decimal (0.25 = 25 %)
  456   59 tickString (IB Dividends)  :mod:`twsbridge.sim.market.dividends`
+ 595   63, 64, 65 tickSize           shares traded in the last 3, 5, 10 minutes
 ===== ============================= ===============================================
 
 ``mdoff`` in the list turns the top-of-book ticks off: only the generic ones
 come. The other ids TWS accepts for stocks (100, 101, 105, 106 options
-statistics, left to the options family; 221, 225, 232, 258, 375, 460, 576-578,
-586-588, 595, 614, 619, 623) are accepted and send nothing. An id TWS does
+statistics, left to the options family; 221, 225, 232, 258, 460, 576-578,
+586-588, 614, 619, 623) are accepted and send nothing. An id TWS does
 not accept for a stock (104 among them) is error 321 with TWS's text and the
 request is refused; so is a snapshot with a generic tick list. Instruments
 other than stocks are validated against the same list; without trades
 (forex) they get no trade-based ticks, and only stocks get 236 and 456.
 
-Cadence: the first set at once; RTVolume at every update (the prints of the
-seconds since the last one, at most the last ``RT_VOLUME_MAX_SECONDS``);
-the other values re-read every ``GENERIC_INTERVAL`` and sent when changed.
+Cadence: the first set at once; RTVolume and RTTrdVolume at every update
+(the prints of the seconds since the last one, at most the last
+``RT_VOLUME_MAX_SECONDS``); the other values re-read every
+``GENERIC_INTERVAL`` and sent when changed.
 """
 
 from __future__ import annotations
@@ -104,7 +109,7 @@ LEGAL_STK: dict[int, str] = {
     614: "614(EtfNavMisc(high/low))", 619: "619(Creditman Slow Mark Price)",
     623: "623(EtfFrozenNavLast(fznavlast))",
 }
-SERVED = frozenset({165, 233, 236, 293, 294, 295, 318, 411, 456})
+SERVED = frozenset({165, 233, 236, 293, 294, 295, 318, 375, 411, 456, 595})
 """The generic tick ids the simulator sends values for."""
 SNAPSHOT_GENERIC = ("Error validating request.-'bO' : cause - Snapshot market data "
                     "subscription is not applicable to generic ticks")
@@ -116,6 +121,7 @@ _WEEKS = (13, 26, 52)
 _AVG_BARS = 90
 _VOL_RETURNS = 30
 _CACHE = 64
+_RT_TICKS = ((233, 48), (375, 77))  # RTVolume, RTTrdVolume
 
 
 class GenericTickError(ValueError):
@@ -182,11 +188,15 @@ def _splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 
 @dataclass(frozen=True, slots=True)
 class _DayFigures:
-    """Per second of a path: cumulative volume, price x volume, print count."""
+    """Per second of a path, cumulative: volume, price x volume, print count,
+    and the volume and price x volume of the ``Last`` prints (round lots on
+    the exchanges)."""
 
     volume: npt.NDArray[np.int64]
     pv: npt.NDArray[np.float64]
     prints: npt.NDArray[np.int64]
+    last_volume: npt.NDArray[np.int64]
+    last_pv: npt.NDArray[np.float64]
 
 
 class GenericTickModel:
@@ -227,7 +237,9 @@ class GenericTickModel:
             count = (finra > 0).astype(np.int64) + (odd > 0) + np.where(lit > 0, -(-lit // per), 0)
             if self.prices.instrument(conId).is_forex:
                 count = np.zeros(len(v), dtype=np.int64)
-            got = _DayFigures(np.cumsum(v), np.cumsum(path.prices * v), np.cumsum(count))
+                lit = count
+            got = _DayFigures(np.cumsum(v), np.cumsum(path.prices * v), np.cumsum(count),
+                              np.cumsum(lit * 100), np.cumsum(path.prices * (lit * 100)))
             if len(self._days) >= _CACHE:
                 self._days.clear()
             self._days[key] = got
@@ -316,19 +328,38 @@ class GenericTickModel:
             shares = 0
         return (3.0 if shares >= 1000 else 2.0 if shares > 0 else 1.0), shares
 
-    def rt_volumes(self, conId: int, a: int, b: int) -> list[str]:
-        """RTVolume texts (tick 48) of the AllLast prints of seconds [a, b)."""
+    def short_term_volumes(self, conId: int, t: dt.datetime) -> tuple[int, int, int]:
+        """Generic tick 595 (ticks 63, 64, 65): shares traded in the last 3, 5
+        and 10 minutes of the session at ``t``."""
+        epoch = math.floor(t.timestamp())
+        path = self._session(conId, epoch)
+        if path is None:
+            return 0, 0, 0
+        f = self._figures(conId, path)
+        pos, last = epoch - path.start, len(f.volume) - 1
+        now = int(f.volume[min(pos, last)])
+        out = []
+        for minutes in (3, 5, 10):
+            j = min(pos - 60 * minutes, last)
+            out.append(now - (int(f.volume[j]) if j >= 0 else 0))
+        return out[0], out[1], out[2]
+
+    def rt_volumes(self, conId: int, a: int, b: int, all_last: bool = True) -> list[str]:
+        """RTVolume texts (tick 48) of the AllLast prints of seconds [a, b);
+        with ``all_last=False`` RTTrdVolume (tick 77) of the Last prints (their
+        own cumulative volume and VWAP)."""
         out: list[str] = []
         by_second: dict[int, list[tuple[float, Decimal]]] = {}
-        for tr in self.ticks.trades(conId, a, b):
+        for tr in self.ticks.trades(conId, a, b, all_last):
             by_second.setdefault(tr.time, []).append((tr.price, tr.size))
         for k, prints in by_second.items():
             path = self._session(conId, k)
             assert path is not None
             f = self._figures(conId, path)
             pos = k - path.start
-            vol = int(f.volume[pos - 1]) if pos > 0 else 0
-            pv = float(f.pv[pos - 1]) if pos > 0 else 0.0
+            cum_v, cum_pv = (f.volume, f.pv) if all_last else (f.last_volume, f.last_pv)
+            vol = int(cum_v[pos - 1]) if pos > 0 else 0
+            pv = float(cum_pv[pos - 1]) if pos > 0 else 0.0
             n = len(prints)
             for j, (price, size) in enumerate(prints):
                 vol += int(size)
@@ -337,19 +368,20 @@ class GenericTickModel:
                 out.append(f"{price!r};{int(size)};{ms};{vol};{pv / vol:.8f};true")
         return out
 
-    def last_rt_volume(self, conId: int, epoch: int) -> list[str]:
-        """The RTVolume of the last print at or before second ``epoch`` of its
-        session (none when the session has had no print yet)."""
+    def last_rt_volume(self, conId: int, epoch: int, all_last: bool = True) -> list[str]:
+        """The RTVolume (RTTrdVolume with ``all_last=False``) of the last print at
+        or before second ``epoch`` of its session (none before its first print)."""
         path = self._session(conId, epoch)
         if path is None:
             return []
         f = self._figures(conId, path)
         k = min(epoch - path.start, len(f.volume) - 1)
-        moved = np.flatnonzero(path.volumes[:k + 1])
+        cum = f.volume if all_last else f.last_volume
+        moved = np.flatnonzero(np.diff(cum[:k + 1], prepend=0))
         if not len(moved):
             return []
         s = path.start + int(moved[-1])
-        return self.rt_volumes(conId, s, s + 1)[-1:]
+        return self.rt_volumes(conId, s, s + 1, all_last)[-1:]
 
 
 @dataclass(slots=True)
@@ -369,8 +401,10 @@ class GenericTicks:
         self._sent = {}
         out = self._changed(t)
         epoch = math.floor(t.timestamp())
-        if 233 in self.ids:
-            out += self._strings(48, self.model.last_rt_volume(self.inst.conId, epoch))
+        for gid, tick in _RT_TICKS:
+            if gid in self.ids:
+                out += self._strings(tick, self.model.last_rt_volume(
+                    self.inst.conId, epoch, gid == 233))
         self.next_second = epoch + 1
         self.next_read = t + GENERIC_INTERVAL
         return out
@@ -380,9 +414,12 @@ class GenericTicks:
         ``GENERIC_INTERVAL`` has passed."""
         out: list[Message] = []
         epoch = math.floor(t.timestamp())
-        if 233 in self.ids and self.next_second is not None and epoch >= self.next_second:
+        if self.next_second is not None and epoch >= self.next_second:
             a = max(self.next_second, epoch + 1 - RT_VOLUME_MAX_SECONDS)
-            out += self._strings(48, self.model.rt_volumes(self.inst.conId, a, epoch + 1))
+            for gid, tick in _RT_TICKS:
+                if gid in self.ids:
+                    out += self._strings(tick, self.model.rt_volumes(
+                        self.inst.conId, a, epoch + 1, gid == 233))
             self.next_second = epoch + 1
         if self.next_read is not None and t >= self.next_read:
             self.next_read = max(self.next_read + GENERIC_INTERVAL, t)
@@ -414,6 +451,9 @@ class GenericTicks:
             for gid, tick, x in ((293, 54, count), (294, 55, rate), (295, 56, volume)):
                 if gid in ids:
                     vals[45, tick] = float(x)
+        if 595 in ids and not self.inst.is_forex:
+            for tick, x in zip((63, 64, 65), m.short_term_volumes(c, t), strict=True):
+                vals[2, tick] = Decimal(x)
         if 318 in ids and (last := m.last_rth_trade(c, t)) is not None:
             vals[1, 57] = last
         if 411 in ids and (hv := m.rt_hist_vol(c, t)) is not None:
