@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from twsbridge.protocol import Contract, incoming, outgoing
 from twsbridge.sim.market.clock import REPLAY_START
@@ -273,3 +275,16 @@ def test_rt_trade_volume_has_the_last_prints_only_and_short_term_volumes_nest() 
     totals = [int(x[3]) for x in trd]
     assert all(b - a == int(x[1]) for a, b, x in zip(totals, totals[1:], trd[1:], strict=False))
     assert totals[-1] < int(all_last[-1][3])  # fewer shares than every print
+
+
+@given(st.lists(st.sampled_from(sorted(LEGAL_STK)), max_size=8), st.booleans())
+def test_parse_any_legal_list(ids: list[int], mdoff: bool) -> None:
+    items = [str(i) for i in ids] + (["mdoff"] if mdoff else [])
+    req = parse_generic_tick_list(",".join(items))
+    assert req.ids == set(ids) and req.mdoff == mdoff
+
+
+@given(st.integers(min_value=0, max_value=10_000).filter(lambda i: i not in LEGAL_STK))
+def test_parse_refuses_any_other_id(bad: int) -> None:
+    with pytest.raises(GenericTickError, match=f"Incorrect generic tick list of 165,{bad}\\."):
+        parse_generic_tick_list(f"165,{bad}")
