@@ -51,7 +51,7 @@ from .requests import (
     Request,
     Subscription,
 )
-from .ticker import TICK_TYPE_NAMES, Tick, Ticker, tick_type_name
+from .ticker import TICK_TYPE_NAMES, Dividends, Tick, Ticker, tick_type_name
 from .trade import DONE_STATES, Fill, Trade, TradeLogEntry
 
 __all__ = [
@@ -70,6 +70,7 @@ __all__ = [
     "ContractDescription",
     "ContractDetails",
     "Dispatcher",
+    "Dividends",
     "ErrorStream",
     "Execution",
     "ExecutionFilter",
