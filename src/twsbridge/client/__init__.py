@@ -29,6 +29,7 @@ from .account import ALL_TAGS, AccountSnapshot, AccountValue, PortfolioItem, Pos
 from .callbacks import Dispatcher, Handler
 from .client import INTERCEPTED, TWSClient
 from .connection import Connector, TokenBucket
+from .depth import DepthRow, DepthUpdate, OrderBook
 from .errors import (
     ConnectionLost,
     HandlerError,
@@ -69,6 +70,8 @@ __all__ = [
     "Contract",
     "ContractDescription",
     "ContractDetails",
+    "DepthRow",
+    "DepthUpdate",
     "Dispatcher",
     "ErrorStream",
     "Execution",
@@ -84,6 +87,7 @@ __all__ = [
     "MarketDataSubscription",
     "NotConnected",
     "Order",
+    "OrderBook",
     "OrderState",
     "Pacing",
     "PacingWait",
