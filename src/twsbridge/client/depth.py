@@ -133,6 +133,11 @@ class OrderBook(Subscription[DepthUpdate]):
         """The best ask row (None: no asks)."""
         return self.asks[0] if self.asks else None
 
+    @property
+    def unread(self) -> int:
+        """Changes (and Gaps) applied but not yet read by ``async for``."""
+        return len(self._items)
+
     def renew(self, reqId: int | None) -> Message:
         """As :meth:`Request.renew`, emptying the book: TWS sends it again."""
         msg = super().renew(reqId)
