@@ -296,3 +296,18 @@ def test_no_rows_within_one_second(w: Wire) -> None:
     assert rows_of(w.poll(), 1) == []  # the book of a second is sent once
     w.sim.clock.advance(0.5)
     assert rows_of(w.poll(), 1) != []
+
+
+def test_a_competing_session_stops_depth_and_a_new_request_gets_10197(w: Wire) -> None:
+    w.send(wire.ReqMktDepth(reqId=1, contract=EURUSD, numRows=3))
+    asyncio.run(w.sim.faults.competing_session())
+    w.sim.clock.advance(5)
+    assert rows_of(w.poll(), 1) == []
+    events = w.send(wire.ReqMktDepth(reqId=2, contract=SMART_AAPL, numRows=3,
+                                     isSmartDepth=True))
+    assert [(e.reqId, e.errorCode) for e in errors(events)] == [(2, 10197)]
+    assert rows_of(events, 2) == []
+    w.sim.faults.end_competing_session()
+    after = w.poll()
+    assert {m.operation for m in rows_of(after, 2)} == {INSERT}  # its book, from empty
+    assert rows_of(after, 1) and INSERT not in {m.operation for m in rows_of(after, 1)}
