@@ -30,6 +30,7 @@ from .broadcast import ErrorStream
 from .callbacks import Dispatcher, Handler
 from .client import INTERCEPTED, TWSClient
 from .connection import Connector, TokenBucket
+from .depth import DepthRow, DepthUpdate, OrderBook
 from .errors import (
     ConnectionLost,
     HandlerError,
@@ -69,6 +70,8 @@ __all__ = [
     "Contract",
     "ContractDescription",
     "ContractDetails",
+    "DepthRow",
+    "DepthUpdate",
     "Dispatcher",
     "Dividends",
     "ErrorStream",
@@ -85,6 +88,7 @@ __all__ = [
     "MarketDataSubscription",
     "NotConnected",
     "Order",
+    "OrderBook",
     "OrderState",
     "Pacing",
     "PacingWait",

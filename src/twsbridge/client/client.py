@@ -61,6 +61,7 @@ from .broadcast import ErrorStream
 from .callbacks import Handler, Name
 from .connection import Connector
 from .core import ClientCore, Hook
+from .depth import DepthMethods
 from .errors import TWSError
 from .events import ConnectionEvent
 from .forward import CoreAttribute
@@ -79,7 +80,7 @@ INTERCEPTED: tuple[str, ...] = (
     "openOrder", "orderStatus", "execDetails", "commissionReport", "completedOrder")
 
 
-class TWSClient:
+class TWSClient(DepthMethods):
     """An asyncio client of TWS or IB Gateway (or the twsbridge simulator).
 
     Args:

@@ -9,6 +9,7 @@ from twsbridge.sim.gateway.families.account import Account
 from twsbridge.sim.gateway.families.base import Family, SessionContext, handles
 from twsbridge.sim.gateway.families.connection import Connection
 from twsbridge.sim.gateway.families.contracts import Contracts
+from twsbridge.sim.gateway.families.depth import Depth
 from twsbridge.sim.gateway.families.history import History
 from twsbridge.sim.gateway.families.market_data import MarketData
 from twsbridge.sim.gateway.families.orders import Orders
@@ -17,6 +18,6 @@ from twsbridge.sim.gateway.families.pnl import PnL
 __all__ = ["FAMILIES", "Family", "SessionContext", "handles"]
 
 FAMILIES: tuple[type[Family], ...] = (
-    Connection, Contracts, MarketData, History, Account, Orders, PnL,
+    Connection, Contracts, MarketData, History, Account, Orders, PnL, Depth,
 )
 """Every family, in dispatch and polling order."""
