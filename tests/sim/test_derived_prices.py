@@ -365,3 +365,35 @@ def test_historical_volatility_of_closes(world):
     assert historical_volatility([100.0, 101.0]) is None
     real = historical_volatility(pm.series(AAPL).close.tolist())
     assert real is not None and 0.05 < real < 1.0
+
+
+def test_deep_in_the_money_bids_are_not_below_intrinsic(world):
+    pm, d, p = world
+    for conid, cls in ((SPY, "SPY"), (AAPL, "AAPL")):
+        und = pm.quote(conid, T0)
+        s = reference_price(und)
+        unit = OPTION_CLASSES[cls].strike_unit
+        for expiry in expirations(OPTION_CLASSES[cls], T0.date())[:3]:
+            for k, right in ((round(s * 0.85 / unit) * unit, "C"),
+                             (round(s * 1.15 / unit) * unit, "P")):
+                o = d.option(cls, expiry, k, right)
+                q = p.quote(o, T0, und)
+                intrinsic = (s - k) if right == "C" else (k - s)
+                tick = opt_tick(o, intrinsic)
+                assert q.bid >= math.floor(intrinsic / tick + 1e-9) * tick - 1e-9
+                assert q.bid <= p.option_model(o, T0, und).price <= q.ask
+
+
+def test_underlying_conid_names_the_quote_to_pass(world):
+    pm, d, p = world
+    es, cl, eu = (d.futures(s, T26.date())[1] for s in ("ES", "CL", "6E"))
+    assert p.underlying_conid(es, T26) == 416904  # SPX
+    assert p.underlying_conid(eu, T26) == 12087792 == pm.instrument(12087792).conId
+    assert p.underlying_conid(cl, T26) == continuous_future(FUTURES["CL"], T26.date()).conId
+    fdax = d.futures("FDAX", T26.date())[0]
+    assert p.underlying_conid(fdax, T26) in {i.conId for i in listed_instruments()
+                                             if i.symbol == "DAX" and i.secType == "IND"}
+    o = d.option("SPY", dt.date(2013, 3, 15), 150.0, "C")
+    assert p.underlying_conid(o, T0) == SPY
+    with pytest.raises(ValueError):
+        p.underlying_conid(pm.instrument(SPY), T0)

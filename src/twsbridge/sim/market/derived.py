@@ -75,6 +75,7 @@ from twsbridge.sim.reference.option_classes import OPTION_CLASSES
 
 __all__ = [
     "COMPUTATION_KINDS",
+    "EUR_USD_CONID",
     "Computation",
     "DerivedPricer",
     "ExpiredContractError",
@@ -88,6 +89,8 @@ COMPUTATION_KINDS = {10: "bid", 11: "ask", 12: "last", 13: "model",
                      80: "bid", 81: "ask", 82: "last", 83: "model"}
 """tickOptionComputation tick types (80-83: the delayed twins of 10-13)."""
 
+EUR_USD_CONID = 12087792
+"""IDEALPRO EUR.USD, the underlying of the 6E future."""
 _U64 = float(1 << 64)
 _DAY = 1.0 / 365.0
 _VOL_SWING = 0.08
@@ -399,6 +402,28 @@ class DerivedPricer:
                      time=t)
 
     # ------------------------------------------------------------------ public
+
+    @staticmethod
+    def underlying_conid(inst: Instrument, t: dt.datetime) -> int:
+        """The conId whose Quote at ``t`` :meth:`quote` needs as ``underlying`` for
+        ``inst``: index futures their index (``underConId``), 6E EUR.USD (12087792),
+        CL/GC/ZN/FGBL the front contract (the CONTFUT's conId on ``t``'s local date; the
+        caller quotes the product's front-month level under it: keep one series per
+        product so that it does not jump at a roll), OPT its stock/ETF/index and FOP its
+        future (``underConId``; itself a FUT priced here). Raises KeyError for an
+        unknown product, ValueError for another secType."""
+        if inst.secType in ("OPT", "FOP"):
+            return inst.underConId
+        if inst.secType not in ("FUT", "CONTFUT"):
+            raise ValueError(f"no derived price for secType {inst.secType!r}")
+        product = DerivedPricer._product(inst)
+        if product.tradingClass in params.INDEX_FUTURES:
+            return product.underConId
+        if product.tradingClass == "6E":
+            return EUR_USD_CONID
+        local_day = t.astimezone(ZoneInfo(inst.timeZoneId)).date()
+        return continuous_future(product, local_day).conId
+
 
     def quote(self, inst: Instrument, t: dt.datetime, underlying: Quote, *,
               rate: float | None = None, dividend_yield: float | None = None) -> Quote:
