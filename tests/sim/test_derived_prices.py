@@ -397,3 +397,17 @@ def test_underlying_conid_names_the_quote_to_pass(world):
     assert p.underlying_conid(o, T0) == SPY
     with pytest.raises(ValueError):
         p.underlying_conid(pm.instrument(SPY), T0)
+
+
+def test_quotes_hold_within_a_second(world):
+    pm, d, p = world
+    und = pm.quote(SPY, T0)
+    o = d.option("SPY", dt.date(2013, 3, 15), 152.0, "P")
+    later = T0 + dt.timedelta(microseconds=700_000)
+    a, b = p.quote(o, T0, und), DerivedPricer(3).quote(o, later, und)
+    assert b.time == later and dataclasses.replace(b, time=T0) == a
+    assert p.computations(o, later, und) == DerivedPricer(3).computations(o, T0, und)
+    es = d.futures("ES", T26.date())[0]
+    spx = made(6800.0, T26)
+    assert p.quote(es, T26 + dt.timedelta(microseconds=999_999), spx).bid == p.quote(
+        es, T26, spx).bid

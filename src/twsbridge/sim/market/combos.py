@@ -25,6 +25,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from twsbridge.protocol.models import ComboLeg
 from twsbridge.sim.market import derived_params as params
@@ -40,6 +41,8 @@ __all__ = [
     "option_volume",
     "underlying_implied_vol",
 ]
+
+_NEW_YORK = ZoneInfo("America/New_York")
 
 
 def combo_quote(legs: Sequence[tuple[ComboLeg, Quote]], t: dt.datetime) -> Quote:
@@ -146,7 +149,7 @@ def open_interest(pricer: DerivedPricer, under: Instrument, t: dt.datetime) -> t
     classes = _classes(under)
     if not classes:
         return 0, 0
-    day = t.astimezone(dt.timezone(dt.timedelta(hours=-5))).date().toordinal()
+    day = t.astimezone(_NEW_YORK).date().toordinal()
     base = sum(params.option_liquidity(c).open_interest for c in classes)
     total = base * (1.0 + 0.05 * pricer.day_noise(under.conId, day, 51))
     puts = int(total * _put_share(under))

@@ -94,6 +94,7 @@ EUR_USD_CONID = 12087792
 _U64 = float(1 << 64)
 _DAY = 1.0 / 365.0
 _VOL_SWING = 0.08
+_MODEL_CACHE_SIZE = 4096
 
 
 class ExpiredContractError(LookupError):
@@ -170,13 +171,16 @@ class DerivedPricer:
 
     ``seed`` selects the synthetic details (spread widths, sizes, volume noise, the
     daily ATM-vol move); the same seed gives the same figures. Stateless otherwise
-    (thread-safe).
+    (thread-safe): option models are memoised per (contract, second, underlying
+    prices), the dictionary cleared when it holds _MODEL_CACHE_SIZE of them.
+    Everything is computed at ``t``'s whole second; a Quote's ``time`` is ``t``.
     """
 
     def __init__(self, seed: int = 0) -> None:
         if seed < 0:
             raise ValueError("seed must be >= 0")
         self.seed = seed
+        self._models: dict[tuple[object, ...], OptionModel] = {}
 
     # ------------------------------------------------------------ shared helpers
 
@@ -312,6 +316,20 @@ class DerivedPricer:
         on, KeyError for an unknown option class, ValueError for a priceless
         underlying quote.
         """
+        t = t.replace(microsecond=0)
+        key = (inst.conId, t, underlying.bid, underlying.ask, underlying.last, underlying.close,
+               rate, dividend_yield)
+        cached = self._models.get(key)
+        if cached is not None:
+            return cached
+        model = self._option_model(inst, t, underlying, rate, dividend_yield)
+        if len(self._models) >= _MODEL_CACHE_SIZE:
+            self._models.clear()
+        self._models[key] = model
+        return model
+
+    def _option_model(self, inst: Instrument, t: dt.datetime, underlying: Quote,
+                      rate: float | None, dividend_yield: float | None) -> OptionModel:
         end = last_trade_instant(inst)
         if t >= end:
             raise ExpiredContractError(f"{inst.localSymbol} stopped trading at {end}")
@@ -438,17 +456,21 @@ class DerivedPricer:
         another secType (BAG: :func:`twsbridge.sim.market.combos.combo_quote`) or a
         priceless underlying quote, KeyError for an unknown product or class.
         """
+        ts = t.replace(microsecond=0)
         if inst.secType in ("FUT", "CONTFUT"):
-            return self._future_quote(inst, t, underlying, rate, dividend_yield)
-        if inst.secType in ("OPT", "FOP"):
-            return self._option_quote(inst, t, underlying, rate, dividend_yield)
-        raise ValueError(f"no derived price for secType {inst.secType!r}")
+            q = self._future_quote(inst, ts, underlying, rate, dividend_yield)
+        elif inst.secType in ("OPT", "FOP"):
+            q = self._option_quote(inst, ts, underlying, rate, dividend_yield)
+        else:
+            raise ValueError(f"no derived price for secType {inst.secType!r}")
+        return q if ts == t else dataclasses.replace(q, time=t)
 
     def computations(self, inst: Instrument, t: dt.datetime, underlying: Quote, *,
                      rate: float | None = None, dividend_yield: float | None = None,
                      ) -> dict[int, Computation]:
         """The tickOptionComputations of OPT/FOP ``inst`` at ``t``: tick type -> fields,
         for 10 bid, 11 ask, 12 last and 13 model (:meth:`computation`)."""
+        t = t.replace(microsecond=0)
         m = self.option_model(inst, t, underlying, rate=rate, dividend_yield=dividend_yield)
         q = self._option_quote(inst, t, underlying, rate, dividend_yield, m)
         prices = [q.bid, q.ask, q.last]
