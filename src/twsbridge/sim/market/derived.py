@@ -15,7 +15,9 @@ Underlying of each kind (what ``underlying`` must be)
       follow the term structure of :mod:`.derived_params`.
     * CONTFUT: priced as the FUT contract it designates (same conId).
     * OPT: the stock, ETF or index quote; FOP: the quote of the future it exercises
-      into (``underConId``), itself from :meth:`DerivedPricer.quote`.
+      into (``underConId``), itself from :meth:`DerivedPricer.quote`. VIX options are
+      priced from the VIX index (real ones price off the VIX future of their expiry,
+      which the simulator does not list).
     The underlying's price is its mid when it has a two-sided market, else ``last``.
 
 Options
