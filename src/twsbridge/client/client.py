@@ -63,6 +63,7 @@ from .core import ClientCore, Hook
 from .errors import TWSError
 from .events import ConnectionEvent
 from .forward import CoreAttribute
+from .historical_ticks import HistoricalTicksMethods
 from .market import MarketData
 from .pacing import TWS_HISTORICAL_LIMITS, HistoricalLimits, Pacing
 from .reconnect import ReconnectPolicy
@@ -78,7 +79,7 @@ INTERCEPTED: tuple[str, ...] = (
     "openOrder", "orderStatus", "execDetails", "commissionReport", "completedOrder")
 
 
-class TWSClient:
+class TWSClient(HistoricalTicksMethods):
     """An asyncio client of TWS or IB Gateway (or the twsbridge simulator).
 
     Args:
