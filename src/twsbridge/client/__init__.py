@@ -26,9 +26,11 @@ from twsbridge.protocol import (
 from twsbridge.protocol.order_models import CommissionReport, Execution, Order, OrderState
 
 from .account import ALL_TAGS, AccountSnapshot, AccountValue, PortfolioItem, PositionsStream
+from .broadcast import ErrorStream
 from .callbacks import Dispatcher, Handler
 from .client import INTERCEPTED, TWSClient
 from .connection import Connector, TokenBucket
+from .depth import DepthRow, DepthUpdate, OrderBook
 from .errors import (
     ConnectionLost,
     HandlerError,
@@ -52,13 +54,12 @@ from .ids import IdAllocator
 from .pacing import HistoricalLimits, Pacing, PacingWait
 from .reconnect import ReconnectPolicy
 from .requests import (
-    ErrorStream,
     HistoricalDataStream,
     MarketDataSubscription,
     Request,
     Subscription,
 )
-from .ticker import TICK_TYPE_NAMES, Tick, Ticker, tick_type_name
+from .ticker import TICK_TYPE_NAMES, Dividends, Tick, Ticker, tick_type_name
 from .trade import DONE_STATES, Fill, Trade, TradeLogEntry
 
 __all__ = [
@@ -76,7 +77,10 @@ __all__ = [
     "Contract",
     "ContractDescription",
     "ContractDetails",
+    "DepthRow",
+    "DepthUpdate",
     "Dispatcher",
+    "Dividends",
     "ErrorStream",
     "Execution",
     "ExecutionFilter",
@@ -95,6 +99,7 @@ __all__ = [
     "MarketDataSubscription",
     "NotConnected",
     "Order",
+    "OrderBook",
     "OrderState",
     "Pacing",
     "PacingWait",

@@ -57,9 +57,11 @@ from .account import (
     PortfolioItem,
     PositionsStream,
 )
+from .broadcast import ErrorStream
 from .callbacks import Handler, Name
 from .connection import Connector
 from .core import ClientCore, Hook
+from .depth import DepthMethods
 from .errors import TWSError
 from .events import ConnectionEvent
 from .forward import CoreAttribute
@@ -67,7 +69,7 @@ from .historical_ticks import HistoricalTicksMethods
 from .market import MarketData
 from .pacing import TWS_HISTORICAL_LIMITS, HistoricalLimits, Pacing
 from .reconnect import ReconnectPolicy
-from .requests import ErrorStream, HistoricalDataStream, MarketDataSubscription, Subscription
+from .requests import HistoricalDataStream, MarketDataSubscription, Subscription
 from .ticker import Ticker
 from .trade import Fill, Trade
 from .trading import Trading
@@ -79,7 +81,7 @@ INTERCEPTED: tuple[str, ...] = (
     "openOrder", "orderStatus", "execDetails", "commissionReport", "completedOrder")
 
 
-class TWSClient(HistoricalTicksMethods):
+class TWSClient(DepthMethods, HistoricalTicksMethods):
     """An asyncio client of TWS or IB Gateway (or the twsbridge simulator).
 
     Args:

@@ -99,6 +99,9 @@ class SessionGuard:
         self.pace_api = False
         self.rate = MessageRateLimiter()
         self.queue: deque[Request] = deque()
+        #: called when connectivity returns with the data lost (1101), before the
+        #: notice: families drop the subscriptions they keep themselves (depth)
+        self.data_lost_hooks: list[Callable[[], None]] = []
 
     # ------------------------------------------------------ message rate
     def hello(self, connect_options: str) -> None:
@@ -219,6 +222,8 @@ class SessionGuard:
         if data_lost:
             self._mkt.clear()
             self._bars.clear()
+            for hook in self.data_lost_hooks:
+                hook()
             self._error(-1, *CONNECTIVITY_RESTORED_DATA_LOST)
         else:
             self._error(-1, *CONNECTIVITY_RESTORED_DATA_MAINTAINED)

@@ -9,6 +9,7 @@ from twsbridge.sim.gateway.families.account import Account
 from twsbridge.sim.gateway.families.base import Family, SessionContext, handles
 from twsbridge.sim.gateway.families.connection import Connection
 from twsbridge.sim.gateway.families.contracts import Contracts
+from twsbridge.sim.gateway.families.depth import Depth
 from twsbridge.sim.gateway.families.historical_ticks import HistoricalTicks
 from twsbridge.sim.gateway.families.history import History
 from twsbridge.sim.gateway.families.market_data import MarketData
@@ -19,6 +20,7 @@ from twsbridge.sim.gateway.families.rules import Rules
 __all__ = ["FAMILIES", "Family", "SessionContext", "handles"]
 
 FAMILIES: tuple[type[Family], ...] = (
-    Connection, Contracts, MarketData, History, Account, Orders, PnL, HistoricalTicks, Rules,
+    Connection, Contracts, MarketData, History, Account, Orders, PnL, Depth, HistoricalTicks,
+    Rules,
 )
 """Every family, in dispatch and polling order."""
