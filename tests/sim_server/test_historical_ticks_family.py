@@ -231,3 +231,25 @@ async def test_over_a_real_socket() -> None:
             assert answer.ticks[0].time == open_
         finally:
             await client.close()
+
+
+def test_every_rule_id_of_the_reference_data_has_a_table(w: Wire) -> None:
+    from twsbridge.sim.reference.option_classes import OPTION_CLASSES
+    from twsbridge.sim.reference.universe import universe
+
+    ticks_of: dict[int, set[tuple[str, float]]] = {}
+    for inst in universe(REPLAY_START.date()):
+        for rule in set(inst.marketRuleIds.split(",")):
+            ticks_of.setdefault(int(rule), set()).add((inst.localSymbol, inst.minTick))
+    for cls in OPTION_CLASSES.values():
+        ticks_of.setdefault(int(cls.marketRuleIds), set())
+    for rule, insts in sorted(ticks_of.items()):
+        msg = only(w.send(wire.ReqMarketRule(marketRuleId=rule)), wire.MarketRule)
+        edges = [p.lowEdge for p in msg.priceIncrements]
+        assert edges[0] == 0 and edges == sorted(set(edges)), rule
+        assert all(p.increment > 0 for p in msg.priceIncrements)
+        if rule in (26, 31, 67, 2046, 230, 46, 1630, 1631, 1549, 1595, 1561):
+            # listed stocks, indices and futures quote on their rule's grid
+            smallest = min(p.increment for p in msg.priceIncrements)
+            stocks = {t for s, t in insts if " " not in s and "." not in s}
+            assert smallest in stocks or not stocks, (rule, insts)

@@ -2,9 +2,14 @@
 reqSmartComponents (83).
 
 * reqMarketRule → marketRule (93): the price increments of a market rule id, one
-  of those the simulator's contract details report in ``marketRuleIds``: 26
-  (US stocks: 0.01 at every price) and 239 (IDEALPRO currency pairs: 0.00005).
-  An unknown id is answered with error 321 (no reqId: id -1).
+  of those the simulator's contract details report in ``marketRuleIds``
+  (:data:`MARKET_RULES`: 26 US stocks, 31 indices, 32 US equity options and
+  crude oil, 110 index options, 239 IDEALPRO currencies, the futures' and the
+  foreign listings' rules). Each table is the grid the simulator prices and
+  quotes on (the instruments' ``minTick``), one step from 0, except 110, IB's
+  index option rule of two steps (0.05 below 3.00, 0.10 from 3.00; its
+  smallest step is those options' minTick). An unknown id is answered with
+  error 321 (no reqId: id -1).
 * reqSmartComponents → smartComponents (82): for the ``bboExchange`` the
   simulator's tickReqParams (81) report for US stocks (:data:`BBO_EXCHANGE`,
   "9c0001"), the venues SMART routes to as bit number → exchange name and
@@ -24,8 +29,22 @@ from twsbridge.sim.market.depth import STOCK_VENUES
 __all__ = ["BBO_EXCHANGE", "MARKET_RULES", "SMART_COMPONENTS", "VENUE_LETTERS", "Rules"]
 
 MARKET_RULES: dict[int, tuple[tuple[float, float], ...]] = {
-    26: ((0.0, 0.01),),
-    239: ((0.0, 0.00005),),
+    26: ((0.0, 0.01),),            # US stocks (SMART and every US venue), stock CFDs
+    31: ((0.0, 0.01),),            # indices
+    32: ((0.0, 0.01),),            # US equity options, NYMEX CL
+    46: ((0.0, 0.1),),             # COMEX GC
+    67: ((0.0, 0.25),),            # CME ES, NQ
+    110: ((0.0, 0.05), (3.0, 0.1)),  # index options (SPX, NDX, RUT, VIX)
+    230: ((0.0, 0.015625),),       # CBOT ZN (1/64)
+    239: ((0.0, 0.00005),),        # IDEALPRO (half pips), CME 6E
+    1549: ((0.0, 0.05),),          # LSE
+    1556: ((0.0, 0.01),),          # SEHK
+    1561: ((0.0, 1.0),),           # TSEJ
+    1574: ((0.0, 0.01),),          # TSE (Toronto)
+    1595: ((0.0, 0.001),),         # IBIS (XETRA)
+    1630: ((0.0, 0.5),),           # EUREX FDAX
+    1631: ((0.0, 0.01),),          # EUREX FGBL
+    2046: ((0.0, 0.1),),           # CME RTY
 }
 """Market rule id → (lowEdge, increment) steps, ascending in lowEdge."""
 
