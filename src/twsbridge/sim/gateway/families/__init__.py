@@ -20,7 +20,7 @@ from twsbridge.sim.gateway.families.rules import Rules
 __all__ = ["FAMILIES", "Family", "SessionContext", "handles"]
 
 FAMILIES: tuple[type[Family], ...] = (
-    Connection, Contracts, MarketData, History, Account, Orders, PnL, Depth, HistoricalTicks,
-    Rules,
+    Connection, Contracts, MarketData, History, Account, Orders, PnL, HistoricalTicks, Rules,
+    Depth,
 )
 """Every family, in dispatch and polling order."""
