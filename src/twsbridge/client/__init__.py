@@ -43,6 +43,13 @@ from .errors import (
 )
 from .events import ConnectionEvent, Gap
 from .frames import bars_to_dataframe, parse_bar_date
+from .historical_ticks import (
+    HistoricalBidAsk,
+    HistoricalLast,
+    HistoricalMidPoint,
+    HistoricalTickList,
+    historicalTicksDf,
+)
 from .ids import IdAllocator
 from .pacing import HistoricalLimits, Pacing, PacingWait
 from .reconnect import ReconnectPolicy
@@ -81,8 +88,12 @@ __all__ = [
     "Gap",
     "Handler",
     "HandlerError",
+    "HistoricalBidAsk",
     "HistoricalDataStream",
+    "HistoricalLast",
     "HistoricalLimits",
+    "HistoricalMidPoint",
+    "HistoricalTickList",
     "IdAllocator",
     "InterceptError",
     "MarketDataSubscription",
@@ -108,6 +119,7 @@ __all__ = [
     "Trade",
     "TradeLogEntry",
     "bars_to_dataframe",
+    "historicalTicksDf",
     "is_notice",
     "parse_bar_date",
     "tick_type_name",

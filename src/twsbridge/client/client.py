@@ -65,6 +65,7 @@ from .depth import DepthMethods
 from .errors import TWSError
 from .events import ConnectionEvent
 from .forward import CoreAttribute
+from .historical_ticks import HistoricalTicksMethods
 from .market import MarketData
 from .pacing import TWS_HISTORICAL_LIMITS, HistoricalLimits, Pacing
 from .reconnect import ReconnectPolicy
@@ -80,7 +81,7 @@ INTERCEPTED: tuple[str, ...] = (
     "openOrder", "orderStatus", "execDetails", "commissionReport", "completedOrder")
 
 
-class TWSClient(DepthMethods):
+class TWSClient(DepthMethods, HistoricalTicksMethods):
     """An asyncio client of TWS or IB Gateway (or the twsbridge simulator).
 
     Args:
