@@ -20,6 +20,7 @@ from .observability import install_observability, observe_gateway
 from .problems import install_problem_handlers
 from .routes import account, contracts, health, keys, market_data, orders
 from .routes import streaming as streaming_routes
+from .routes import ticks as tick_routes
 from .security import require_scope
 from .security.sessions import watch_revocations
 from .settings import VERSION, ServiceSettings
@@ -114,6 +115,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     read = [Depends(require_scope("read"))]  # every route below needs a key
     app.include_router(contracts.router, dependencies=read)
     app.include_router(market_data.router, dependencies=read)
+    app.include_router(tick_routes.router, dependencies=read)  # ticks, histograms, rules
     app.include_router(orders.router, dependencies=read)  # writes: "trade" (orders.py)
     app.include_router(account.router, dependencies=read)
     app.include_router(streaming_routes.router, dependencies=read)
