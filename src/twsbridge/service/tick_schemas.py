@@ -36,7 +36,7 @@ TICKS_MAX = 1000
 WHAT_TO_SHOW_TICKS = ("TRADES", "BID_ASK", "MIDPOINT")
 """The whatToShow values reqHistoricalTicks takes."""
 
-_TRADE_EXAMPLE = {"time": "2013-03-01T14:59:58Z", "price": 430.12, "size": 100,
+_TRADE_EXAMPLE: dict[str, Any] = {"time": "2013-03-01T14:59:58Z", "price": 430.12, "size": 100,
                   "exchange": "NASDAQ", "specialConditions": "", "pastLimit": False,
                   "unreported": False}
 
@@ -51,19 +51,20 @@ class HistoricalTickPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_TRADE_EXAMPLE]})
 
     time: dt.datetime = Field(description="TWS's stamp (whole seconds), UTC.")
-    price: TwsPrice = Field(None, description="TRADES: the print; MIDPOINT: the midpoint.")
-    size: Size = Field(None, description="TRADES: shares printed; MIDPOINT: 0.")
-    exchange: str | None = Field(None, description="TRADES: where it printed (NASDAQ ...).")
+    price: TwsPrice = Field(default=None, description="TRADES: the print; MIDPOINT: the midpoint.")
+    size: Size = Field(default=None, description="TRADES: shares printed; MIDPOINT: 0.")
+    exchange: str | None = Field(default=None, description="TRADES: where it printed (NASDAQ ...).")
     specialConditions: str | None = Field(
-        None, description="TRADES: TWS's sale condition codes, space separated.")
-    pastLimit: bool | None = Field(None, description="TRADES: printed outside the bid/ask.")
-    unreported: bool | None = Field(None, description="TRADES: an unreported print.")
-    priceBid: TwsPrice = Field(None, description="BID_ASK: the bid.")
-    priceAsk: TwsPrice = Field(None, description="BID_ASK: the ask.")
-    sizeBid: Size = Field(None, description="BID_ASK: the bid size.")
-    sizeAsk: Size = Field(None, description="BID_ASK: the ask size.")
-    bidPastLow: bool | None = Field(None, description="BID_ASK: the bid below the day's low.")
-    askPastHigh: bool | None = Field(None,
+        default=None, description="TRADES: TWS's sale condition codes, space separated.")
+    pastLimit: bool | None = Field(default=None, description="TRADES: printed outside the bid/ask.")
+    unreported: bool | None = Field(default=None, description="TRADES: an unreported print.")
+    priceBid: TwsPrice = Field(default=None, description="BID_ASK: the bid.")
+    priceAsk: TwsPrice = Field(default=None, description="BID_ASK: the ask.")
+    sizeBid: Size = Field(default=None, description="BID_ASK: the bid size.")
+    sizeAsk: Size = Field(default=None, description="BID_ASK: the ask size.")
+    bidPastLow: bool | None = Field(default=None,
+                                    description="BID_ASK: the bid below the day's low.")
+    askPastHigh: bool | None = Field(default=None,
                                      description="BID_ASK: the ask above the day's high.")
 
     @classmethod
@@ -111,7 +112,7 @@ class HistogramEntryPublic(BaseModel):
     """The volume traded at one price."""
 
     price: TwsPrice
-    size: Size = Field(None, description="Volume (shares) traded at price.")
+    size: Size = Field(default=None, description="Volume (shares) traded at price.")
 
     @classmethod
     def from_tws(cls, entry: HistogramEntry) -> HistogramEntryPublic:

@@ -2,7 +2,8 @@
 
 * Queries (scope ``read``): ``contract``, ``contracts``, ``searchContracts``,
   ``quote``, ``bars``, ``orders``, ``order``, ``executions``, ``positions``,
-  ``account`` (summary and values), ``pnl``.
+  ``account`` (summary and values), ``pnl``; ``historicalTicks``, ``histogram``,
+  ``marketRule``, ``smartComponents`` (:mod:`.tick_queries`).
 * Mutations (scope ``trade``): ``previewOrder``, ``placeOrder``, ``modifyOrder``,
   ``cancelOrder``, through the guardrails, as REST.
 * Subscriptions (scope ``read``, ``graphql-transport-ws``): ``ticks`` and
@@ -37,6 +38,7 @@ from .limits import GraphQLLimits, RequestRefused, decode_request_json, schema_e
 from .mutations import Mutation
 from .queries import Query
 from .subscriptions import Subscription
+from .tick_queries import with_tick_queries
 from .types import SCALARS
 
 __all__ = ["PATH", "build_schema", "graphql_router", "schema"]
@@ -47,7 +49,7 @@ PATH = "/graphql"
 def build_schema(limits: GraphQLLimits | None = None) -> QuietSchema:
     """The service's GraphQL schema enforcing ``limits`` (default: the settings' defaults)."""
     return QuietSchema(
-        query=Query, mutation=Mutation, subscription=Subscription,
+        query=with_tick_queries(Query), mutation=Mutation, subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),
         extensions=schema_extensions(limits or GraphQLLimits()),
     )

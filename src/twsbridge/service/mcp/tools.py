@@ -31,6 +31,7 @@ from ..settings import VERSION
 from .resources import register_resources
 from .runtime import Call, McpRuntime
 from .texts import INSTRUCTIONS, TOOL_TEXTS, instructions_for
+from .tick_tools import register_tick_tools
 
 __all__ = ["build_server", "problem_text"]
 
@@ -271,5 +272,6 @@ def build_server(runtime: McpRuntime) -> MCPServer:
 
         return await run(ctx, "trade", work)
 
+    register_tick_tools(server, run)  # historical_ticks, market_rule
     register_resources(server, runtime)
     return server

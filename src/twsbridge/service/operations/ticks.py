@@ -55,8 +55,8 @@ from ..tick_schemas import (
 __all__ = [
     "DEFAULT_PERIOD",
     "check_ticks_request",
-    "historical_ticks",
     "histogram",
+    "historical_ticks",
     "market_rule",
     "smart_components",
     "tws_time",
