@@ -71,6 +71,12 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/quotes"): Probe("read", "/quotes?symbol=AAPL"),
     ("GET", "/bars"): Probe("read", "/bars?symbol=AAPL&durationStr=2%20D&barSizeSetting=1%20day"),
     ("GET", "/head-timestamp"): Probe("read", "/head-timestamp?symbol=AAPL"),
+    ("GET", "/ticks/historical"): Probe("read", "/ticks/historical?symbol=AAPL&count=5&end="
+                                                "20130301%2009:45:00%20US/Eastern"),
+    ("GET", "/market/histogram"): Probe("read", "/market/histogram?symbol=AAPL"),
+    ("GET", "/market/rules/{marketRuleId}"): Probe("read", "/market/rules/26"),
+    ("GET", "/market/smart-components/{bboExchange}"): Probe(
+        "read", "/market/smart-components/9c0001"),
     ("GET", "/orders"): Probe("read", "/orders?status=all&limit=5"),
     ("GET", "/orders/{orderId}"): Probe("read", _NO_ORDER),
     ("GET", "/executions"): Probe("read", "/executions?limit=5"),
@@ -289,6 +295,8 @@ GRAPHQL_OPERATIONS: dict[str, str] = {
     "contract": "read", "contracts": "read", "searchContracts": "read", "quote": "read",
     "bars": "read", "orders": "read", "order": "read", "executions": "read",
     "positions": "read", "account": "read", "pnl": "read",
+    "historicalTicks": "read", "histogram": "read", "marketRule": "read",
+    "smartComponents": "read",
     "previewOrder": "trade", "placeOrder": "trade", "modifyOrder": "trade",
     "cancelOrder": "trade",
     "ticks": "read", "orderEvents": "read",
@@ -298,6 +306,7 @@ MCP_TOOLS: dict[str, str] = {
     # engineer C (MCP): tool name -> scope
     "search_contracts": "read", "get_contract": "read", "get_quote": "read",
     "get_bars": "read", "get_positions": "read", "get_orders": "read", "get_account": "read",
+    "historical_ticks": "read", "market_rule": "read",
     "preview_order": "trade", "place_order": "trade", "cancel_order": "trade",
 }
 

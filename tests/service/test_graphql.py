@@ -303,6 +303,11 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "positions": ("{ positions { account position } }", {}),
     "account": ("{ account { account values { tag } } }", {}),
     "pnl": ("{ pnl { account } }", {}),
+    "historicalTicks": ("{ historicalTicks(conId: 265598, count: 5, "
+                        "end: \"20130301 09:45:00 US/Eastern\") { count } }", {}),
+    "histogram": ("{ histogram(conId: 265598) { count } }", {}),
+    "marketRule": ("{ marketRule(marketRuleId: 26) { marketRuleId } }", {}),
+    "smartComponents": ("{ smartComponents(bboExchange: \"9c0001\") { bboExchange } }", {}),
     "previewOrder": ("mutation($input: OrderInput!) { previewOrder(input: $input) "
                      "{ status } }", _ORDER_VARS),
     "placeOrder": (PLACE, _ORDER_VARS),

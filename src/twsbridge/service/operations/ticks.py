@@ -7,9 +7,11 @@ GraphQL and MCP share.
   the rest goes to TWS as given, and what TWS refuses is its error with its code (321
   validation → 400, 200 unknown contract → 404, 162 → 400, or 429 for a pacing
   violation, as ``/bars``). Paced by the client under TWS's historical-data rules
-  (:mod:`twsbridge.client.pacing`); an identical request within ``bars_ttl`` s (the
-  :class:`~twsbridge.service.market_cache.MarketCacheSettings` of bars: TWS refuses an
-  identical historical request within 15 s) or while one runs is answered once.
+  (:mod:`twsbridge.client.pacing`); an identical request while one runs, or within
+  :data:`IDENTICAL_WINDOW` (15 s: TWS refuses an identical historical request sooner, so
+  the client would hold it back that long anyway) or ``bars_ttl`` s if longer, is answered
+  once (nothing is kept when the
+  :class:`~twsbridge.service.market_cache.MarketCacheSettings` ``bars_ttl`` is 0).
 * :func:`histogram`: reqHistogramData (88) → histogramData (89); identical concurrent
   requests share one.
 * :func:`market_rule`: reqMarketRule (91) → marketRule (93), kept ``contract_ttl`` s (a
@@ -54,6 +56,7 @@ from ..tick_schemas import (
 
 __all__ = [
     "DEFAULT_PERIOD",
+    "IDENTICAL_WINDOW",
     "check_ticks_request",
     "histogram",
     "historical_ticks",
@@ -64,6 +67,8 @@ __all__ = [
 
 DEFAULT_PERIOD = "3 days"
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+IDENTICAL_WINDOW = 15.0
+"""Seconds within which TWS refuses an identical historical request (error 162)."""
 _RULE_TIMEOUT = 10.0  # seconds for a marketRule when TWS says nothing at all
 
 
@@ -73,7 +78,7 @@ class _Caches:
     def __init__(self, ib: TWSClient) -> None:
         s = market_cache(ib).settings
         self.ticks: TTLCache[Hashable, HistoricalTickList] = TTLCache(
-            64, s.bars_ttl or 1e-9)
+            64, max(s.bars_ttl, IDENTICAL_WINDOW) if s.bars_ttl > 0 else 1e-9)
         self.rules: TTLCache[int, list[PriceIncrementPublic]] = TTLCache(
             1024, s.contract_ttl or 1e-9)
         self.components: TTLCache[str, list[SmartComponentPublic]] = TTLCache(
