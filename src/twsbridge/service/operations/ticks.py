@@ -190,9 +190,13 @@ async def histogram(ib: TWSClient, contract: Contract, *, period: str = DEFAULT_
 
 
 def _names_rule(err: TWSError, marketRuleId: int) -> bool:
+    """An error naming no request about market rule ``marketRuleId`` (or about a market
+    rule without naming any id)."""
     text = str(getattr(err, "message", "") or err).lower()
-    return err.reqId in (-1, None) and "market rule" in text and (
-        str(marketRuleId) in text or err.code == 321)
+    if err.reqId not in (-1, None) or "market rule" not in text:
+        return False
+    numbers = re.findall(r"-?\d+", text.split("market rule", 1)[1])
+    return str(marketRuleId) in numbers if numbers else err.code == 321
 
 
 async def _rule_refusal(ib: TWSClient, marketRuleId: int, reader: Any) -> TWSError:
