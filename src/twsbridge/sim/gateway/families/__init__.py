@@ -13,10 +13,11 @@ from twsbridge.sim.gateway.families.history import History
 from twsbridge.sim.gateway.families.market_data import MarketData
 from twsbridge.sim.gateway.families.orders import Orders
 from twsbridge.sim.gateway.families.pnl import PnL
+from twsbridge.sim.gateway.families.tick_by_tick import TickByTick
 
 __all__ = ["FAMILIES", "Family", "SessionContext", "handles"]
 
 FAMILIES: tuple[type[Family], ...] = (
-    Connection, Contracts, MarketData, History, Account, Orders, PnL,
+    Connection, Contracts, MarketData, History, Account, Orders, PnL, TickByTick,
 )
 """Every family, in dispatch and polling order."""
