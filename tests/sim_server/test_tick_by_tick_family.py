@@ -4,6 +4,7 @@ tickByTick 99) through a Wire: the TickModel's events, TWS's errors and limits."
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 import pytest
@@ -106,7 +107,7 @@ def test_bid_ask_ticks_are_the_quotes_and_ignore_size_keeps_price_changes(wire: 
             q.bid, q.ask, q.bidSize, q.askSize)
         assert (m.bidPastLow, m.askPastHigh) == (m.bidPrice < q.low, m.askPrice > q.high)
     pairs = [(m.bidPrice, m.askPrice) for m in prices_only]
-    assert all(a != b for a, b in zip(pairs, pairs[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(pairs))
 
 
 def test_midpoint_ticks_are_changes_of_the_quote_midpoint(wire: Wire) -> None:
@@ -119,7 +120,7 @@ def test_midpoint_ticks_are_changes_of_the_quote_midpoint(wire: Wire) -> None:
         q = wire.sim.prices.quote(AAPL_ID, dt.datetime.fromtimestamp(m.time, dt.UTC))
         assert m.midPoint == pytest.approx((q.bid + q.ask) / 2, abs=1e-9)
     values = [m.midPoint for m in mids]
-    assert all(a != b for a, b in zip(values, values[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(values))
 
 
 def test_history_then_stream_has_no_overlap(wire: Wire) -> None:

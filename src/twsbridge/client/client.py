@@ -67,6 +67,7 @@ from .market import MarketData
 from .pacing import TWS_HISTORICAL_LIMITS, HistoricalLimits, Pacing
 from .reconnect import ReconnectPolicy
 from .requests import ErrorStream, HistoricalDataStream, MarketDataSubscription, Subscription
+from .tick_by_tick import TickByTickMethods
 from .ticker import Ticker
 from .trade import Fill, Trade
 from .trading import Trading
@@ -78,7 +79,7 @@ INTERCEPTED: tuple[str, ...] = (
     "openOrder", "orderStatus", "execDetails", "commissionReport", "completedOrder")
 
 
-class TWSClient:
+class TWSClient(TickByTickMethods):
     """An asyncio client of TWS or IB Gateway (or the twsbridge simulator).
 
     Args:

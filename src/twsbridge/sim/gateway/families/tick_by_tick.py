@@ -179,8 +179,9 @@ class TickByTick(Family):
                     return got[-n:]
                 width *= 4
         what = {2: "TRADES", 3: "BID_ASK", 4: "MIDPOINT"}[sub.tickType]
-        events = model.historical_ticks(con, what, n, end=end, ignoreSize=sub.ignoreSize)
-        return list(events)[-n:]
+        events: list[Event] = list(
+            model.historical_ticks(con, what, n, end=end, ignoreSize=sub.ignoreSize))
+        return events[-n:]
 
     def events(self, sub: _Sub, start: int, end: int) -> list[Event]:
         """``sub``'s events of the seconds in [start, end)."""
