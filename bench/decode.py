@@ -1,15 +1,42 @@
 """Framing + decode rate of twsbridge, ib_async 2.1.0 and IB's ibapi on the same bytes.
 
-Usage::
+Usage (from the repository root; about two minutes on one free core)::
 
-    .venv/bin/python bench/decode.py [--n 200000] [--chunk 65536] [--runs 5]
+    .venv/bin/python bench/decode.py [--n 200000] [--depth-n 200000] [--tbt-n 200000]
+                                     [--hist-frames 150] [--chunk 65536] [--runs 5]
+                                     [--workloads market-data,depth-l1,depth-l2,
+                                                  tick-by-tick,hist-ticks]
                                      [--no-gc] [--stages] [--profile]
 
-One synthetic stream of framed TWS messages at server version 176 is built
-with twsbridge's encoder: a market-data mix of tickPrice, tickSize, tickString
-and tickGeneric for 50 tickers, with some 30-bar historicalData messages (one
-request id each). It is cut into ``--chunk``-byte reads, and each reader turns
-the same reads into typed values, the way it does behind a socket:
+Five workloads, each one stream at server version 176 cut into
+``--chunk``-byte reads that every reader decodes in turn: ``market-data``
+(below; ``--n`` messages, four readers, ``--no-gc``/``--stages``/``--profile``
+apply to it), and, in decode_depth.py (frames built by decode_streams.py),
+``depth-l1`` (updateMktDepth, 12) and ``depth-l2`` (updateMktDepthL2, 13): a
+book of 10 rows a side per request, moved by inserts, updates and deletes
+(``--depth-n`` frames each); ``tick-by-tick`` (tickByTick, 99, mixing AllLast,
+BidAsk and MidPoint; ``--tbt-n`` frames); ``hist-ticks``
+(historicalTicks/BidAsk/Last, 96/97/98, of 1000 ticks a frame;
+``--hist-frames`` frames). Those four have the same four readers as below
+(ib_async real with Tickers started for depth or tick-by-tick, or requests for
+historical ticks).
+
+What it prints, per workload: the stream (frames, MB, reads, the mix), a
+``verified:`` line once every reader decoded every value as encoded, then a
+table ``reader  msg/s  CPU s (best of N)`` (``hist-ticks`` adds ticks/s) and
+``ratios: twsbridge/<reader> X.XXx`` (above 1: twsbridge is faster). A reader
+that decodes a value differently, misses a frame or raises is not timed: its
+row says ``disagrees, not timed:`` and the first differing value, and it gets
+no ratio (none at all if twsbridge is the one); the market-data workload stops
+the run (SystemExit) on a disagreement. ``main()`` returns the figures of the
+four newer workloads (tests/bench/test_decode_smoke.py runs them tiny).
+
+The market-data workload: one synthetic stream of framed TWS messages at
+server version 176 is built with twsbridge's encoder: a market-data mix of
+tickPrice, tickSize, tickString and tickGeneric for 50 tickers, with some
+30-bar historicalData messages (one request id each). It is cut into
+``--chunk``-byte reads, and each reader turns the same reads into typed
+values, the way it does behind a socket:
 
 * twsbridge: a ``ClientConnection`` that has seen the server hello;
   ``receive_data(chunk)`` then ``events()`` (typed message objects).
@@ -61,27 +88,29 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import decode_depth
+import decode_streams
 import ib_async
 import ibapi
+from decode_drive import (
+    TIME,
+    VERSION,
+    Reader,
+    best_of,
+    build_chunks,
+    connected,
+    prepare_ib_async_with,
+    prepare_ibapi_with,
+    prepare_ours,
+)
 from ib_async import IB
 from ib_async import Contract as IbAsyncContract
-from ib_async.client import Client as IbAsyncClient
-from ibapi import comm
-from ibapi.decoder import Decoder as IbapiDecoder
 from ibapi.wrapper import EWrapper
 
-from twsbridge.protocol import (
-    ClientConnection,
-    FrameReader,
-    encode_frame,
-    encode_message,
-    split_fields,
-)
+from twsbridge.protocol import ClientConnection, FrameReader, encode_frame, split_fields
 from twsbridge.protocol.catalogue import incoming as I
 from twsbridge.protocol.models import BarData
 
-VERSION = 176
-TIME = "20231021 13:28:15 EST"
 #: ibapi turns these tickPrice types into an extra tickSize callback (bid/ask/last, delayed).
 SIZE_FROM_PRICE = {1, 2, 4, 66, 67, 68}
 #: Request ids: tickers 1..50; historicalData HIST_ID0 + its index in the stream.
@@ -133,35 +162,10 @@ def build_messages(n: int, seed: int = 176) -> list[Any]:
     return out
 
 
-def build_chunks(msgs: list[Any], chunk: int) -> tuple[bytes, list[bytes]]:
-    stream = b"".join(encode_message(m, VERSION) for m in msgs)
-    return stream, [stream[k : k + chunk] for k in range(0, len(stream), chunk)]
-
-
 # ---------------------------------------------------------------- the readers
 #
 # Each prepare_* function sets a reader up (untimed) and returns the timed part: a
 # function that feeds it every chunk and returns what it kept.
-
-
-def prepare_ours(chunks: list[bytes]) -> Callable[[], list[Any]]:
-    conn = ClientConnection()
-    conn.hello()
-    conn.receive_data(encode_frame(f"{VERSION}\0{TIME}\0".encode()))
-    list(conn.events())
-
-    def run() -> list[Any]:
-        out: list[Any] = []
-        append = out.append
-        receive = conn.receive_data
-        events = conn.events
-        for chunk in chunks:
-            receive(chunk)
-            for ev in events():
-                append(ev)
-        return out
-
-    return run
 
 
 class IbAsyncRecorder:
@@ -189,26 +193,9 @@ class IbAsyncRecorder:
         self.out.append(("histEnd", reqId, start, end))
 
 
-def _connected(client: IbAsyncClient) -> None:
-    """The state _onSocketHasData reaches after the server hello and startApi answers."""
-    client._serverVersion = VERSION
-    client.decoder.serverVersion = VERSION
-    client.connState = IbAsyncClient.CONNECTED
-    client._apiReady = True
-
-
 def prepare_ib_async(chunks: list[bytes]) -> Callable[[], list[Any]]:
-    wrapper = IbAsyncRecorder()
-    client = IbAsyncClient(wrapper)
-    _connected(client)
-    on_data = client._onSocketHasData
-
-    def run() -> list[Any]:
-        for chunk in chunks:
-            on_data(chunk)
-        return wrapper.out
-
-    return run
+    run = prepare_ib_async_with(chunks, IbAsyncRecorder())
+    return lambda: run().out
 
 
 @dataclass
@@ -223,7 +210,7 @@ class IbAsyncSession:
 
 def ib_async_session(hist_ids: list[int]) -> IbAsyncSession:
     ib = IB()
-    _connected(ib.client)
+    connected(ib.client)
     wrapper = ib.wrapper
     tickers = {}
     for r in TICKER_IDS:
@@ -271,34 +258,8 @@ class IbapiRecorder(EWrapper):  # type: ignore[misc]
 
 
 def prepare_ibapi(chunks: list[bytes]) -> Callable[[], list[Any]]:
-    wrapper = IbapiRecorder()
-    decoder = IbapiDecoder(wrapper, VERSION)
-    interpret = decoder.interpret
-    read_msg = comm.read_msg
-    read_fields = comm.read_fields
-
-    def run() -> list[Any]:
-        buf = b""
-        for data in chunks:
-            # EReader.run
-            buf += data
-            msgs = []
-            while len(buf) > 0:
-                (_size, msg, buf) = read_msg(buf)
-                if msg:
-                    msgs.append(msg)
-                else:
-                    break
-            # EClient.run, for server versions below protobuf
-            for text in msgs:
-                sMsgId = text[: text.index(b"\0")]
-                text = text[text.index(b"\0") + len(b"\0") :]
-                msgId = int(sMsgId)
-                fields = read_fields(text)
-                interpret(fields, msgId)
-        return wrapper.out
-
-    return run
+    run = prepare_ibapi_with(chunks, IbapiRecorder())
+    return lambda: run().out
 
 
 def run_ours(chunks: list[bytes]) -> list[Any]:
@@ -468,13 +429,6 @@ def verify_ib_async_real(msgs: list[Any], chunks: list[bytes], hist_ids: list[in
 # ---------------------------------------------------------------- timing
 
 
-@dataclass
-class Reader:
-    name: str
-    about: str
-    prepare: Callable[[], Callable[[], Any]]
-
-
 def readers(chunks: list[bytes], hist_ids: list[int]) -> list[Reader]:
     return [
         Reader("twsbridge", "typed message objects (ClientConnection.receive_data, events())",
@@ -488,24 +442,6 @@ def readers(chunks: list[bytes], hist_ids: list[int]) -> list[Reader]:
         Reader("ibapi", f"ibapi {ibapi.get_version_string()} read_msg/read_fields + Decoder, "
                "callbacks to an EWrapper that records", lambda: prepare_ibapi(chunks)),
     ]
-
-
-def best_of(rs: list[Reader], runs: int, *, gc_on: bool = True) -> dict[str, float]:
-    """Best CPU time of each reader over ``runs`` rounds; the readers take turns in each
-    round, so a noisy neighbour slows all of them alike. Set-up is not timed."""
-    best = {r.name: float("inf") for r in rs}
-    for _ in range(runs):
-        for r in rs:
-            run = r.prepare()
-            gc.collect()
-            if not gc_on:
-                gc.disable()
-            t0 = time.process_time()
-            run()
-            best[r.name] = min(best[r.name], time.process_time() - t0)
-            gc.enable()
-            del run
-    return best
 
 
 def report(rs: list[Reader], n: int, best: dict[str, float], runs: int) -> None:
@@ -578,19 +514,37 @@ def profile_ours(chunks: list[bytes], top: int = 25) -> None:
     pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(top)
 
 
-def main(argv: list[str] | None = None) -> None:
+WORKLOADS = ("market-data", *decode_streams.WORKLOADS)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=200_000, help="messages in the stream")
+    ap.add_argument("--n", type=int, default=200_000, help="messages in the market-data stream")
+    ap.add_argument("--depth-n", type=int, default=200_000,
+                    help="frames in each depth stream (depth-l1, depth-l2)")
+    ap.add_argument("--tbt-n", type=int, default=200_000, help="frames in the tick-by-tick stream")
+    ap.add_argument("--hist-frames", type=int, default=150,
+                    help="historical-ticks frames of 1000 ticks (hist-ticks)")
+    ap.add_argument("--workloads", default=",".join(WORKLOADS),
+                    help=f"comma-separated, of {', '.join(WORKLOADS)} (default: all)")
     ap.add_argument("--chunk", type=int, default=65_536, help="bytes per read")
     ap.add_argument("--runs", type=int, default=5, help="runs per reader (best is kept)")
-    ap.add_argument("--profile", action="store_true", help="cProfile twsbridge's run")
-    ap.add_argument("--stages", action="store_true", help="time twsbridge stage by stage")
+    ap.add_argument("--profile", action="store_true", help="cProfile twsbridge's run (market-data)")
+    ap.add_argument("--stages", action="store_true",
+                    help="time twsbridge stage by stage (market-data)")
     ap.add_argument("--no-gc", action="store_true",
-                    help="also time with the cyclic GC off (the readers keep what they decode)")
+                    help="also time with the cyclic GC off (market-data; the readers keep what "
+                    "they decode)")
     args = ap.parse_args(argv)
-    logging.disable(logging.CRITICAL)  # no library logs (all three log at debug only)
-    asyncio.set_event_loop(asyncio.new_event_loop())  # ib_async's request futures
+    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = set(args.workloads) - set(WORKLOADS)
+    if unknown:
+        ap.error(f"unknown workloads {sorted(unknown)}; choose from {', '.join(WORKLOADS)}")
+    return args
 
+
+def market_data(args: argparse.Namespace) -> None:
+    """The market-data workload: tick types and historicalData, four readers."""
     msgs = build_messages(args.n)
     stream, chunks = build_chunks(msgs, args.chunk)
     hist_ids = [m.reqId for m in msgs if isinstance(m, I.HistoricalData)]
@@ -618,6 +572,22 @@ def main(argv: list[str] | None = None) -> None:
         stages(chunks, args.runs)
     if args.profile:
         profile_ours(chunks)
+
+
+def main(argv: list[str] | None = None) -> list[decode_depth.Outcome]:
+    """Run the chosen workloads; the outcomes of the depth, tick-by-tick and
+    historical-ticks ones."""
+    args = parse_args(argv)
+    logging.disable(logging.CRITICAL)  # no library logs (all three log at debug only)
+    asyncio.set_event_loop(asyncio.new_event_loop())  # ib_async's request futures
+    if "market-data" in args.workloads:
+        market_data(args)
+    if set(args.workloads) & set(decode_streams.WORKLOADS):
+        decode_depth.legend()
+    sizes = {"depth-l1": args.depth_n, "depth-l2": args.depth_n, "tick-by-tick": args.tbt_n,
+             "hist-ticks": args.hist_frames}
+    return [decode_depth.run_workload(w, sizes[w], chunk=args.chunk, runs=args.runs)
+            for w in decode_streams.WORKLOADS if w in args.workloads]
 
 
 if __name__ == "__main__":

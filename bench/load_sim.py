@@ -129,7 +129,7 @@ def _line_totals(server: Any, c: SimCounters) -> dict[str, Any]:
         if cid is None:
             continue
         frames[cid] = c.frames.get(id(s.conn), 0)
-        for stream in s._mkt.values():  # the session's market data lines (private)
+        for stream in s.mkt.values():  # the session's market data lines
             lines[(cid, stream.inst.conId)] = list(c.lines.get(id(stream), (0, 0, 0)))
     return {"lines": lines, "frames": frames}
 

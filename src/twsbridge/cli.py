@@ -205,7 +205,7 @@ def sim(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic prices.")] = 0,
     start: Annotated[
         str | None,
-        typer.Option("--start", show_default="the present",
+        typer.Option("--start", show_default="the present", envvar="TWSBRIDGE_SIM_START",
                      help="Start the clock here (ISO 8601, US/Eastern unless an offset is "
                      "given), e.g. 2013-03-01T10:00 to replay the last real data day "
                      "reproducibly."),

@@ -13,7 +13,15 @@ import pytest
 import pytest_asyncio
 
 from .databases import throwaway_pg_database
+from .processes import REPLAY_TEXT
 from .support import auth, running_service, sim_settings
+
+
+@pytest.fixture(autouse=True)
+def _sim_replays_2013(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every simulator the service tests start (in process, CLI look-ups, subprocesses)
+    replays 2013-03-01 10:00, the market open: orders fill, bars are the real data's."""
+    monkeypatch.setenv("TWSBRIDGE_SIM_START", REPLAY_TEXT)
 
 
 @pytest.fixture(scope="session")

@@ -71,15 +71,23 @@ def twsbridge_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "twsbridge.cli"]
 
 
+REPLAY_TEXT = "2013-03-01T10:00"
+"""Where the tests' simulators start (the market is open): TWSBRIDGE_SIM_START."""
+
+
 class Process:
     """A ``twsbridge`` subprocess with its output in ``log`` (a file); ``env``: variables
-    to set on top of this process's environment (less its TWSBRIDGE_* ones)."""
+    to set on top of this process's environment (less its TWSBRIDGE_* ones, plus
+    TWSBRIDGE_SIM_START: its simulator replays from 2013-03-01 10:00), None to unset one."""
 
-    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, args: list[str], log: Path,
+                 env: dict[str, str | None] | None = None) -> None:
         self.args = args
         self.log = log
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith("TWSBRIDGE_")},
-               **(env or {})}
+        merged = {**{k: v for k, v in os.environ.items() if not k.startswith("TWSBRIDGE_")},
+                  "TWSBRIDGE_SIM_START": REPLAY_TEXT,  # a simulator replays 2013-03-01 10:00
+                  **(env or {})}
+        env = {k: v for k, v in merged.items() if v is not None}  # None: unset
         env["PYTHONUNBUFFERED"] = "1"
         self._fh = log.open("w")
         self.proc = subprocess.Popen(

@@ -40,7 +40,7 @@ class SimThread:
         """reqMktData subscriptions of ``con_id`` the simulator's sessions hold now."""
 
         async def count() -> int:
-            return sum(1 for s in self.server.sessions for m in s._mkt.values()
+            return sum(1 for s in self.server.sessions for m in s.mkt.values()
                        if m.inst.conId == con_id)
 
         return int(self._call(count()))

@@ -30,7 +30,7 @@ import pytest
 from twsbridge.client import TWSClient
 from twsbridge.service import ServiceSettings
 from twsbridge.sim import SimServer, Simulator
-from twsbridge.sim.gateway.session import SimSession
+from twsbridge.sim.gateway.families.contracts import Contracts
 from twsbridge.sim.market.clock import REPLAY_START, SimClock
 
 from .processes import eventually, free_port
@@ -61,14 +61,14 @@ async def test_an_order_filled_unseen_is_filled_in_the_journal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stall_after_lookup: list[float] = []
-    answer_lookup = SimSession._req_contract_details
+    answer_lookup = Contracts.req_contract_details
 
-    def look_up(self: SimSession, msg: Any) -> None:
+    def look_up(self: Contracts, msg: Any) -> None:
         answer_lookup(self, msg)
-        if stall_after_lookup and self.client_id == 17:
-            self.sim.faults.stall(stall_after_lookup.pop())  # what comes next waits
+        if stall_after_lookup and self.ctx.client_id == 17:
+            self.ctx.sim.faults.stall(stall_after_lookup.pop())  # what comes next waits
 
-    monkeypatch.setattr(SimSession, "_req_contract_details", look_up)
+    monkeypatch.setattr(Contracts, "req_contract_details", look_up)
     monkeypatch.setattr(reconcile_module, "REQUEST_TIMEOUT", 5.0)  # TWS dropped one: retry soon
     simulator = Simulator(seed=5, clock=SimClock(REPLAY_START))
     port = free_port()

@@ -139,7 +139,7 @@ def test_no_data_is_162() -> None:
         162, "Historical Market Data Service error message:HMDS query returned no data: "
              "AAPL@SMART Trades")
     assert _error(conid=EURUSD, what="TRADES").code == 162
-    assert _error(what="ADJUSTED_LAST").code == 162
+    assert _error(what="YIELD_BID").code == 162  # ADJUSTED_LAST is served now
     with pytest.raises(KeyError):
         _bars(conid=1)
 

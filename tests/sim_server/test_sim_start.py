@@ -18,7 +18,8 @@ from twsbridge.sim.market.clock import REPLAY_START
 
 async def _tws_time(args: list[str], tmp_path: Path) -> int:
     port = free_port()
-    proc = Process(["sim", "--port", str(port), *args], tmp_path / "sim.log")
+    proc = Process(["sim", "--port", str(port), *args], tmp_path / "sim.log",
+                   env={"TWSBRIDGE_SIM_START": None})  # the default: the present
     try:
         wait_for_port(port, proc)
         async with TWSClient("127.0.0.1", port, client_id=3) as ib:
@@ -31,6 +32,18 @@ async def test_the_clock_starts_at_the_present(tmp_path: Path) -> None:
     before = time.time()
     now = await _tws_time([], tmp_path)
     assert before - 1 <= now <= time.time() + 1
+
+
+async def test_the_start_can_come_from_the_environment(tmp_path: Path) -> None:
+    port = free_port()
+    proc = Process(["sim", "--port", str(port), "--speed", "0"], tmp_path / "env.log",
+                   env={"TWSBRIDGE_SIM_START": "2013-03-01T10:00"})
+    try:
+        wait_for_port(port, proc)
+        async with TWSClient("127.0.0.1", port, client_id=3) as ib:
+            assert await ib.reqCurrentTime() == int(REPLAY_START.timestamp())
+    finally:
+        proc.stop()
 
 
 async def test_start_replays_from_a_fixed_time_in_us_eastern(tmp_path: Path) -> None:

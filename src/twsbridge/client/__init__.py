@@ -26,9 +26,11 @@ from twsbridge.protocol import (
 from twsbridge.protocol.order_models import CommissionReport, Execution, Order, OrderState
 
 from .account import ALL_TAGS, AccountSnapshot, AccountValue, PortfolioItem, PositionsStream
+from .broadcast import ErrorStream
 from .callbacks import Dispatcher, Handler
 from .client import INTERCEPTED, TWSClient
 from .connection import Connector, TokenBucket
+from .depth import DepthRow, DepthUpdate, OrderBook
 from .errors import (
     ConnectionLost,
     HandlerError,
@@ -41,11 +43,17 @@ from .errors import (
 )
 from .events import ConnectionEvent, Gap
 from .frames import bars_to_dataframe, parse_bar_date
+from .historical_ticks import (
+    HistoricalBidAsk,
+    HistoricalLast,
+    HistoricalMidPoint,
+    HistoricalTickList,
+    historicalTicksDf,
+)
 from .ids import IdAllocator
 from .pacing import HistoricalLimits, Pacing, PacingWait
 from .reconnect import ReconnectPolicy
 from .requests import (
-    ErrorStream,
     HistoricalDataStream,
     MarketDataSubscription,
     Request,
@@ -57,7 +65,7 @@ from .tick_by_tick import (
     TickByTickMidPoint,
     TickByTickTrade,
 )
-from .ticker import TICK_TYPE_NAMES, Tick, Ticker, tick_type_name
+from .ticker import TICK_TYPE_NAMES, Dividends, Tick, Ticker, tick_type_name
 from .trade import DONE_STATES, Fill, Trade, TradeLogEntry
 
 __all__ = [
@@ -75,7 +83,10 @@ __all__ = [
     "Contract",
     "ContractDescription",
     "ContractDetails",
+    "DepthRow",
+    "DepthUpdate",
     "Dispatcher",
+    "Dividends",
     "ErrorStream",
     "Execution",
     "ExecutionFilter",
@@ -83,13 +94,18 @@ __all__ = [
     "Gap",
     "Handler",
     "HandlerError",
+    "HistoricalBidAsk",
     "HistoricalDataStream",
+    "HistoricalLast",
     "HistoricalLimits",
+    "HistoricalMidPoint",
+    "HistoricalTickList",
     "IdAllocator",
     "InterceptError",
     "MarketDataSubscription",
     "NotConnected",
     "Order",
+    "OrderBook",
     "OrderState",
     "Pacing",
     "PacingWait",
@@ -113,6 +129,7 @@ __all__ = [
     "Trade",
     "TradeLogEntry",
     "bars_to_dataframe",
+    "historicalTicksDf",
     "is_notice",
     "parse_bar_date",
     "tick_type_name",

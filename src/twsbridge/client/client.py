@@ -57,16 +57,19 @@ from .account import (
     PortfolioItem,
     PositionsStream,
 )
+from .broadcast import ErrorStream
 from .callbacks import Handler, Name
 from .connection import Connector
 from .core import ClientCore, Hook
+from .depth import DepthMethods
 from .errors import TWSError
 from .events import ConnectionEvent
 from .forward import CoreAttribute
+from .historical_ticks import HistoricalTicksMethods
 from .market import MarketData
 from .pacing import TWS_HISTORICAL_LIMITS, HistoricalLimits, Pacing
 from .reconnect import ReconnectPolicy
-from .requests import ErrorStream, HistoricalDataStream, MarketDataSubscription, Subscription
+from .requests import HistoricalDataStream, MarketDataSubscription, Subscription
 from .tick_by_tick import TickByTickMethods
 from .ticker import Ticker
 from .trade import Fill, Trade
@@ -79,7 +82,7 @@ INTERCEPTED: tuple[str, ...] = (
     "openOrder", "orderStatus", "execDetails", "commissionReport", "completedOrder")
 
 
-class TWSClient(TickByTickMethods):
+class TWSClient(DepthMethods, HistoricalTicksMethods, TickByTickMethods):
     """An asyncio client of TWS or IB Gateway (or the twsbridge simulator).
 
     Args:

@@ -41,10 +41,11 @@ from typing import Any, TypeVar
 
 from twsbridge.protocol import Message, Unknown, incoming
 
+from .broadcast import ConnectionEventStream, ErrorStream
 from .callbacks import Dispatcher, Name, message_name
 from .connection import Connector, TokenBucket, Transport, describe
 from .errors import ConnectionLost, InterceptError, NotConnected, TWSError, TWSTimeoutError
-from .events import ConnectionEvent, ConnectionEventStream, ErrorStream, utcnow
+from .events import ConnectionEvent, utcnow
 from .ids import IdAllocator
 from .pacing import (
     MESSAGE_RATE_EXCEEDED,

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from twsbridge.protocol import BarData, Contract, Message, incoming
 
 from .errors import ConnectionLost, TWSError
-from .events import ErrorStream, Gap, utcnow
+from .events import Gap, utcnow
 from .ids import IdAllocator
 from .ticker import Tick, TickBook, Ticker
 
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MARKET_DATA",
-    "ErrorStream",
     "HistoricalDataStream",
     "MarketDataSubscription",
     "Renew",

@@ -11,18 +11,33 @@ As IB's client does, a tickPrice that carries a size also yields the size tick
 that goes with it (bid → bidSize, ask → askSize, last → lastSize, and the
 delayed ones). A price TWS marks unavailable (-1 with size 0, or the empty
 field) is ``nan``; an empty size is ``None`` on the Ticker and yields no Tick.
+
+The ticks of reqMktData's genericTickList fill Ticker attributes named as
+ib_async's Ticker names them (TWS API, "Available Tick Types"): 165 →
+``low13week`` … ``high52week`` (15-20), ``avVolume`` (21); 233 RTVolume
+(48) → ``rtVolume`` (the day's volume), ``vwap``, ``rtTime`` and, as IB's
+"last trade details", ``last``/``lastSize``; 375 (77) → ``rtTradeVolume``;
+236 → ``shortable`` (46: > 2.5 at least 1000 shares to borrow, > 1.5
+shortable if shares can be located, else not) and ``shortableShares`` (89);
+293/294/295 → ``tradeCount``, ``tradeRate``, ``volumeRate`` (54-56);
+318 → ``lastRthTrade`` (57); 411 → ``rtHistVolatility`` (58); 595 →
+``volumeRate3Min``, ``volumeRate5Min``, ``volumeRate10Min`` (63-65); 456 →
+``dividends`` (59, :class:`Dividends`); and for the options statistics
+``histVolatility`` (23), ``impliedVolatility`` (24), ``callOpenInterest``,
+``putOpenInterest`` (27, 28), ``callVolume``, ``putVolume`` (29, 30).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from twsbridge.protocol import UNSET_DECIMAL, UNSET_DOUBLE, Contract, Message, incoming
 
-__all__ = ["TICK_TYPE_NAMES", "Tick", "TickBook", "Ticker", "tick_type_name"]
+__all__ = ["TICK_TYPE_NAMES", "Dividends", "Tick", "TickBook", "Ticker", "parse_dividends",
+           "tick_type_name"]
 
 _NAMES = (
     "bidSize bid ask askSize last lastSize high low volume close "  # 0-9
@@ -63,14 +78,48 @@ def tick_type_name(tickType: int) -> str:
 #: Price tick types and the Ticker attribute they fill (live and delayed).
 PRICE_ATTRS = {1: "bid", 2: "ask", 4: "last", 6: "high", 7: "low", 9: "close", 14: "open",
                66: "bid", 67: "ask", 68: "last", 72: "high", 73: "low", 75: "close",
-               76: "open"}
+               76: "open", 15: "low13week", 16: "high13week", 17: "low26week",
+               18: "high26week", 19: "low52week", 20: "high52week", 57: "lastRthTrade"}
 #: Size tick types and the Ticker attribute they fill.
 SIZE_ATTRS = {0: "bidSize", 3: "askSize", 5: "lastSize", 8: "volume",
-              69: "bidSize", 70: "askSize", 71: "lastSize", 74: "volume"}
+              69: "bidSize", 70: "askSize", 71: "lastSize", 74: "volume",
+              21: "avVolume", 27: "callOpenInterest", 28: "putOpenInterest",
+              29: "callVolume", 30: "putVolume", 89: "shortableShares",
+              63: "volumeRate3Min", 64: "volumeRate5Min", 65: "volumeRate10Min"}
+#: tickGeneric types and the Ticker attribute they fill.
+GENERIC_ATTRS = {49: "halted", 90: "halted", 23: "histVolatility", 24: "impliedVolatility",
+                 46: "shortable", 54: "tradeCount", 55: "tradeRate", 56: "volumeRate",
+                 58: "rtHistVolatility"}
+#: RTVolume tickString types and the Ticker attribute their total volume fills.
+RT_VOLUME_ATTRS = {48: "rtVolume", 77: "rtTradeVolume"}
+_DIVIDENDS = 59
 #: The size tick type that comes with a price tick type inside tickPrice.
 PRICE_SIZE = {1: 0, 2: 3, 4: 5, 66: 69, 67: 70, 68: 71}
 _TIMESTAMPS = (45, 88)
-_HALTED = (49, 90)
+
+
+@dataclass(frozen=True, slots=True)
+class Dividends:
+    """The IB Dividends tick (59, generic tick 456): sums of the dividends
+    (currency per share) of the past and of the next 12 months, the next
+    ex-date and its amount; None where TWS sends nothing."""
+
+    past12Months: float | None
+    next12Months: float | None
+    nextDate: date | None
+    nextAmount: float | None
+
+
+def _opt_float(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+def parse_dividends(value: str) -> Dividends:
+    """``'0.83,0.92,20130219,0.23'`` → Dividends; ValueError if malformed."""
+    past, nxt12, day, amount = value.split(",")
+    return Dividends(_opt_float(past), _opt_float(nxt12),
+                     datetime.strptime(day.strip(), "%Y%m%d").date() if day.strip() else None,
+                     _opt_float(amount))
 
 
 @dataclass(slots=True)
@@ -104,7 +153,10 @@ class Ticker:
     ``lastTimestamp`` TWS's time of the last trade (tick 45/88) in UTC.
     ``marketDataType`` is 1 live, 2 frozen, 3 delayed, 4 delayed frozen.
     ``halted`` is TWS's halted value (0 not halted, 1 general, 2 volatility),
-    None until sent. ``extra`` holds every other tick by name.
+    None until sent. The generic ticks' attributes are in the module doc:
+    prices and rates floats (``nan`` until sent), sizes Decimals (None until
+    sent), ``rtTime`` the UTC time of the last RTVolume print, volatilities
+    annualised decimals (0.25 = 25 %). ``extra`` holds every other tick by name.
     """
 
     contract: Contract
@@ -125,6 +177,34 @@ class Ticker:
     lastTimestamp: datetime | None = None
     minTick: float = math.nan
     bboExchange: str = ""
+    low13week: float = math.nan
+    high13week: float = math.nan
+    low26week: float = math.nan
+    high26week: float = math.nan
+    low52week: float = math.nan
+    high52week: float = math.nan
+    avVolume: Decimal | None = None
+    rtVolume: Decimal | None = None
+    rtTradeVolume: Decimal | None = None
+    rtTime: datetime | None = None
+    vwap: float = math.nan
+    shortable: float = math.nan
+    shortableShares: Decimal | None = None
+    tradeCount: float = math.nan
+    tradeRate: float = math.nan
+    volumeRate: float = math.nan
+    volumeRate3Min: Decimal | None = None
+    volumeRate5Min: Decimal | None = None
+    volumeRate10Min: Decimal | None = None
+    lastRthTrade: float = math.nan
+    rtHistVolatility: float = math.nan
+    histVolatility: float = math.nan
+    impliedVolatility: float = math.nan
+    callOpenInterest: Decimal | None = None
+    putOpenInterest: Decimal | None = None
+    callVolume: Decimal | None = None
+    putVolume: Decimal | None = None
+    dividends: Dividends | None = None
     extra: dict[str, float | Decimal | str] = field(default_factory=dict)
 
     def midpoint(self) -> float:
@@ -166,15 +246,13 @@ class TickBook:
             ticks += self._size(msg.tickType, msg.size, now)
         elif isinstance(msg, incoming.TickGeneric):
             ticks.append(self._tick(msg.tickType, msg.value, now))
-            if msg.tickType in _HALTED:
-                t.halted = msg.value
+            if (attr := GENERIC_ATTRS.get(msg.tickType)) is not None:
+                setattr(t, attr, msg.value)
             else:
                 t.extra[tick_type_name(msg.tickType)] = msg.value
         elif isinstance(msg, incoming.TickString):
             ticks.append(self._tick(msg.tickType, msg.value, now))
-            if msg.tickType in _TIMESTAMPS and msg.value.strip().isdigit():
-                t.lastTimestamp = datetime.fromtimestamp(int(msg.value), UTC)
-            else:
+            if not self._string(msg.tickType, msg.value):
                 t.extra[tick_type_name(msg.tickType)] = msg.value
         elif isinstance(msg, incoming.MarketDataType):
             t.marketDataType = msg.marketDataType
@@ -186,6 +264,33 @@ class TickBook:
         if ticks:
             t.time = now
         return ticks
+
+    def _string(self, tickType: int, value: str) -> bool:
+        """Apply a tickString the Ticker has attributes for; False if it has none
+        (or the text is malformed)."""
+        t = self.ticker
+        if tickType in _TIMESTAMPS and value.strip().isdigit():
+            t.lastTimestamp = datetime.fromtimestamp(int(value), UTC)
+            return True
+        try:
+            if tickType == _DIVIDENDS:
+                t.dividends = parse_dividends(value)
+                return True
+            if (attr := RT_VOLUME_ATTRS.get(tickType)) is not None:
+                price, size, ms, volume, vwap, _single = value.split(";")
+                if volume:
+                    setattr(t, attr, Decimal(volume))
+                if vwap:
+                    t.vwap = float(vwap)
+                if ms:
+                    sec, milli = divmod(int(ms), 1000)
+                    t.rtTime = datetime.fromtimestamp(sec, UTC) + timedelta(milliseconds=milli)
+                if price and size:
+                    t.last, t.lastSize = float(price), Decimal(size)
+                return True
+        except (ValueError, ArithmeticError):
+            return False
+        return False
 
     def _size(self, tickType: int, size: Decimal, now: datetime) -> list[Tick]:
         value = None if size == UNSET_DECIMAL else size

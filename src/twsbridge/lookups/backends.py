@@ -333,8 +333,11 @@ async def client_session(gateway: str | None, use_sim: bool,
             yield ClientBackend(ib, f"gateway {gateway}")
         return
     from twsbridge.sim import SimServer, Simulator
+    from twsbridge.sim.market.clock import SimClock, parse_start
 
-    srv = SimServer(Simulator(seed=0), port=None)  # in process: no socket listens
+    start = os.environ.get("TWSBRIDGE_SIM_START", "").strip()  # as the service's sim_start
+    clock = SimClock(parse_start(start) if start else None)  # default: the present
+    srv = SimServer(Simulator(seed=0, clock=clock), port=None)  # in process: no socket listens
     await srv.start()
     try:
         async with TWSClient("in-process simulator", 0, cid,

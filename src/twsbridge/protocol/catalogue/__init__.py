@@ -6,10 +6,10 @@ client decodes ``incoming`` and encodes ``outgoing``; the simulator the reverse.
 Newer families keep both directions in one module each: ``depth`` (market depth
 and tick-by-tick), ``ticks`` (historical ticks, histograms, market rules and SMART
 components) and ``options`` (option chains, option model calculations, greeks,
-exercise).
+exercise); ``schedule`` (historicalSchedule, the answer to whatToShow SCHEDULE).
 """
 
-from . import depth, incoming, options, outgoing, ticks
+from . import depth, incoming, options, outgoing, schedule, ticks
 from .generic import Unknown
 
-__all__ = ["Unknown", "depth", "incoming", "options", "outgoing", "ticks"]
+__all__ = ["Unknown", "depth", "incoming", "options", "outgoing", "schedule", "ticks"]

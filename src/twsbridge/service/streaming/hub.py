@@ -334,6 +334,7 @@ class StreamHub:
         if self.topics.get(topic.key) is topic:
             del self.topics[topic.key]
         for sink in list(topic.feeds):
+            assert isinstance(sink, Sink)  # the hub subscribes only its own sinks
             sink.feeds.pop(topic.key, None)
             sink._push(Frame("error", dumps({
                 "type": "error", **topic.spec.header, "code": error.code,

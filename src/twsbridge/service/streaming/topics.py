@@ -15,10 +15,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
-
-if TYPE_CHECKING:
-    from .hub import Sink, StreamHub
+from typing import Any, NamedTuple, Protocol
 
 __all__ = [
     "Emit",
@@ -132,17 +129,29 @@ class _Feed:
     snapshot_due: bool = True
 
 
+class Subscriber(Protocol):
+    """What a topic needs of a subscriber (:class:`~.hub.Sink`): take a batch, never block."""
+
+    def _offer(self, feed: _Feed, batch: _Batch) -> None: ...
+
+
+class TopicOwner(Protocol):
+    """What a topic needs of its hub (:class:`~.hub.StreamHub`)."""
+
+    def _fail(self, topic: Topic, error: StreamError) -> None: ...
+
+
 class Topic:
     """One upstream and its subscribers (created by the hub)."""
 
-    def __init__(self, hub: StreamHub, kind: TopicKind, spec: TopicSpec) -> None:
+    def __init__(self, hub: TopicOwner, kind: TopicKind, spec: TopicSpec) -> None:
         self.hub = hub
         self.kind = kind
         self.spec = spec
         self.key = spec.key
         self.state: dict[Hashable, Item] = {}
         self.ready = False
-        self.feeds: dict[Sink, _Feed] = {}
+        self.feeds: dict[Subscriber, _Feed] = {}
         self.batches = 0
         self.items = 0
         self.task: asyncio.Task[None] | None = None

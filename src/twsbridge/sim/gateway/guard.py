@@ -100,6 +100,9 @@ class SessionGuard:
         self.data_lost_count = 0  # 1101s sent: families drop their subscriptions at each
         self.rate = MessageRateLimiter()
         self.queue: deque[Request] = deque()
+        #: called when connectivity returns with the data lost (1101), before the
+        #: notice: families drop the subscriptions they keep themselves (depth)
+        self.data_lost_hooks: list[Callable[[], None]] = []
 
     # ------------------------------------------------------ message rate
     def hello(self, connect_options: str) -> None:
@@ -221,6 +224,8 @@ class SessionGuard:
             self.data_lost_count += 1
             self._mkt.clear()
             self._bars.clear()
+            for hook in self.data_lost_hooks:
+                hook()
             self._error(-1, *CONNECTIVITY_RESTORED_DATA_LOST)
         else:
             self._error(-1, *CONNECTIVITY_RESTORED_DATA_MAINTAINED)

@@ -98,7 +98,7 @@ def american_price_vec(
         df = wi * tail * (1.0 - 1.0 / qq) + g.gamma * s_star / qq
         step = f / df
         s_star = np.maximum(s_star - step, 1e-12 * ki)
-        if bool(np.all(np.abs(step) <= 1e-13 * ki)):
+        if bool(np.all(np.abs(step) <= 1e-10 * ki)):  # 1e-13 is below the noise: no exit
             break
     g = bsm_greeks_vec(ci, s_star, ki, ti, vi, ri, qi)
     a = wi * (s_star / qq) * (1.0 - wi * g.delta)

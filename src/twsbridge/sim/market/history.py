@@ -13,7 +13,11 @@ refuses or has no data for) and answered from a :class:`PriceModel`:
   bar size from midnight US/Eastern, the first bar of a session starting at
   the session start (09:30 with useRTH, else 04:00; forex 17:15);
 * nothing is produced after the clock's ``now``: the bar containing ``now``
-  is partial and its close is the current price.
+  is partial and its close is the current price;
+* every whatToShow TWS serves (TRADES, ADJUSTED_LAST, the quotes, historical
+  and implied volatility, fee and rebate rates) is built on the same path and
+  quotes; which secType serves which, TWS's errors for the others and each
+  value's meaning are in :mod:`twsbridge.sim.market.bar_kinds`.
 
 Durations: ``N S`` is N seconds back; ``N D`` the last N trading sessions
 (ending with the one in progress); ``N W``/``N M``/``N Y`` calendar weeks,
@@ -30,6 +34,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from twsbridge.sim.market.bar_kinds import (
+    ADJUSTED_LAST_END,
+    ALL_WHAT_TO_SHOW,
+    HMDS_PREFIX,
+    QUOTE_KINDS,
+    TRADE_KINDS,
+    VALIDATION_PREFIX,
+    VALUE_KINDS,
+    HistoryError,
+    adjustment_factors,
+    check_available,
+    daily_values,
+    hv_base,
+    no_data,
+    parse_what,
+    value_series,
+)
 from twsbridge.sim.market.prices import DATA_END, DailySeries, PriceModel, round_tick
 from twsbridge.sim.reference.calendar import SIM_TZ, session_bounds
 from twsbridge.sim.reference.instruments import Instrument
@@ -38,8 +59,6 @@ __all__ = ["BAR_SIZES", "WHAT_TO_SHOW", "BarSize", "Duration", "HistBar", "Histo
            "bar_update", "format_bar_time", "head_timestamp", "historical_bars",
            "parse_bar_size", "parse_duration", "parse_end_datetime"]
 
-VALIDATION_PREFIX = "Error validating request.-'bP' : cause - "
-HMDS_PREFIX = "Historical Market Data Service error message:"
 INVALID_END_DATE = (
     "End Date/Time: The date, time, or time-zone entered is invalid.\n"
     "The correct format is yyyymmdd hh:mm:ss xx/xxxx\nwhere yyyymmdd and xx/xxxx are optional.\n"
@@ -52,25 +71,11 @@ INVALID_END_DATE = (
 TRADE_SIZE = 250
 """Average trade size in shares, used to derive barCount from volume."""
 
-WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "BID", "ASK", "BID_ASK")
-_NO_DATA_TYPES = frozenset({
-    "ADJUSTED_LAST", "HISTORICAL_VOLATILITY", "OPTION_IMPLIED_VOLATILITY", "FEE_RATE",
-    "SCHEDULE", "AGGTRADES", "YIELD_ASK", "YIELD_BID", "YIELD_BID_ASK", "YIELD_LAST",
-    "YIELD_MARK", "NAV_LAST", "INDICATIVE_AUCTION_PRICE_SIZE",
-})
+WHAT_TO_SHOW = tuple(sorted(ALL_WHAT_TO_SHOW))
+"""Every whatToShow TWS accepts (which secType serves which: bar_kinds)."""
 _ZONE_ALIASES = {"EST": "US/Eastern", "EST5EDT": "US/Eastern", "CST": "US/Central",
                  "MST": "US/Mountain", "PST": "US/Pacific", "GMT": "UTC", "Z": "UTC"}
 _DAY = 86400
-
-
-class HistoryError(Exception):
-    """A refused request: ``code`` and ``message`` as TWS sends them in
-    errMsg (10314, 321 or 162)."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 def _invalid(cause: str) -> HistoryError:
@@ -199,15 +204,6 @@ def parse_bar_size(barSizeSetting: str) -> BarSize:
     return bs
 
 
-def _parse_what(whatToShow: str) -> str:
-    what = whatToShow.strip().upper()
-    if not what:
-        raise _invalid("What to show field is missing or incorrect.")
-    if what not in WHAT_TO_SHOW and what not in _NO_DATA_TYPES:
-        raise _invalid(f"What to show value of {whatToShow} rejected.")
-    return what
-
-
 def _zone(name: str) -> dt.tzinfo:
     key = _ZONE_ALIASES.get(name.upper(), name)
     if key.upper() == "UTC":
@@ -257,24 +253,6 @@ def _parse_end(endDateTime: str, now: dt.datetime) -> dt.datetime:
     except ValueError as exc:
         raise HistoryError(10314, INVALID_END_DATE) from exc
     raise HistoryError(10314, INVALID_END_DATE)
-
-
-def _label(what: str) -> str:
-    return what[0] + what[1:].lower()
-
-
-def _no_data(inst: Instrument, what: str) -> HistoryError:
-    return HistoryError(162, f"{HMDS_PREFIX}HMDS query returned no data: "
-                             f"{inst.localSymbol}@{inst.exchange} {_label(what)}")
-
-
-def _check_available(inst: Instrument, what: str, bs: BarSize) -> None:
-    if what in _NO_DATA_TYPES:
-        raise _no_data(inst, what)
-    if inst.is_forex and what == "TRADES":
-        step = bs.seconds or _DAY
-        raise HistoryError(162, f"{HMDS_PREFIX}No historical market data for "
-                                f"{inst.localSymbol}/CASH@FXSUBPIP Last {step}")
 
 
 def _check_limits(bs: BarSize, dur: Duration) -> None:
@@ -330,6 +308,8 @@ def _daily_bars(model: PriceModel, inst: Instrument, end: dt.datetime, dur: Dura
     else:
         cutoff = dur.before(end).astimezone(SIM_TZ).date()
         first = ser.index_le(cutoff) + 1
+    if what == "HISTORICAL_VOLATILITY":
+        first = max(first, 1)  # the first day has no return
     if first > last:
         return []
     sl = slice(first, last + 1)
@@ -342,6 +322,11 @@ def _daily_bars(model: PriceModel, inst: Instrument, end: dt.datetime, dur: Dura
         h[-1], lo[-1], c[-1] = seg.max(), seg.min(), seg[-1]
         v[-1] = int(path.volumes[path.rth_start: pos + 1].sum())
     days = [dt.date.fromordinal(int(x)) for x in ser.ords[sl]]
+    if what == "ADJUSTED_LAST":
+        f = adjustment_factors(inst, ser.ords[sl])
+        o, h, lo, c = (np.round(a * f, 6) for a in (o, h, lo, c))
+    if what in VALUE_KINDS:
+        o, h, lo, c = daily_values(inst, ser, first, what, o, h, lo, c)
     wap = (h + lo + c) / 3.0
     if bs.unit == "D":
         groups = [[k] for k in range(len(days))]
@@ -358,10 +343,13 @@ def _daily_bars(model: PriceModel, inst: Instrument, end: dt.datetime, dur: Dura
     for g in groups:
         go, gh, gl, gc = float(o[g[0]]), float(h[g].max()), float(lo[g].min()), float(c[g[-1]])
         gv = int(v[g].sum())
-        if what == "TRADES":
+        if what in TRADE_KINDS:
             gw = float((wap[g] * v[g]).sum() / gv) if gv else float(wap[g].mean())
             out.append(HistBar(days[g[0]], go, gh, gl, gc, Decimal(gv), _dec(gw),
                                max(1, gv // TRADE_SIZE) if gv else 0))
+            continue
+        if what in VALUE_KINDS:
+            out.append(HistBar(days[g[0]], go, gh, gl, gc, _NONE, _NONE, -1))
             continue
         arr = np.array([go, gh, gl, gc])
         bid = np.floor((arr - tick / 2) / tick + 1e-7) * tick
@@ -378,6 +366,7 @@ def _intraday_bars(model: PriceModel, inst: Instrument, days: list[dt.date], lo:
     """Bars of ``bs`` over the paths of ``days``, seconds in [lo, hi)."""
     rth = rth or inst.is_forex
     chunks = []
+    ser = model.series(inst.conId, max(days[-1], DATA_END)) if days else None
     for n_day, day in enumerate(days):
         path = model.path(inst.conId, day)
         if path is None:
@@ -391,7 +380,17 @@ def _intraday_bars(model: PriceModel, inst: Instrument, days: list[dt.date], lo:
         offset = _offset(seg_start)
         ep = np.arange(path.start + a, path.start + b, dtype=np.int64)
         bucket = (ep + offset) // bs.seconds * bs.seconds - offset
-        chunks.append((ep, path.prices[a:b], path.volumes[a:b],
+        p = path.prices[a:b]
+        if what == "ADJUSTED_LAST":
+            p = np.round(p * adjustment_factors(inst, np.array([day.toordinal()]))[0], 6)
+        elif what in VALUE_KINDS:
+            assert ser is not None
+            i = ser.index_of(day)
+            if what == "HISTORICAL_VOLATILITY" and i < 1:
+                continue
+            base = hv_base(ser, i) if what == "HISTORICAL_VOLATILITY" else None
+            p = value_series(what, inst, base, p)
+        chunks.append((ep, p, path.volumes[a:b],
                        np.maximum(bucket, seg_start), np.full(b - a, n_day)))
     if not chunks:
         return []
@@ -400,7 +399,7 @@ def _intraday_bars(model: PriceModel, inst: Instrument, days: list[dt.date], lo:
     starts = np.concatenate(([0], brk))
     ends = np.concatenate((brk, [len(ep)]))
     times = [dt.datetime.fromtimestamp(int(x), SIM_TZ) for x in label[starts]]
-    if what == "TRADES":
+    if what in TRADE_KINDS:
         vol = np.add.reduceat(v, starts)
         pv = np.add.reduceat(p * v, starts)
         mean = np.add.reduceat(p, starts) / (ends - starts)
@@ -411,7 +410,10 @@ def _intraday_bars(model: PriceModel, inst: Instrument, days: list[dt.date], lo:
         return [HistBar(times[k], float(o[k]), float(h[k]), float(low[k]), float(c[k]),
                         Decimal(int(vol[k])), _dec(wap[k]), int(counts[k]))
                 for k in range(len(starts))]
-    bid, ask, _, _ = model.bid_ask(inst.conId, ep, p)
+    if what in VALUE_KINDS:
+        series = p
+    else:
+        bid, ask, _, _ = model.bid_ask(inst.conId, ep, p)
     if what == "BID_ASK":
         n = ends - starts
         o = np.add.reduceat(bid, starts) / n
@@ -419,7 +421,8 @@ def _intraday_bars(model: PriceModel, inst: Instrument, days: list[dt.date], lo:
         h, low = np.maximum.reduceat(ask, starts), np.minimum.reduceat(bid, starts)
         o, c = round_tick(o, inst.minTick / 100), round_tick(c, inst.minTick / 100)
     else:
-        series = {"BID": bid, "ASK": ask, "MIDPOINT": np.round((bid + ask) / 2, 10)}[what]
+        if what in QUOTE_KINDS:
+            series = {"BID": bid, "ASK": ask, "MIDPOINT": np.round((bid + ask) / 2, 10)}[what]
         o, c = series[starts], series[ends - 1]
         h, low = np.maximum.reduceat(series, starts), np.minimum.reduceat(series, starts)
     return [HistBar(times[k], float(o[k]), float(h[k]), float(low[k]), float(c[k]),
@@ -455,14 +458,20 @@ def historical_bars(
     ``start`` is ``end`` moved back by the duration (calendar), ``end`` the
     requested end capped at ``now``, both aware US/Eastern. Raises
     HistoryError (10314 / 321 / 162) like TWS; unknown conId: KeyError.
+    What each whatToShow shows, and for which secType: :mod:`bar_kinds`
+    (SCHEDULE has no bars, ValueError: :mod:`twsbridge.sim.market.schedule`).
     """
     inst = model.instrument(conId)
     end = parse_end_datetime(endDateTime, now)
     dur = parse_duration(durationStr)
     bs = parse_bar_size(barSizeSetting)
-    what = _parse_what(whatToShow)
+    what = parse_what(whatToShow)
+    if what == "ADJUSTED_LAST" and endDateTime.strip():
+        raise HistoryError(321, ADJUSTED_LAST_END)
+    if what == "SCHEDULE":
+        raise ValueError("SCHEDULE has no bars: see sim.market.schedule")
     _check_limits(bs, dur)
-    _check_available(inst, what, bs)
+    check_available(inst, what, bs.seconds)
     end = min(end, now).astimezone(SIM_TZ)
     try:
         start = dur.before(end)
@@ -484,7 +493,7 @@ def historical_bars(
     else:
         bars = _daily_bars(model, inst, end, dur, bs, what)
     if not bars:
-        raise _no_data(inst, what)
+        raise no_data(inst, what)
     return start, end, bars
 
 
@@ -501,8 +510,8 @@ def bar_update(
     the last bar of the last session."""
     inst = model.instrument(conId)
     bs = parse_bar_size(barSizeSetting)
-    what = _parse_what(whatToShow)
-    _check_available(inst, what, bs)
+    what = parse_what(whatToShow)
+    check_available(inst, what, bs.seconds)
     if not bs.intraday:
         bars = _daily_bars(model, inst, now, Duration(1, "D" if bs.unit == "D" else "M"), bs, what)
     else:
@@ -515,16 +524,16 @@ def bar_update(
             lo = max((last + off) // bs.seconds * bs.seconds - off, int(s.timestamp()))
             bars = _intraday_bars(model, inst, days, lo, last + 1, bs, what, useRTH)
     if not bars:
-        raise _no_data(inst, what)
+        raise no_data(inst, what)
     return bars[-1]
 
 
 def head_timestamp(model: PriceModel, conId: int, whatToShow: str, useRTH: bool) -> dt.datetime:
     """reqHeadTimeStamp: start of the first session with data (aware, US/Eastern)."""
     inst = model.instrument(conId)
-    what = _parse_what(whatToShow)
-    _check_available(inst, what, BAR_SIZES["1 day"])
-    first = model.series(conId).date(0)
+    what = parse_what(whatToShow)
+    check_available(inst, what, 0)
+    first = model.series(conId).date(1 if what == "HISTORICAL_VOLATILITY" else 0)
     return session_bounds(inst, first, useRTH or inst.is_forex)[0]
 
 

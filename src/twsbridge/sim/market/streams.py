@@ -6,6 +6,9 @@ answer is the full set of ticks TWS sends (tickPrice (1) with sizes, tickSize
 :meth:`MktDataStream.update` sends only the values that changed, about four
 times per simulated second. Delayed types (3, 4) use TWS's delayed tick ids
 and prices 15 minutes old; frozen types (2, 4) and snapshots send one set.
+A line with generic ticks (:mod:`twsbridge.sim.market.generic_ticks`) adds
+theirs to each answer, at the same data time; ``mdoff`` leaves out the
+top-of-book ticks (tickReqParams and marketDataType still come).
 
 :class:`BarStream` is one keepUpToDate reqHistoricalData (id 20): a
 historicalDataUpdate (90) with the current bar about every 5 simulated seconds.
@@ -20,6 +23,7 @@ from decimal import Decimal
 from twsbridge.protocol.catalogue import incoming
 from twsbridge.protocol.models import BarData
 from twsbridge.protocol.spec import Message
+from twsbridge.sim.market.generic_ticks import GenericTicks
 from twsbridge.sim.market.history import HistBar, HistoryError, bar_update, format_bar_time
 from twsbridge.sim.market.prices import PriceModel, Quote
 from twsbridge.sim.reference.calendar import SIM_TZ
@@ -78,6 +82,8 @@ class MktDataStream:
     ``marketDataType``: 1 live, 2 frozen, 3 delayed, 4 delayed frozen.
     ``snapshot``: one set then tickSnapshotEnd (57). Sizes are in shares
     (forex: base-currency units); prices in the contract's currency.
+    ``generic``: the line's generic ticks (None: none asked); ``mdoff``: no
+    top-of-book ticks.
     """
 
     reqId: int
@@ -86,6 +92,8 @@ class MktDataStream:
     marketDataType: int = 1
     snapshot: bool = False
     next_due: dt.datetime | None = None
+    generic: GenericTicks | None = None
+    mdoff: bool = False
     _sent: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -98,9 +106,11 @@ class MktDataStream:
         """True when updates follow the first set (live or delayed, not snapshot)."""
         return not self.snapshot and self.marketDataType in (1, 3)
 
+    def _data_time(self, now: dt.datetime) -> dt.datetime:
+        return now - DELAYED if self.marketDataType in (3, 4) else now
+
     def _quote(self, now: dt.datetime) -> Quote:
-        t = now - DELAYED if self.marketDataType in (3, 4) else now
-        return self.model.quote(self.inst.conId, t)
+        return self.model.quote(self.inst.conId, self._data_time(now))
 
     def _values(self, q: Quote) -> dict[str, object]:
         vals: dict[str, object] = {
@@ -121,9 +131,12 @@ class MktDataStream:
         if self.marketDataType != 1:
             out.append(incoming.MarketDataType(reqId=self.reqId,
                                                marketDataType=self.marketDataType))
-        vals = self._values(self._quote(now))
-        out.extend(self._ticks(vals, full=True))
-        self._sent = vals
+        if not self.mdoff:
+            vals = self._values(self._quote(now))
+            out.extend(self._ticks(vals, full=True))
+            self._sent = vals
+        if self.generic is not None:
+            out.extend(self.generic.first(self._data_time(now)))
         if self.snapshot:
             out.append(incoming.TickSnapshotEnd(reqId=self.reqId))
         else:
@@ -137,9 +150,13 @@ class MktDataStream:
         self.next_due += TICK_INTERVAL  # from the due time: a poll's lateness does not add up
         if self.next_due <= now:  # after a long stall: one update, not a burst
             self.next_due = now + TICK_INTERVAL
-        vals = self._values(self._quote(now))
-        out = self._ticks(vals, full=False)
-        self._sent = vals
+        out: list[Message] = []
+        if not self.mdoff:
+            vals = self._values(self._quote(now))
+            out = self._ticks(vals, full=False)
+            self._sent = vals
+        if self.generic is not None:
+            out.extend(self.generic.update(self._data_time(now)))
         return out
 
     def _ticks(self, vals: dict[str, object], *, full: bool) -> list[Message]:
@@ -196,7 +213,11 @@ def to_bar_data(bar: HistBar, formatDate: int) -> BarData:
 
 @dataclass(slots=True)
 class BarStream:
-    """One keepUpToDate reqHistoricalData subscription (historicalDataUpdate, id 90)."""
+    """One keepUpToDate reqHistoricalData subscription (historicalDataUpdate, id 90).
+
+    Any whatToShow with bars (:mod:`twsbridge.sim.market.bar_kinds`): the update
+    is the bar in progress, equal to the last bar of a request made at that
+    instant; SCHEDULE never streams (the family sends no BarStream for it)."""
 
     reqId: int
     conId: int

@@ -65,6 +65,9 @@ def instrument_contract(inst: Instrument, exchange: str = "") -> Contract:
         conId=inst.conId,
         symbol=inst.symbol,
         secType=inst.secType,
+        lastTradeDateOrContractMonth=inst.lastTradeDateOrContractMonth,
+        strike=inst.strike,
+        right=inst.right,
         multiplier=inst.multiplier,
         exchange=_exchange(inst, exchange),
         primaryExchange=inst.primaryExchange,
@@ -75,28 +78,51 @@ def instrument_contract(inst: Instrument, exchange: str = "") -> Contract:
     )
 
 
+def _wire_last_trade(inst: Instrument) -> str:
+    """contractDetails' lastTradeDateOrContractMonth: TWS appends the last
+    trade time and time zone (``20261218 08:30:00 US/Central``) for contracts
+    that have one; ibapi and ib_async split it into the date and
+    ``lastTradeTime`` (ContractDetails has no field of its own for it)."""
+    date = inst.lastTradeDateOrContractMonth
+    if date and inst.lastTradeTime:
+        return f"{date} {inst.lastTradeTime} {inst.timeZoneId}"
+    return date
+
+
 def contract_details(inst: Instrument, day: dt.date, exchange: str = "") -> ContractDetails:
     """contractDetails (id 10) content of ``inst``; trading and liquid hours
-    start at ``day`` (the simulated today) and cover a week."""
+    start at ``day`` (the simulated today) and cover a week.
+
+    Derivatives carry their underlying (``underConId``, ``underSymbol``,
+    ``underSecType``), ``contractMonth``, ``realExpirationDate`` and, in the
+    contract's lastTradeDateOrContractMonth, the last trade time (see
+    :func:`_wire_last_trade`)."""
+    contract = instrument_contract(inst, exchange)
+    contract.lastTradeDateOrContractMonth = _wire_last_trade(inst)
     return ContractDetails(
-        contract=instrument_contract(inst, exchange),
+        contract=contract,
         marketName=inst.marketName,
         minTick=inst.minTick,
         orderTypes=inst.orderTypes,
         validExchanges=inst.validExchanges,
         priceMagnifier=inst.priceMagnifier,
-        underConId=0,
+        underConId=inst.underConId,
         longName=inst.longName,
+        contractMonth=inst.contractMonth,
         industry=inst.industry,
         category=inst.category,
         subcategory=inst.subcategory,
         timeZoneId=inst.timeZoneId,
         tradingHours=trading_hours(inst, day, False),
         liquidHours=trading_hours(inst, day, True),
-        evMultiplier=0,
+        evRule=inst.evRule,
+        evMultiplier=inst.evMultiplier,
         secIdList=[TagValue(k, v) for k, v in inst.secIdList],
         aggGroup=inst.aggGroup,
+        underSymbol=inst.underSymbol,
+        underSecType=inst.underSecType,
         marketRuleIds=inst.marketRuleIds,
+        realExpirationDate=inst.realExpirationDate,
         stockType=inst.stockType,
         minSize=inst.minSize,
         sizeIncrement=inst.sizeIncrement,

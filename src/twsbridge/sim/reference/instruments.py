@@ -5,7 +5,8 @@ details shaped like the ones TWS returns in ``contractDetails`` (order types,
 valid exchanges, market rule ids, ISIN, industry classification ...).
 
 The exchange calendar (holidays, sessions, ``tradingHours``) is in
-:mod:`twsbridge.sim.reference.calendar`.
+:mod:`twsbridge.sim.reference.calendar`; the wider market (other venues,
+indices, CFDs, futures and options) in :mod:`twsbridge.sim.reference.universe`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ class Instrument:
     sizes (``minSize``, ``sizeIncrement``, ``suggestedSizeIncrement``) are in
     shares for stocks and in base-currency units for forex. ``firstDate`` is
     the first day the simulator has data for (head timestamp).
+
+    Derivatives also carry ``lastTradeDateOrContractMonth`` (``YYYYMMDD``, the
+    last trading day), ``strike`` (in ``currency``), ``right`` (``C``/``P``),
+    the underlying (``underConId``, ``underSymbol``, ``underSecType``),
+    ``contractMonth`` (``YYYYMM``), ``realExpirationDate`` (``YYYYMMDD``, the
+    settlement/expiry date, later than the last trading day for AM-settled
+    options) and ``lastTradeTime`` (``HH:MM:SS`` in ``timeZoneId``), as in
+    TWS's ContractDetails; every one defaults to empty so the stock and
+    forex records are unchanged.
     """
 
     conId: int
@@ -81,6 +91,18 @@ class Instrument:
     minSize: Decimal = Decimal("1")
     sizeIncrement: Decimal = Decimal("1")
     suggestedSizeIncrement: Decimal = Decimal("100")
+    # Derivatives (FUT, OPT, FOP, CONTFUT); empty for stocks, indices, forex and CFDs.
+    lastTradeDateOrContractMonth: str = ""
+    strike: float = 0.0
+    right: str = ""
+    underConId: int = 0
+    underSymbol: str = ""
+    underSecType: str = ""
+    contractMonth: str = ""
+    realExpirationDate: str = ""
+    lastTradeTime: str = ""
+    evRule: str = ""
+    evMultiplier: int = 0
 
     @property
     def marketName(self) -> str:

@@ -59,6 +59,11 @@ class SessionContext(Protocol):
         ...
 
     @property
+    def server_version(self) -> int:
+        """The negotiated server version (0 before the handshake)."""
+        ...
+
+    @property
     def api_client(self) -> int:
         """The client id orders are placed under (-1 before startApi)."""
         ...

@@ -2,8 +2,11 @@
 cancelHistoricalData (25), reqHeadTimeStamp (87) and its cancel (90),
 reqRealTimeBars (50) and cancelRealTimeBars (51).
 
-Bars come from :mod:`twsbridge.sim.market.history`; pacing (162/420/366) is the
-session guard's. Streamed bars (keepUpToDate, real-time bars) live in the
+Bars come from :mod:`twsbridge.sim.market.history` (every whatToShow TWS serves;
+which secType serves which: :mod:`twsbridge.sim.market.bar_kinds`); whatToShow
+SCHEDULE is answered with historicalSchedule (106) from
+:mod:`twsbridge.sim.market.schedule`, and never streams. Pacing (162/420/366) is
+the session guard's. Streamed bars (keepUpToDate, real-time bars) live in the
 session's ``bars``, which the guard polls.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from twsbridge.protocol.catalogue import incoming, outgoing
+from twsbridge.protocol.catalogue.schedule import HistoricalSchedule, HistoricalSession
 from twsbridge.sim.gateway.families.base import Family, handles
 from twsbridge.sim.gateway.families.market_data import DUPLICATE_TICKER
 from twsbridge.sim.market.history import (
@@ -20,12 +24,17 @@ from twsbridge.sim.market.history import (
     head_timestamp,
     historical_bars,
 )
+from twsbridge.sim.market.schedule import Schedule, historical_schedule
 from twsbridge.sim.market.streams import (
     REALTIME_BAR_SECONDS,
     BarStream,
     RealTimeBarStream,
     to_bar_data,
 )
+from twsbridge.sim.reference.instruments import Instrument
+
+HISTORICAL_SCHEDULE_VERSION = 165
+"""The first server version with historicalSchedule (106)."""
 
 __all__ = ["LIVE_UPDATES_END", "History"]
 
@@ -48,6 +57,9 @@ class History(Family):
         if ctx.guard.historical_refused(inst.conId, msg):  # pacing: 162 / 420
             return
         now = ctx.now()
+        if msg.whatToShow.strip().upper() == "SCHEDULE":
+            self._schedule(msg, inst, now)
+            return
         try:
             start, end, bars = historical_bars(
                 ctx.sim.prices, inst.conId, now=now, endDateTime=msg.endDateTime,
@@ -64,6 +76,28 @@ class History(Family):
             ctx.bars[msg.reqId] = BarStream(
                 msg.reqId, inst.conId, ctx.sim.prices, msg.barSizeSetting, msg.whatToShow,
                 msg.useRTH, msg.formatDate, next_due=now + dt.timedelta(seconds=5))
+
+    def _schedule(self, msg: outgoing.ReqHistoricalData, inst: Instrument,
+                  now: dt.datetime) -> None:
+        """whatToShow SCHEDULE: one historicalSchedule (106), no bars, no updates."""
+        ctx = self.ctx
+        if ctx.server_version < HISTORICAL_SCHEDULE_VERSION:
+            ctx.error(msg.reqId, 503, f"The TWS is out of date and must be upgraded. It does "
+                                      f"not support historical schedule below server version "
+                                      f"{HISTORICAL_SCHEDULE_VERSION}.")
+            return
+        try:
+            sched = historical_schedule(inst, now=now, endDateTime=msg.endDateTime,
+                                        durationStr=msg.durationStr, useRTH=msg.useRTH)
+        except HistoryError as e:
+            ctx.error(msg.reqId, e.code, e.message)
+            return
+        stamp = Schedule.stamp
+        ctx.emit([HistoricalSchedule(
+            reqId=msg.reqId, startDateTime=stamp(sched.sessions[0][0]),
+            endDateTime=stamp(sched.sessions[-1][1]), timeZone=sched.timeZone,
+            sessions=[HistoricalSession(stamp(s), stamp(e), f"{d:%Y%m%d}")
+                      for s, e, d in sched.sessions])])
 
     @handles(outgoing.CancelHistoricalData)
     def cancel_historical_data(self, msg: outgoing.CancelHistoricalData) -> None:

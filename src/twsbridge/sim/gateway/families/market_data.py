@@ -4,6 +4,10 @@ A line streams about four tick updates a second from the price model
 (:class:`~twsbridge.sim.market.streams.MktDataStream`); the session's guard
 applies the line limit (101) and the faults (10197, silence during 1100).
 The lines live in the session's ``mkt``, which the guard polls.
+
+``genericTickList`` (:mod:`twsbridge.sim.market.generic_ticks`): an id TWS
+does not accept for the contract, or generic ticks on a snapshot, is error
+321 with TWS's text and no line; ``mdoff`` keeps only the generic ticks.
 """
 
 from __future__ import annotations
@@ -11,6 +15,13 @@ from __future__ import annotations
 from twsbridge.protocol.catalogue import outgoing
 from twsbridge.sim.gateway.families.base import Family, handles
 from twsbridge.sim.gateway.guard import Line
+from twsbridge.sim.market.generic_ticks import (
+    SNAPSHOT_GENERIC,
+    GenericTickError,
+    GenericTickModel,
+    GenericTicks,
+    parse_generic_tick_list,
+)
 from twsbridge.sim.market.streams import MktDataStream
 
 __all__ = ["DUPLICATE_TICKER", "MarketData"]
@@ -36,12 +47,25 @@ class MarketData(Family):
             ctx.error(msg.reqId, 322, DUPLICATE_TICKER)
             return
         inst = ctx.single(msg.reqId, msg.contract)
-        snapshot = msg.snapshot or msg.regulatorySnapshot
-        line = Line.REFUSED if inst is None else ctx.guard.new_line(
-            msg.reqId, ctx.md_type, snapshot)
-        if inst is None or line is Line.REFUSED:
+        if inst is None:
             return
-        stream = MktDataStream(msg.reqId, inst, ctx.sim.prices, ctx.md_type, snapshot=snapshot)
+        snapshot = msg.snapshot or msg.regulatorySnapshot
+        try:
+            generic = parse_generic_tick_list(msg.genericTickList, inst.secType)
+        except GenericTickError as e:
+            ctx.error(msg.reqId, 321, e.text)
+            return
+        if generic and snapshot:
+            ctx.error(msg.reqId, 321, SNAPSHOT_GENERIC)
+            return
+        line = ctx.guard.new_line(msg.reqId, ctx.md_type, snapshot)
+        if line is Line.REFUSED:
+            return
+        stream = MktDataStream(msg.reqId, inst, ctx.sim.prices, ctx.md_type, snapshot=snapshot,
+                               mdoff=generic.mdoff)
+        if generic.ids:
+            stream.generic = GenericTicks(msg.reqId, inst, GenericTickModel.of(ctx.sim.prices),
+                                          generic.ids)
         if line is Line.ANSWER:  # else its first tick set waits for the data (faults)
             ctx.emit(stream.first(ctx.now()))
         if not stream.snapshot:
