@@ -3,6 +3,7 @@ tickByTick 99) through a Wire: the TickModel's events, TWS's errors and limits."
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 from typing import Any
@@ -182,3 +183,15 @@ def test_session_close_frees_the_slots() -> None:
         a.send(req(50 + i, "Last"))
     a.session.close()
     assert errors(b.send(req(60, "Last"))) == []
+
+
+async def test_nothing_streams_while_connectivity_is_lost(wire: Wire) -> None:
+    wire.send(req(70, "AllLast"))
+    loss = asyncio.create_task(wire.sim.faults.connectivity_loss(0.2, data_lost=False))
+    await asyncio.sleep(0.05)
+    assert wire.sim.faults.connectivity_lost
+    assert [m for m in poll(wire, 30) if isinstance(m, depth.TickByTick)] == []
+    await loss  # (the Wire's session is not attached to the faults: no 1100/1102 here)
+    assert not wire.sim.faults.connectivity_lost
+    resumed = poll(wire, 40)  # the events of the loss are not sent late
+    assert resumed and min(m.time for m in resumed) >= T0 + 30
