@@ -20,6 +20,7 @@ from .observability import install_observability, observe_gateway
 from .problems import install_problem_handlers
 from .routes import account, contracts, health, keys, market_data, orders
 from .routes import streaming as streaming_routes
+from .routes import tick_by_tick as tick_by_tick_routes
 from .security import require_scope
 from .security.sessions import watch_revocations
 from .settings import VERSION, ServiceSettings
@@ -117,6 +118,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(orders.router, dependencies=read)  # writes: "trade" (orders.py)
     app.include_router(account.router, dependencies=read)
     app.include_router(streaming_routes.router, dependencies=read)
+    app.include_router(tick_by_tick_routes.router, dependencies=read)  # /ws/ticks, /sse/ticks
     app.include_router(keys.router)  # "admin"
     app.include_router(graphql_router(settings))  # /graphql: its own key check (HTTP, WS init)
     mcp.install(app)  # /mcp: a key for every request; tools check read / trade

@@ -28,6 +28,7 @@ from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.tools import merge_types
 from strawberry.types.unset import UNSET
 
 from ..settings import ServiceSettings
@@ -37,6 +38,7 @@ from .limits import GraphQLLimits, RequestRefused, decode_request_json, schema_e
 from .mutations import Mutation
 from .queries import Query
 from .subscriptions import Subscription
+from .tick_by_tick import TickByTickSubscription
 from .types import SCALARS
 
 __all__ = ["PATH", "build_schema", "graphql_router", "schema"]
@@ -47,7 +49,8 @@ PATH = "/graphql"
 def build_schema(limits: GraphQLLimits | None = None) -> QuietSchema:
     """The service's GraphQL schema enforcing ``limits`` (default: the settings' defaults)."""
     return QuietSchema(
-        query=Query, mutation=Mutation, subscription=Subscription,
+        query=Query, mutation=Mutation,
+        subscription=merge_types("Subscription", (Subscription, TickByTickSubscription)),
         config=StrawberryConfig(scalar_map=SCALARS),
         extensions=schema_extensions(limits or GraphQLLimits()),
     )

@@ -21,6 +21,7 @@ from ..gateway import GatewayManager
 from .account import ACCOUNT, account_spec, register_account_upstream
 from .hub import Frame, Sink, SinkDropped, StreamError, StreamHub, TopicKind, TopicSpec
 from .orders import ORDERS, orders_spec, register_order_upstream
+from .ticks import register_tick_by_tick_upstream
 from .upstreams import BARS, QUOTES, register_market_upstreams
 
 __all__ = [
@@ -72,6 +73,7 @@ async def stream_hub(app: FastAPI, gateway: GatewayManager) -> AsyncIterator[Str
     settings = StreamSettings()
     hub = StreamHub(max_queue=settings.max_queue, drop_after=settings.drop_after)
     register_market_upstreams(hub, gateway)
+    register_tick_by_tick_upstream(hub, gateway)
     register_order_upstream(hub, gateway)
     register_account_upstream(hub, gateway)
     app.state.stream_hub = hub

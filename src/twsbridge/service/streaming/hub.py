@@ -127,6 +127,10 @@ class Sink:
             self._wake.set()
             return
         if feed.merged is None and len(feed.batches) >= self.hub.max_queue:
+            if not feed.topic.kind.conflate:  # every item matters (tick-by-tick): drop
+                self.hub.drop(self, f"slow consumer: {len(feed.batches)} messages unsent "
+                                    f"(limit {self.hub.max_queue}, not conflated)")
+                return
             feed.merged, feed.merged_items = {}, 0
             feed.merged_t_hub = feed.batches[0].t_hub
             while feed.batches:
