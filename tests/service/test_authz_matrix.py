@@ -81,6 +81,8 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/streams"): Probe("read", "/streams"),
     ("GET", "/sse/quotes"): Probe("read", "/sse/quotes?conId=265598", kind="sse"),
     ("WS", "/ws/quotes"): Probe("read", "/ws/quotes?conId=265598", kind="ws"),
+    ("GET", "/sse/ticks"): Probe("read", "/sse/ticks?conId=265598&tickType=MidPoint", kind="sse"),
+    ("WS", "/ws/ticks"): Probe("read", "/ws/ticks?conId=265598&tickType=MidPoint", kind="ws"),
     ("WS", "/ws/bars"): Probe("read", "/ws/bars?conId=265598&useRTH=false", kind="ws"),
     ("WS", "/ws/realtime-bars"): Probe("read", "/ws/realtime-bars?conId=265598&useRTH=false",
                                        kind="ws"),
@@ -292,6 +294,7 @@ GRAPHQL_OPERATIONS: dict[str, str] = {
     "previewOrder": "trade", "placeOrder": "trade", "modifyOrder": "trade",
     "cancelOrder": "trade",
     "ticks": "read", "orderEvents": "read",
+    "tickByTick": "read",
 }
 
 MCP_TOOLS: dict[str, str] = {

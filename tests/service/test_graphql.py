@@ -119,7 +119,8 @@ async def test_schema_introspection(http: httpx.AsyncClient, svc: Svc) -> None:
     assert {"Quote", "Order", "OrderInput", "OrderUpdateInput", "Size", "Ticks",
             "OrderEvent", "ContractDetails", "Account"} <= names
     assert schema["mutationType"]["name"] == "Mutation"
-    assert {f["name"] for f in schema["subscriptionType"]["fields"]} == {"ticks", "orderEvents"}
+    assert {f["name"] for f in schema["subscriptionType"]["fields"]} == {"ticks", "orderEvents",
+                                                                      "tickByTick"}
     fields = await ok(http, svc.keys["read"],
                       '{ __type(name: "OrderInput") { inputFields { name } } }')
     # derived from OrderCreate: the REST request model's fields, all of them
@@ -310,6 +311,8 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
                     "{ orderId } }", {}),  # allowed: 404
     "cancelOrder": ("mutation { cancelOrder(orderId: 999999) { orderId } }", {}),  # 404
     "ticks": ("subscription { ticks(conId: 265598) { type } }", {}),
+    "tickByTick": ("subscription { tickByTick(conId: 265598, tickType: \"MidPoint\") "
+                   "{ tickType } }", {}),
     "orderEvents": ("subscription { orderEvents { event } }", {}),
 }
 _NOT_FOUND = {"order", "modifyOrder", "cancelOrder"}

@@ -8,14 +8,16 @@ snapshot: the last ticks the service has seen); a ``Gap`` result after a resume.
 Ticks are never conflated: a subscriber too slow is dropped (status 503). TWS's
 refusals end the subscription with a GraphQL error carrying TWS's code
 (``extensions.code`` 10190: TWS's limit of 3 tick-by-tick subscriptions).
-The field is a :class:`~.limits.TWSCall`: counted by ``graphql_max_tws_fields``.
+The field is a :class:`TWSStream` (a :class:`~.limits.TWSCall`): counted by
+``graphql_max_tws_fields``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import inspect
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -26,13 +28,20 @@ from ..tick_by_tick_schemas import TickByTickPublic
 from .auth import GraphQLContext, ReadScope
 from .errors import to_graphql_error
 from .limits import TWSCall
-from .queries import ConId, Currency, Exchange, PrimaryExchange, SecType, Symbol, contract_query
+from .queries import (
+    ConId,
+    Currency,
+    Decorator,
+    Exchange,
+    PrimaryExchange,
+    SecType,
+    Symbol,
+    contract_query,
+)
 from .subscriptions import _messages, _resolve_problem
-from .types import derive
+from .tick_by_tick_types import TickByTickGQL
 
-__all__ = ["TickByTickGQL", "TickByTickSubscription"]
-
-TickByTickGQL = derive(TickByTickPublic, "TickByTick")
+__all__ = ["TWSStream", "TickByTickGQL", "TickByTickSubscription"]
 
 TickTypeArg = Annotated[str, strawberry.argument(
     description="Last, AllLast (every trade), BidAsk or MidPoint.")]
@@ -40,16 +49,31 @@ IgnoreSizeArg = Annotated[bool, strawberry.argument(
     description="BidAsk: a tick only when a price changes.")]
 
 
+_subscription: Callable[..., Decorator] = strawberry.subscription
+
+
+class TWSStream(TWSCall):
+    """A subscription that sends TWS a request: counted by ``graphql_max_tws_fields``
+    as a :class:`~.limits.TWSCall` field is, but not held to ``graphql_tws_concurrency``
+    (it streams for as long as the subscriber stays)."""
+
+    async def resolve_async(
+        self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        result = next_(source, info, **kwargs)
+        return result if inspect.isasyncgen(result) else await result
+
+
 @strawberry.type
 class TickByTickSubscription:
     """The ``tickByTick`` subscription (a base of the schema's ``Subscription``)."""
 
-    @strawberry.subscription(
+    @_subscription(
         description="Every trade, bid/ask or midpoint change of the one contract matching "
                     "conId or symbol (reqTickByTickData), one result per tick; a Gap after "
                     "a resume. One TWS subscription per (conId, tickType, ignoreSize), "
                     "shared; TWS allows 3 (error 10190).",
-        permission_classes=[ReadScope], extensions=[TWSCall()])
+        permission_classes=[ReadScope], extensions=[TWSStream()])
     async def tickByTick(
         self, info: Info, tickType: TickTypeArg, conId: ConId = None, symbol: Symbol = None,
         secType: SecType = None, exchange: Exchange = None, currency: Currency = None,
