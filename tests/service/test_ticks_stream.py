@@ -10,6 +10,7 @@ The hub's never-conflating topic kind is also tested on a bare StreamHub.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 import time
@@ -40,6 +41,10 @@ TRADE_FIELDS = {"tickType", "time", "price", "size", "exchange", "specialConditi
                 "pastLimit", "unreported"}
 BIDASK_FIELDS = {"tickType", "time", "bidPrice", "askPrice", "bidSize", "askSize",
                  "bidPastLow", "askPastHigh"}
+
+
+def when(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
 
 
 def connect(url: str, **kwargs: Any) -> ws_connect:
@@ -313,3 +318,32 @@ async def test_hub_never_conflates_ticks_and_drops_a_slow_sink() -> None:
             await slow.next_frames()
     finally:
         await hub.stop()
+
+
+async def test_gap_item_after_the_gateway_restarts(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    own_sim = SimThread(speed=20.0, poll_interval=0.01)
+    try:
+        own = Service(f"127.0.0.1:{own_sim.server.port}",
+                      str(tmp_path_factory.mktemp("gap") / "journal.sqlite3"))
+        try:
+            async with connect(f"{own.ws}/ws/ticks?conId={AAPL}&tickType=MidPoint") as ws:
+                assert (await recv_json(ws))["type"] == "snapshot"
+                before = await ticks_of(ws, 2)
+                own_sim.restart()  # the service's connection to TWS drops
+                items: list[dict[str, Any]] = []
+                while not any(t["tickType"] == "MidPoint" for t in items):  # a fresh tick
+                    msg = await recv_json(ws)
+                    assert msg["type"] == "tickByTick", msg
+                    items += [t for t in msg["ticks"] if t["tickType"] == "Gap" or items]
+                gap = items[0]
+                assert gap["tickType"] == "Gap" and gap["reason"], items
+                since, until = when(gap["since"]), when(gap["until"])
+                assert when(before[-1]["time"]) <= since <= until  # the gateway's clock
+                assert since.date() == dt.date(2013, 3, 1)
+                assert when(items[-1]["time"]) >= when(before[-1]["time"])
+                assert tbt_subscriptions(own_sim) == [(AAPL, 4)]  # subscribed again
+        finally:
+            own.stop()
+    finally:
+        own_sim.stop()

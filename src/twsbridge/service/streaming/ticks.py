@@ -15,7 +15,9 @@ Ticks are never conflated: a subscriber ``max_queue`` messages behind is dropped
 (``"slow consumer: …"``, WebSocket close 1008, SSE ``event: error``). When the
 subscription is resumed (the client's own resume after a reconnect or 1101, or
 the hub subscribing again after the gateway came back) a ``{"tickType": "Gap",
-"since", "until", "reason"}`` item comes first: ticks in between are lost.
+"since", "until", "reason"}`` item comes first: ticks in between are lost
+(``since``: the last tick's time, ``until``: when it was subscribed again, both on
+the gateway's clock).
 TWS's refusals end the topic with an error frame carrying TWS's code: 10190
 "Max number of tick-by-tick requests has been reached." (3 per user), 200 no
 security definition, 10189 not available.
@@ -38,6 +40,7 @@ from twsbridge.client.tick_by_tick import (
 )
 
 from ..gateway import GatewayManager
+from ..gateway_clock import GatewayClock, gateway_clock
 from .hub import Emit, Item, StreamHub, TopicKind, TopicSpec, Upstream, UpstreamFactory
 from .upstreams import _resilient
 
@@ -103,15 +106,18 @@ def _factory(gateway: GatewayManager) -> UpstreamFactory:
         contract, tick_type, ignore_size = spec.context
 
         async def run(emit: Emit) -> None:
-            last: dt.datetime | None = None  # when the previous subscription was live
+            # the gateway's time of the last tick (or of subscribing), for a Gap's "since"
+            last: dt.datetime | None = None
+            clock: GatewayClock | None = None
 
             def start(ib: TWSClient) -> Subscription[TickByTickEvent]:
-                nonlocal last
+                nonlocal last, clock
                 sub = ib.reqTickByTickData(contract, tick_type, 0, ignore_size)
-                now = dt.datetime.now(dt.UTC)
+                clock = gateway_clock(ib)
+                now = clock.now()
                 if last is not None:  # subscribed again: what happened meanwhile is lost
-                    emit((gap_item(last, now, "subscribed again after the connection to "
-                                              "TWS was lost"),))
+                    emit((gap_item(last, max(last, now), "subscribed again after the "
+                                                         "connection to TWS was lost"),))
                 last = now
                 emit(())  # live: the first subscriber's snapshot (empty) comes at once
                 return sub
@@ -119,10 +125,13 @@ def _factory(gateway: GatewayManager) -> UpstreamFactory:
             async def consume(sub: AsyncIterator[Any]) -> None:
                 nonlocal last
                 async for ev in sub:
-                    last = dt.datetime.now(dt.UTC)
-                    if isinstance(ev, Gap):
-                        emit((gap_item(ev.since, ev.until, ev.reason),))
+                    if isinstance(ev, Gap):  # the client resumed it (host times: converted)
+                        since, until = ev.since, ev.until
+                        if clock is not None:
+                            since, until = clock.at(since), clock.at(until)
+                        emit((gap_item(since, until, ev.reason),))
                     else:
+                        last = ev.time
                         emit((tick_by_tick_item(ev),))
             await _resilient(gateway, start, consume)
         return run
