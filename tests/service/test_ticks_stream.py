@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import json
 import re
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -347,3 +348,70 @@ async def test_gap_item_after_the_gateway_restarts(
             own.stop()
     finally:
         own_sim.stop()
+
+
+async def test_revoking_the_key_closes_the_socket_and_openapi_documents_sse(
+        svc: Service, sim: SimThread) -> None:
+    async with httpx.AsyncClient(base_url=svc.url, headers=svc.headers, timeout=RECV) as http:
+        made = (await http.post("/keys", json={"name": "ticks", "scope": "read"})).json()
+        key = {"X-API-Key": made["key"]}
+        url = f"{svc.ws}/ws/ticks?conId={AAPL}&tickType=BidAsk"
+        async with ws_connect(url, additional_headers=key) as ws:
+            assert (await recv_json(ws))["type"] == "snapshot"
+            await ticks_of(ws, 1)
+            assert (await http.delete(f"/keys/{made['id']}")).json()["active"] is False
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await recv_json(ws)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        await all_released(svc, sim)
+        spec = (await http.get("/openapi.json")).json()
+        sse = spec["paths"]["/sse/ticks"]["get"]
+        assert {p["name"] for p in sse["parameters"]} >= {"symbol", "conId", "tickType",
+                                                          "ignoreSize"}
+        assert "10190" in sse["description"] and "text/event-stream" in \
+            sse["responses"]["200"]["content"]
+
+
+def tiny_socket(port: int) -> socket.socket:
+    """A connected client socket with a tiny receive buffer (a reader that stalls soon)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.setblocking(False)
+    return sock
+
+
+async def test_a_slow_websocket_is_dropped_not_conflated(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    fast_sim = SimThread(speed=300.0, poll_interval=0.005)  # many ticks a second
+    try:
+        own = Service(f"127.0.0.1:{fast_sim.server.port}",
+                      str(tmp_path_factory.mktemp("slow") / "journal.sqlite3"))
+        try:
+            await slow_consumer_dropped(own)
+        finally:
+            own.stop()
+    finally:
+        fast_sim.stop()
+
+
+async def slow_consumer_dropped(svc: Service) -> None:
+    hub, key = svc.hub, ("tick_by_tick", AAPL, "BidAsk", False)
+    hub.max_queue, hub.drop_after = 4, 600.0  # a tick stream is dropped by count, not time
+    url = f"{svc.ws}/ws/ticks?conId={AAPL}&tickType=BidAsk"
+    async with connect(url) as fast, \
+            connect(url, sock=tiny_socket(svc.port), max_queue=1, compression=None) as slow:
+        assert (await recv_json(fast))["type"] == "snapshot"
+        while hub.dropped == 0:  # the slow one never reads meanwhile
+            msg = await recv_json(fast)
+            assert msg["type"] == "tickByTick" and "conflated" not in msg, msg
+        assert hub.subscriber_count(key) == 1
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                msg = json.loads(await asyncio.wait_for(slow.recv(), 15))
+                assert "conflated" not in msg, msg
+        rcvd = closed.value.rcvd
+        assert rcvd is not None and rcvd.code == 1008, rcvd
+        assert rcvd.reason.startswith("slow consumer: ") and "not conflated" in rcvd.reason
+        assert (await recv_json(fast))["type"] == "tickByTick"  # still served
