@@ -5,8 +5,9 @@
   ``account`` (summary and values), ``pnl``.
 * Mutations (scope ``trade``): ``previewOrder``, ``placeOrder``, ``modifyOrder``,
   ``cancelOrder``, through the guardrails, as REST.
-* Subscriptions (scope ``read``, ``graphql-transport-ws``): ``ticks`` and
-  ``orderEvents``, fed by the streaming hub's shared upstreams.
+* Subscriptions (scope ``read``, ``graphql-transport-ws``): ``ticks``,
+  ``orderEvents`` and ``tickByTick`` (:mod:`.tick_by_tick`), fed by the streaming
+  hub's shared upstreams.
 
 The types derive from the REST models (:mod:`.types`); the resolvers call the
 operations REST calls (:mod:`twsbridge.service.operations`); errors carry

@@ -2,6 +2,7 @@
 
 :class:`~.hub.StreamHub` fans one TWS subscription out to every subscriber
 (see :mod:`.hub`); :mod:`.upstreams` feeds it market data and live bars,
+:mod:`.ticks` tick-by-tick data (never conflated),
 :mod:`.orders` the events of the service's orders, :mod:`.account` the account
 updates (:mod:`.order_actions`: orders placed over a WebSocket);
 the routes are in :mod:`twsbridge.service.routes.streaming`. The application

@@ -21,6 +21,8 @@ subscription queues at most ``max_queue`` batches; past that it is
 with ``"conflated": n`` superseded updates when the writer catches up). A sink
 that stays behind for more than ``drop_after`` seconds is *dropped*: it leaves
 every topic and its ``on_drop`` callback gets the reason, ``"slow consumer: …"``.
+A kind registered with ``conflate=False`` (tick-by-tick: every item matters) is
+never conflated: a subscription ``max_queue`` batches behind drops its sink at once.
 """
 
 from __future__ import annotations
