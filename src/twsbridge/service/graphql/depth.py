@@ -11,7 +11,8 @@ the service's connection, ``status`` 409; 10092 no depth there, 400; 200, 404).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import inspect
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import Annotated, Any
 
@@ -45,7 +46,7 @@ from .queries import (
 from .subscriptions import _hub_time, _messages, _resolve_problem
 from .types import derive
 
-__all__ = ["DepthBookGQL", "DepthMessageGQL", "DepthQuery", "DepthSubscription"]
+__all__ = ["DepthBookGQL", "DepthMessageGQL", "DepthQuery", "DepthSubscription", "TWSStream"]
 
 DepthRowGQL = derive(DepthRowPublic, "DepthRow")
 DepthBookGQL = derive(DepthBookPublic, "DepthBook")
@@ -91,6 +92,17 @@ def _message(data: dict[str, Any]) -> DepthMessagePublic:
         levels=[DepthLevelPublic.model_validate(i) for i in data["levels"]])
 
 
+class TWSStream(TWSCall):
+    """A subscription that starts a TWS request: counted as :class:`TWSCall` is by the
+    cost limits, without its concurrency gate (the stream outlives the request)."""
+
+    async def resolve_async(
+        self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        result = next_(source, info, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+
 @strawberry.type
 class DepthSubscription:
     """The depth fields of ``Subscription``."""
@@ -99,7 +111,7 @@ class DepthSubscription:
         description="Order book of the one contract matching conId or symbol: a snapshot "
                     "of every level, then the levels that change. One TWS subscription "
                     "per book, shared by every subscriber (TWS allows 3 securities).",
-        permission_classes=[ReadScope], extensions=[TWSCall()])
+        permission_classes=[ReadScope], extensions=[TWSStream()])
     async def marketDepth(
         self, info: Info, conId: ConId = None, symbol: Symbol = None, secType: SecType = None,
         exchange: Exchange = None, currency: Currency = None,
