@@ -210,7 +210,7 @@ async def test_ws_snapshot_then_updates_shared(svc: str, keys: ServiceKeys,
             check_levels(await recv_json(a), "depth")  # the book moves each second
             check_levels(await recv_json(b), "depth")
         await a.send(json.dumps({"action": "unsubscribe", "conId": AAPL}))
-        while (msg := await recv_json(a))["type"] != "unsubscribed":
+        while (await recv_json(a))["type"] != "unsubscribed":
             pass
     await no_depth_upstreams(http)
 

@@ -119,7 +119,8 @@ async def test_schema_introspection(http: httpx.AsyncClient, svc: Svc) -> None:
     assert {"Quote", "Order", "OrderInput", "OrderUpdateInput", "Size", "Ticks",
             "OrderEvent", "ContractDetails", "Account"} <= names
     assert schema["mutationType"]["name"] == "Mutation"
-    assert {f["name"] for f in schema["subscriptionType"]["fields"]} == {"ticks", "orderEvents"}
+    assert {f["name"] for f in schema["subscriptionType"]["fields"]} == {
+        "ticks", "orderEvents", "marketDepth"}
     fields = await ok(http, svc.keys["read"],
                       '{ __type(name: "OrderInput") { inputFields { name } } }')
     # derived from OrderCreate: the REST request model's fields, all of them

@@ -46,13 +46,18 @@ __all__ = ["PATH", "build_schema", "graphql_router", "schema"]
 PATH = "/graphql"
 
 
-@strawberry.type(name="Query", description=Query.__strawberry_definition__.description)
+def _description(cls: type) -> str | None:
+    definition = getattr(cls, "__strawberry_definition__", None)
+    return None if definition is None else definition.description
+
+
+@strawberry.type(name="Query", description=_description(Query))
 class _Query(Query, DepthQuery):
     """The queries of :mod:`.queries` and the depth ones of :mod:`.depth`."""
 
 
 @strawberry.type(name="Subscription",
-                 description=Subscription.__strawberry_definition__.description)
+                 description=_description(Subscription))
 class _Subscription(Subscription, DepthSubscription):
     """The subscriptions of :mod:`.subscriptions` and ``marketDepth`` (:mod:`.depth`)."""
 

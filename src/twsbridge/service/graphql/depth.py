@@ -19,17 +19,12 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from ..depth_schemas import (
-    DepthBookPublic,
-    DepthExchangePublic,
-    DepthLevelPublic,
-    DepthMessagePublic,
-    DepthRowPublic,
-)
+from ..depth_schemas import DepthLevelPublic, DepthMessagePublic
 from ..operations import depth as depth_ops
 from ..streaming.depth import depth_spec, smart_default
 from ..streaming.endpoints import ResolveError, resolve
 from .auth import GraphQLContext, ReadScope
+from .depth_types import DepthBookGQL, DepthExchangeGQL, DepthMessageGQL
 from .errors import to_graphql_error
 from .limits import TWSCall
 from .queries import (
@@ -44,15 +39,9 @@ from .queries import (
     read_field,
 )
 from .subscriptions import _hub_time, _messages, _resolve_problem
-from .types import derive
 
-__all__ = ["DepthBookGQL", "DepthMessageGQL", "DepthQuery", "DepthSubscription", "TWSStream"]
+__all__ = ["DepthQuery", "DepthSubscription", "TWSStream"]
 
-DepthRowGQL = derive(DepthRowPublic, "DepthRow")
-DepthBookGQL = derive(DepthBookPublic, "DepthBook")
-DepthExchangeGQL = derive(DepthExchangePublic, "DepthExchange")
-DepthLevelGQL = derive(DepthLevelPublic, "DepthLevel")
-DepthMessageGQL = derive(DepthMessagePublic, "DepthMessage")
 
 Rows = Annotated[int, strawberry.argument(description="Rows a side (numRows), 1-50.")]
 Smart = Annotated[bool | None, strawberry.argument(
@@ -71,14 +60,14 @@ class DepthQuery:
         self, info: Info, conId: ConId = None, symbol: Symbol = None, secType: SecType = None,
         exchange: Exchange = None, currency: Currency = None,
         primaryExchange: PrimaryExchange = None, rows: Rows = 5, smart: Smart = None,
-    ) -> DepthBookGQL:  # type: ignore[valid-type]
+    ) -> DepthBookGQL:
         query = contract_query(conId, symbol, secType, exchange, currency, primaryExchange)
         book = await depth_ops.market_depth(await _client(info), query.to_contract(), rows,
                                             smart, info.context.hub)
         return DepthBookGQL.from_pydantic(book)
 
     @read_field("The exchanges offering market depth (reqMktDepthExchanges).", tws=True)
-    async def marketDepthExchanges(self, info: Info) -> list[DepthExchangeGQL]:  # type: ignore[valid-type]
+    async def marketDepthExchanges(self, info: Info) -> list[DepthExchangeGQL]:
         found = await depth_ops.depth_exchanges(await _client(info))
         return [DepthExchangeGQL.from_pydantic(d) for d in found]
 
@@ -107,7 +96,7 @@ class TWSStream(TWSCall):
 class DepthSubscription:
     """The depth fields of ``Subscription``."""
 
-    @strawberry.subscription(
+    @strawberry.subscription(  # type: ignore[untyped-decorator]
         description="Order book of the one contract matching conId or symbol: a snapshot "
                     "of every level, then the levels that change. One TWS subscription "
                     "per book, shared by every subscriber (TWS allows 3 securities).",
@@ -116,7 +105,7 @@ class DepthSubscription:
         self, info: Info, conId: ConId = None, symbol: Symbol = None, secType: SecType = None,
         exchange: Exchange = None, currency: Currency = None,
         primaryExchange: PrimaryExchange = None, rows: Rows = 5, smart: Smart = None,
-    ) -> AsyncGenerator[DepthMessageGQL, None]:  # type: ignore[valid-type]
+    ) -> AsyncGenerator[DepthMessageGQL, None]:
         context: GraphQLContext = info.context
         try:
             context.require("read")

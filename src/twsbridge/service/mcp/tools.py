@@ -1,4 +1,5 @@
-"""The MCP tools: contracts, quotes, market depth, bars, positions, orders, account; preview, place, cancel.
+"""The MCP tools: contracts, quotes, market depth, bars, positions, orders, account;
+preview, place, cancel.
 
 Every tool checks the caller's scope first (``read`` for look-ups, ``trade`` for
 preview / place / cancel); a missing scope is a tool error naming it, and the

@@ -61,7 +61,7 @@ def book_from_items(items: list[Item], contract: Contract, numRows: int,
             latest = when if latest is None or when > latest else latest
         side = item.get("side")
         if side in sides and item.get("price") is not None:
-            sides[str(side)].append((int(item["position"]), item))
+            sides[str(side)].append((int(str(item["position"])), item))
     bids = [_row(i) for _, i in sorted(sides["bid"], key=lambda p: p[0])][:numRows]
     asks = [_row(i) for _, i in sorted(sides["ask"], key=lambda p: p[0])][:numRows]
     mm = any(r.marketMaker for r in bids + asks)
@@ -78,7 +78,8 @@ def _live_book(hub: StreamHub | None, target: Contract, numRows: int, smart: boo
 
     for key in list(hub.topics):
         if (len(key) == 5 and key[0] == DEPTH and key[1] == target.conId
-                and key[2] == exchange and key[4] == smart and int(key[3]) >= numRows):
+                and key[2] == exchange and key[4] == smart and isinstance(key[3], int)
+                and key[3] >= numRows):
             items = hub.latest(key)
             if items is not None:
                 return book_from_items(items, target, numRows, smart, exchange)

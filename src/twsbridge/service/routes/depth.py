@@ -32,8 +32,8 @@ from ..operations import depth as ops
 from ..problems import problem_responses
 from ..security import Principal
 from ..streaming import StreamSettings
-from ..streaming.depth import depth_spec, smart_default
 from ..streaming.deps import HubDep, StreamGatewayDep, require_scope
+from ..streaming.depth import depth_spec, smart_default
 from ..streaming.endpoints import EventStreamResponse, ResolveError, WebSocketSession
 from ..streaming.hub import TopicSpec
 from .common import ContractQuery, ContractQueryDep, market_contract, resolve_contract
