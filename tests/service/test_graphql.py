@@ -312,6 +312,9 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "cancelOrder": ("mutation { cancelOrder(orderId: 999999) { orderId } }", {}),  # 404
     "ticks": ("subscription { ticks(conId: 265598) { type } }", {}),
     "orderEvents": ("subscription { orderEvents { event } }", {}),
+    # the query (the marketDepth subscription: tests/service/test_depth_service.py)
+    "marketDepth": ("{ marketDepth(conId: 265598, rows: 2) { numRows } }", {}),
+    "marketDepthExchanges": ("{ marketDepthExchanges { exchange } }", {}),
 }
 _NOT_FOUND = {"order", "modifyOrder", "cancelOrder"}
 _RANK = {"none": -1, "read": 0, "trade": 1, "admin": 2}
