@@ -34,7 +34,8 @@ AAPL = 265598
 TOOLS = {
     "search_contracts": "read", "get_contract": "read", "get_quote": "read", "get_bars": "read",
     "get_positions": "read", "get_orders": "read", "get_account": "read",
-    "market_depth": "read", "preview_order": "trade", "place_order": "trade", "cancel_order": "trade",
+    "market_depth": "read",
+    "preview_order": "trade", "place_order": "trade", "cancel_order": "trade",
 }
 WORKING_BUY = {"symbol": "AAPL", "action": "BUY", "totalQuantity": 1, "orderType": "LMT",
                "lmtPrice": 1.0}  # far below the market: stays working

@@ -9,8 +9,8 @@ book awaited and cancelMktDepth (11) sent; identical concurrent requests share o
 Errors (see :mod:`twsbridge.service.problems`): 200 unknown contract → 404; 309 the
 3-books limit → 409 ``depth-limit`` (the limit is the connection's state: retrying
 helps only once a book is released, so not 429); 10092 no depth for that
-exchange/secType (SMART without ``smart``) → 400; no row within the request's
-budget → 504.
+exchange/secType (SMART without ``smart``) → 400. A book TWS sends no row of within
+:data:`FIRST_ROW_TIMEOUT` is answered empty (``time`` null).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import asyncio
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from twsbridge.client import Contract, Gap, TWSClient
+from twsbridge.client import Contract, Gap, OrderBook, TWSClient
 from twsbridge.client.depth import DepthRow
 
 from ..depth_schemas import DepthBookPublic, DepthExchangePublic, DepthRowPublic, depth_kind
@@ -37,8 +37,8 @@ __all__ = ["FIRST_ROW_TIMEOUT", "MAX_ROWS", "book_from_items", "depth_exchanges"
 
 MAX_ROWS = 50
 """Most rows a side the service asks for."""
-FIRST_ROW_TIMEOUT = 10.0
-"""Seconds to wait for the first row of a book."""
+FIRST_ROW_TIMEOUT = 5.0
+"""Seconds to wait for the first row of a book; none by then: the book is empty."""
 _SETTLE = 0.05  # seconds without a row after which an incomplete initial book is taken
 
 
@@ -102,8 +102,7 @@ async def market_depth(ib: TWSClient, contract: Contract, numRows: int = 5,
 
     Raises:
         ProblemError: validation-error (422) for ``numRows``; TWS's refusals as
-            problems with TWS's code (309 → 409, 10092 → 400, 200 → 404); 504 when no
-            row came within :data:`FIRST_ROW_TIMEOUT`.
+            problems with TWS's code (309 → 409, 10092 → 400, 200 → 404).
     """
     if not 1 <= numRows <= MAX_ROWS:
         raise ProblemError("validation-error", f"rows: between 1 and {MAX_ROWS}")
@@ -139,10 +138,8 @@ async def _snapshot(ib: TWSClient, target: Contract, numRows: int, smart: bool,
                 first: Any = await anext(updates)
                 while isinstance(first, Gap):
                     first = await anext(updates)
-        except TimeoutError:
-            raise ProblemError("gateway-timeout",
-                               f"TWS sent no market depth within {FIRST_ROW_TIMEOUT:g} s") \
-                from None
+        except TimeoutError:  # no row at all (an empty book): answered as such
+            return _answer(book, target, numRows, smart, exchange)
         # TWS sends the initial book as a burst of inserts: take it once both sides are
         # full, or when the burst has paused
         while not (len(book.bids) >= numRows and len(book.asks) >= numRows):
@@ -151,13 +148,18 @@ async def _snapshot(ib: TWSClient, target: Contract, numRows: int, smart: bool,
                     await anext(updates)
             except TimeoutError:
                 break
-        mm = any(r.marketMaker for r in book.bids + book.asks)
-        return DepthBookPublic(
-            contract=ContractPublic.from_tws(target), exchange=exchange, isSmartDepth=smart,
-            kind=depth_kind(smart, mm), numRows=numRows, bids=_public_rows(book.bids),
-            asks=_public_rows(book.asks), time=book.updated)
+        return _answer(book, target, numRows, smart, exchange)
     finally:
         await book.cancel()
+
+
+def _answer(book: OrderBook, target: Contract, numRows: int, smart: bool,
+            exchange: str) -> DepthBookPublic:
+    mm = any(r.marketMaker for r in book.bids + book.asks)
+    return DepthBookPublic(
+        contract=ContractPublic.from_tws(target), exchange=exchange, isSmartDepth=smart,
+        kind=depth_kind(smart, mm), numRows=numRows, bids=_public_rows(book.bids),
+        asks=_public_rows(book.asks), time=book.updated)
 
 
 async def depth_exchanges(ib: TWSClient) -> list[DepthExchangePublic]:
