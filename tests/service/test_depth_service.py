@@ -344,3 +344,113 @@ async def test_mcp_tool(svc: str, keys: ServiceKeys) -> None:
             check_book(book, 3)
             unknown = await mcp.call_tool("market_depth", {"symbol": "NOSUCHSYM"})
             assert unknown.is_error
+
+
+# ------------------------------------------- the depth topic's levels (no TWS)
+
+
+def _book() -> Any:
+    from twsbridge.client import Contract, OrderBook
+    from twsbridge.protocol.catalogue import depth as wire
+
+    contract = Contract(conId=AAPL, symbol="AAPL", exchange="SMART")
+
+    def renew(rid: int | None) -> tuple[Any, Any]:
+        return (wire.ReqMktDepth(reqId=rid or 1, contract=contract, numRows=5,
+                                 isSmartDepth=True),
+                wire.CancelMktDepth(reqId=rid or 1, isSmartDepth=True))
+
+    return OrderBook(1, contract, 5, True, renew)
+
+
+def _row(book: Any, position: int, operation: int, side: int, price: float,
+         size: int = 100, mm: str = "ARCA") -> None:
+    from decimal import Decimal
+
+    from twsbridge.protocol.catalogue import depth as wire
+
+    book.feed(wire.UpdateMktDepthL2(reqId=1, position=position, marketMaker=mm,
+                                    operation=operation, side=side, price=price,
+                                    size=Decimal(size), isSmartDepth=True))
+
+
+def _apply(state: dict[Any, dict[str, Any]], items: list[dict[str, Any]]) -> None:
+    from twsbridge.service.streaming.depth import level_key
+
+    for item in items:
+        state[level_key(item)] = item
+
+
+def _sides(state: dict[Any, dict[str, Any]]) -> dict[str, list[float]]:
+    out: dict[str, list[tuple[int, float]]] = {"bid": [], "ask": []}
+    for item in state.values():
+        if item.get("side") and item["price"] is not None:
+            out[item["side"]].append((item["position"], item["price"]))
+    return {side: [p for _, p in sorted(rows)] for side, rows in out.items()}
+
+
+def test_levels_follow_row_operations_and_gaps() -> None:
+    from twsbridge.service.streaming.depth import _Levels
+
+    book, levels, state = _book(), _Levels(), {}
+    t = "2013-03-01T15:00:00.000Z"
+    for position, operation, side, price in [(0, 0, 1, 100.0), (0, 0, 1, 100.01),
+                                             (0, 0, 0, 100.05), (1, 0, 0, 100.06),
+                                             (0, 2, 1, 0.0), (1, 1, 0, 100.07)]:
+        _row(book, position, operation, side, price)
+        _apply(state, levels.changed(book, "bid" if side == 1 else "ask", position, t))
+        assert _sides(state) == {"bid": [r.price for r in book.bids],
+                                 "ask": [r.price for r in book.asks]}
+    assert _sides(state) == {"bid": [100.0], "ask": [100.05, 100.07]}
+    assert state[("bid", 1)]["price"] is None  # the deleted row's level is empty now
+    emptied = levels.emptied("TWS error 317: reset", t)
+    assert emptied[0] == {"gap": "TWS error 317: reset", "time": t}
+    _apply(state, emptied)
+    assert _sides(state) == {"bid": [], "ask": []}
+
+
+async def test_slow_subscriber_gets_the_full_book_conflated() -> None:
+    """The hub's quotes rules apply to depth: past max_queue batches, a subscriber is
+    sent the latest level per (side, position), which is the current book."""
+    from twsbridge.service.streaming.depth import DEPTH, _Levels, depth_spec, level_key
+    from twsbridge.service.streaming.hub import StreamHub, TopicKind
+
+    book, levels = _book(), _Levels()
+    go, done = asyncio.Event(), asyncio.Event()
+    t = "2013-03-01T15:00:00.000Z"
+
+    async def upstream(emit: Any) -> None:
+        _row(book, 0, 0, 1, 100.0)
+        _row(book, 0, 0, 0, 100.05)
+        emit(levels.changed(book, "bid", 0, t) + levels.changed(book, "ask", 0, t))
+        await go.wait()
+        for i in range(20):  # 20 loop steps: 20 batches
+            _row(book, 0, 0 if i % 3 else 1, 1, 99.0 + i / 100)
+            emit(levels.changed(book, "bid", 0, t))
+            await asyncio.sleep(0)
+        done.set()
+        await asyncio.Event().wait()
+
+    hub = StreamHub(max_queue=2, drop_after=60.0)
+    hub.register(TopicKind(DEPTH, lambda spec: upstream, message="depth", field="levels",
+                           key=level_key))
+    sink = hub.sink("slow")
+    from twsbridge.client import Contract
+
+    hub.subscribe(sink, depth_spec(Contract(conId=AAPL, symbol="AAPL", exchange="SMART"),
+                                   5, True))
+    state: dict[Any, dict[str, Any]] = {}
+    (snapshot,) = await asyncio.wait_for(sink.next_frames(), RECV)
+    assert snapshot.type == "snapshot"
+    _apply(state, json.loads(snapshot.text)["levels"])
+    go.set()
+    await asyncio.wait_for(done.wait(), RECV)
+    await asyncio.sleep(0)
+    frames = await asyncio.wait_for(sink.next_frames(), RECV)
+    assert [f.type for f in frames] == ["depth"]
+    message = json.loads(frames[0].text)
+    assert message["conflated"] > 0
+    _apply(state, message["levels"])
+    assert _sides(state) == {"bid": [r.price for r in book.bids],
+                             "ask": [r.price for r in book.asks]}
+    await hub.stop()
