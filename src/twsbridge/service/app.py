@@ -32,6 +32,7 @@ log = logging.getLogger("twsbridge.service")
 
 _COMMON = """
 The Interactive Brokers TWS API over HTTP: contract details, snapshot quotes,
+market depth (order books),
 historical bars and head timestamps, orders (placed, previewed, modified,
 cancelled), executions with commissions, positions, account values and P&L,
 with TWS's own field names (`conId`, `secType`, `totalQuantity`, `lmtPrice` ...).
