@@ -454,3 +454,43 @@ async def test_slow_subscriber_gets_the_full_book_conflated() -> None:
     assert _sides(state) == {"bid": [r.price for r in book.bids],
                              "ask": [r.price for r in book.asks]}
     await hub.stop()
+
+
+async def test_gap_then_rebuilt_book_after_gateway_restart(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The service's connection to TWS drops: the same socket gets a gap item (every
+    level empty), then the re-requested book."""
+    from .streaming_support import Service, SimThread
+
+    own_sim = SimThread(speed=150.0, poll_interval=0.005)
+    try:
+        own = Service(f"127.0.0.1:{own_sim.server.port}",
+                      str(tmp_path_factory.mktemp("depth") / "journal.sqlite3"))
+        try:
+            async with ws_connect(f"{own.ws}/ws/depth?conId={AAPL}&rows=3",
+                                  additional_headers=own.keys.headers("read")) as ws:
+                assert (await recv_json(ws))["type"] == "snapshot"
+                own_sim.restart()
+                state: dict[Any, dict[str, Any]] = {}
+                while True:  # until the gap
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                    assert msg["type"] == "depth", msg
+                    gaps = [i for i, lv in enumerate(msg["levels"]) if "gap" in lv]
+                    if gaps:
+                        after = msg["levels"][gaps[-1]:]
+                        break
+                firsts: dict[Any, Any] = {}
+                for lv in after[1:]:  # the gap empties every level first
+                    firsts.setdefault((lv["side"], lv["position"]), lv["price"])
+                assert firsts[("bid", 0)] is None and firsts[("ask", 0)] is None, after
+                _apply(state, after)
+                while not (_sides(state)["bid"] and _sides(state)["ask"]):  # rebuilt
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                    _apply(state, msg["levels"])
+                book = _sides(state)
+                assert book["bid"][0] < book["ask"][0] and len(book["bid"]) <= 3
+                assert own.hub.upstream_count(kind="depth") == 1
+        finally:
+            own.stop()
+    finally:
+        own_sim.stop()
