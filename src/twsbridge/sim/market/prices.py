@@ -34,7 +34,6 @@ import csv
 import datetime as dt
 import gzip
 import io
-import itertools
 import math
 import threading
 from collections import OrderedDict
@@ -54,6 +53,16 @@ from twsbridge.sim.market.quoting import (
     QuoteFields,
     bid_ask_one,
     mix64_one,
+)
+from twsbridge.sim.market.synth import (
+    ANCHORED_REVERSION,
+    REVERSION,
+    Profile,
+    alloc,
+    core_path,
+    quiet_path,
+    round_tick,
+    synth_bars,
 )
 from twsbridge.sim.reference.calendar import SIM_TZ, session_bounds, trading_days
 from twsbridge.sim.reference.instruments import Instrument, InstrumentBook
@@ -75,35 +84,28 @@ EXTENDED_VOLUME_PCT = 4
 _LAST_YEAR = 2200
 
 
-@dataclass(frozen=True, slots=True)
-class _Profile:
-    close: float  # close on DATA_END, currency units
-    vol: float  # daily log-return standard deviation
-    volume: float  # typical daily volume (shares; 0 for forex)
-
-
-_PROFILES: dict[int, _Profile] = {
-    4391: _Profile(2.49, 0.030, 20e6),  # AMD
-    270639: _Profile(21.03, 0.016, 35e6),  # INTC
-    76792991: _Profile(34.87, 0.032, 1.5e6),  # TSLA (pre-split dollars)
-    3691937: _Profile(265.74, 0.021, 3.5e6),  # AMZN
-    4815747: _Profile(12.70, 0.024, 9e6),  # NVDA
-    756733: _Profile(152.11, 0.012, 140e6),  # SPY
-    320227571: _Profile(67.75, 0.014, 35e6),  # QQQ
-    12087792: _Profile(1.3018, 0.006, 0.0),  # EUR.USD
-    12087797: _Profile(1.5045, 0.006, 0.0),  # GBP.USD
-    15016059: _Profile(93.58, 0.007, 0.0),  # USD.JPY
-    14433401: _Profile(1.0195, 0.007, 0.0),  # AUD.USD
-    15016062: _Profile(1.0300, 0.005, 0.0),  # USD.CAD
-    12087820: _Profile(0.9380, 0.006, 0.0),  # USD.CHF
+_PROFILES: dict[int, Profile] = {
+    4391: Profile(2.49, 0.030, 20e6),  # AMD
+    270639: Profile(21.03, 0.016, 35e6),  # INTC
+    76792991: Profile(34.87, 0.032, 1.5e6),  # TSLA (pre-split dollars)
+    3691937: Profile(265.74, 0.021, 3.5e6),  # AMZN
+    4815747: Profile(12.70, 0.024, 9e6),  # NVDA
+    756733: Profile(152.11, 0.012, 140e6),  # SPY
+    320227571: Profile(67.75, 0.014, 35e6),  # QQQ
+    12087792: Profile(1.3018, 0.006, 0.0),  # EUR.USD
+    12087797: Profile(1.5045, 0.006, 0.0),  # GBP.USD
+    15016059: Profile(93.58, 0.007, 0.0),  # USD.JPY
+    14433401: Profile(1.0195, 0.007, 0.0),  # AUD.USD
+    15016062: Profile(1.0300, 0.005, 0.0),  # USD.CAD
+    12087820: Profile(0.9380, 0.006, 0.0),  # USD.CHF
 }
 
 
-def _profile(inst: Instrument) -> _Profile:
+def _profile(inst: Instrument) -> Profile:
     prof = _PROFILES.get(inst.conId)
     if prof is not None:
         return prof
-    return _Profile(1.0, 0.006, 0.0) if inst.is_forex else _Profile(50.0, 0.02, 1e6)
+    return Profile(1.0, 0.006, 0.0) if inst.is_forex else Profile(50.0, 0.02, 1e6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,113 +199,6 @@ def load_real_daily() -> dict[str, tuple[tuple[dt.date, float, float, float, flo
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
-def round_tick(x: FloatArray, tick: float) -> FloatArray:
-    """Round prices to the nearest multiple of ``tick``."""
-    return np.round(np.round(x / tick) * tick, 10)
-
-
-_REVERSION = 0.998
-_ANCHORED_REVERSION = 0.98  # after the anchor date: stationary sd ~5x the daily vol
-"""Daily AR(1) coefficient of log price around its anchor (keeps 13-year
-synthetic histories within a plausible band of the anchor)."""
-
-
-def _ar1(r: FloatArray, x0: float, reversion: float = _REVERSION) -> FloatArray:
-    """x[t] = reversion * x[t-1] + r[t], x[-1] = x0."""
-    out = np.empty(len(r))
-    x = x0
-    for k, step in enumerate(r.tolist()):
-        x = reversion * x + step
-        out[k] = x
-    return out
-
-
-def _synth_bars(rng: np.random.Generator, n: int, prof: _Profile, tick: float, *,
-                anchor: float | FloatArray, prev_close: float | None = None,
-                reversion: float = _REVERSION, end: float | None = None,
-                ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, IntArray]:
-    """n synthetic OHLCV bars, mean-reverting in log space around ``anchor``
-    (one level, or one per bar): ending exactly at ``anchor`` (prev_close None)
-    or chained from ``prev_close``; with ``end``, bent (a log-space bridge)
-    so that the last close is ``end``."""
-    r = rng.normal(0.0, prof.vol, n)
-    gap = rng.normal(0.0, prof.vol * 0.35, n)
-    wick_hi = np.abs(rng.normal(0.0, prof.vol * 0.6, n))
-    wick_lo = np.abs(rng.normal(0.0, prof.vol * 0.6, n))
-    vnoise = rng.normal(0.0, 0.35, n)
-    if prev_close is None:
-        x = _ar1(r, 0.0)
-        close = anchor * np.exp(x - x[-1])
-        prev = np.concatenate(([close[0] * np.exp(-r[0])], close[:-1]))
-    else:
-        first = float(np.atleast_1d(anchor)[0])
-        close = anchor * np.exp(_ar1(r, float(np.log(prev_close / first)), reversion))
-        if end is not None:
-            close = close * np.exp(np.arange(1, n + 1) / n * np.log(end / close[-1]))
-        prev = np.concatenate(([prev_close], close[:-1]))
-    open_ = prev * np.exp(gap)
-    high = np.maximum(open_, close) * np.exp(wick_hi)
-    low = np.minimum(open_, close) * np.exp(-wick_lo)
-    o, c = (np.maximum(round_tick(a, tick), tick) for a in (open_, close))
-    h = np.maximum(np.maximum(round_tick(high, tick), o), c)
-    lo = np.maximum(np.minimum(np.minimum(round_tick(low, tick), o), c), tick)
-    vol = (prof.volume * np.exp(vnoise - 0.06)) // 100 * 100
-    v = np.where(prof.volume > 0, np.maximum(vol, 100), 0).astype(np.int64)
-    return o, h, lo, c, v
-
-
-def _alloc(total: int, weights: FloatArray) -> IntArray:
-    """Split an integer total over weights; the parts sum exactly to total."""
-    if total <= 0 or len(weights) == 0:
-        return np.zeros(len(weights), dtype=np.int64)
-    cw = np.cumsum(weights)
-    cum = np.floor(total * (cw / cw[-1]) + 1e-9).astype(np.int64)
-    cum[-1] = total
-    out: IntArray = np.diff(cum, prepend=np.int64(0))
-    return out
-
-
-def _fold(u: FloatArray) -> FloatArray:
-    """Reflect values into [0, 1] (triangle wave); identity on [0, 1]."""
-    return 1.0 - np.abs(np.mod(u, 2.0) - 1.0)
-
-
-def _core_path(rng: np.random.Generator, o: float, h: float, lo: float, c: float, n: int,
-               tick: float) -> FloatArray:
-    """Regular-session path: starts at o, ends at c, touches h and lo."""
-    if h <= lo or n < 4:
-        out = np.full(n, o)
-        out[-1] = c
-        return out
-    t = 1 + np.floor(rng.beta(0.6, 0.6, 2) * (n - 2)).astype(np.int64)
-    t_hi, t_lo = (int(min(max(x, 1), n - 2)) for x in t)
-    if t_hi == t_lo:
-        t_lo = t_hi + 1 if t_hi < n - 2 else t_hi - 1
-    rng_w = h - lo
-    anchors = sorted([(0, (o - lo) / rng_w), (t_hi, 1.0), (t_lo, 0.0), (n - 1, (c - lo) / rng_w)])
-    w = np.cumsum(rng.normal(0.0, 0.8 / np.sqrt(n), n))
-    u = np.empty(n)
-    for (ta, ua), (tb, ub) in itertools.pairwise(anchors):
-        frac = np.arange(tb - ta + 1) / (tb - ta)
-        seg = w[ta:tb + 1]
-        u[ta:tb + 1] = ua + frac * (ub - ua) + (seg - seg[0]) - frac * (seg[-1] - seg[0])
-    p = np.clip(round_tick(lo + _fold(u) * rng_w, tick), lo, h)
-    p[0], p[t_hi], p[t_lo], p[-1] = o, h, lo, c
-    return p
-
-
-def _quiet_path(rng: np.random.Generator, a: float, b: float, n: int, scale: float,
-                tick: float) -> FloatArray:
-    """Quiet bridge of n seconds from a (at 0) towards b (at n)."""
-    w = np.concatenate(([0.0], np.cumsum(rng.normal(0.0, 1.0, n))))
-    frac = np.arange(n + 1) / n
-    p = a + frac * (b - a) + (w - frac * w[-1]) * (2.0 * scale / np.sqrt(n))
-    p = np.clip(p[:n], min(a, b) - 2 * scale, max(a, b) + 2 * scale)
-    p = np.maximum(round_tick(p, tick), tick)
-    p[0] = a
-    return p
-
-
 _M64 = (1 << 64) - 1
 
 
@@ -363,7 +258,7 @@ class PriceModel:
         days = trading_days(inst, inst.firstDate, DATA_END)
         rng = np.random.default_rng([self.seed, inst.conId, 1])
         prof = _profile(inst)
-        o, h, lo, c, v = _synth_bars(rng, len(days), prof, inst.minTick, anchor=prof.close)
+        o, h, lo, c, v = synth_bars(rng, len(days), prof, inst.minTick, anchor=prof.close)
         ords = np.array([d.toordinal() for d in days], dtype=np.int64)
         return DailySeries(ords, o, h, lo, c, v, np.zeros(len(days), dtype=np.bool_))
 
@@ -379,7 +274,7 @@ class PriceModel:
         if len(closes) > 5:
             vol = float(np.clip(np.std(np.diff(np.log(closes))), 0.003, 0.06))
             volume = float(np.median(ser.volume[tail]))
-            prof = _Profile(prof.close, vol, volume)
+            prof = Profile(prof.close, vol, volume)
         rng = np.random.default_rng([self.seed, inst.conId, 2, year])
         start_close = float(ser.close[base_n - 1])
         anchor = np.array([anchor_level(inst.conId, start_close, DATA_END, d) for d in days])
@@ -387,8 +282,8 @@ class PriceModel:
         # up to the anchor date each year ends on the moving level (the last one on the
         # real anchor close); after it, a walk reverting around the anchor within ~15 %
         end = float(anchor[-1]) if anchored and days[-1] <= ANCHOR_DATE else None
-        reversion = _ANCHORED_REVERSION if anchored and days[0] > ANCHOR_DATE else _REVERSION
-        o, h, lo, c, v = _synth_bars(rng, len(days), prof, inst.minTick,
+        reversion = ANCHORED_REVERSION if anchored and days[0] > ANCHOR_DATE else REVERSION
+        o, h, lo, c, v = synth_bars(rng, len(days), prof, inst.minTick,
                                      anchor=anchor, prev_close=float(ser.close[-1]),
                                      reversion=reversion, end=end)
         ords = np.array([d.toordinal() for d in days], dtype=np.int64)
@@ -460,21 +355,21 @@ class PriceModel:
         if inst.is_forex:
             s, e = session_bounds(inst, day, True)
             n = int((e - s).total_seconds())
-            prices = _core_path(rng, o, h, lo, c, n, tick)
+            prices = core_path(rng, o, h, lo, c, n, tick)
             x = np.linspace(-1.0, 1.0, n)
-            volumes = _alloc(vol, (1.2 - x * x) * rng.gamma(2.0, 0.5, n))
+            volumes = alloc(vol, (1.2 - x * x) * rng.gamma(2.0, 0.5, n))
             return DayPath(day, int(s.timestamp()), prices, volumes, 0, n)
         s, _ = session_bounds(inst, day, False)
         pre_n, rth_n, post_n = 19800, 23400, 14400
-        core = _core_path(rng, o, h, lo, c, rth_n, tick)
+        core = core_path(rng, o, h, lo, c, rth_n, tick)
         scale = 0.08 * (h - lo) + tick
-        pre = _quiet_path(rng, prev_close, o, pre_n, scale, tick)
-        post = _quiet_path(rng, c, c, post_n, scale, tick)
+        pre = quiet_path(rng, prev_close, o, pre_n, scale, tick)
+        post = quiet_path(rng, c, c, post_n, scale, tick)
         x = np.linspace(-1.0, 1.0, rth_n)
-        v_core = _alloc(vol, (0.35 + x * x) * rng.gamma(2.0, 0.5, rth_n))
+        v_core = alloc(vol, (0.35 + x * x) * rng.gamma(2.0, 0.5, rth_n))
         ext = vol * EXTENDED_VOLUME_PCT // 100
-        v_pre = _alloc(ext * 3 // 5, rng.gamma(1.0, 1.0, pre_n))
-        v_post = _alloc(ext - ext * 3 // 5, rng.gamma(1.0, 1.0, post_n))
+        v_pre = alloc(ext * 3 // 5, rng.gamma(1.0, 1.0, pre_n))
+        v_post = alloc(ext - ext * 3 // 5, rng.gamma(1.0, 1.0, post_n))
         return DayPath(day, int(s.timestamp()), np.concatenate((pre, core, post)),
                        np.concatenate((v_pre, v_core, v_post)), pre_n, pre_n + rth_n)
 
