@@ -31,6 +31,7 @@ from per-day running figures (:mod:`twsbridge.sim.market.quoting`).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import gzip
 import io
@@ -45,8 +46,16 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
-from twsbridge.sim.market.anchors import ANCHOR_DATE, ANCHORS, anchor_level
+from twsbridge.sim.market import composite
+from twsbridge.sim.market.anchors import ANCHOR_DATE, anchor_level, anchor_of
 from twsbridge.sim.market.day_path import DayPath, FloatArray, IntArray
+from twsbridge.sim.market.profiles import (
+    cfd_underlying,
+    cross_legs,
+    kind_of,
+    pricing_venue,
+    profile_of,
+)
 from twsbridge.sim.market.quoting import (
     QUOTE_CACHE_SIZE,
     DayStats,
@@ -64,8 +73,9 @@ from twsbridge.sim.market.synth import (
     round_tick,
     synth_bars,
 )
-from twsbridge.sim.reference.calendar import SIM_TZ, session_bounds, trading_days
-from twsbridge.sim.reference.instruments import Instrument, InstrumentBook
+from twsbridge.sim.reference.calendar import SIM_TZ, is_session_day, session_bounds, trading_days
+from twsbridge.sim.reference.instruments import INSTRUMENTS, Instrument, InstrumentBook
+from twsbridge.sim.reference.universe import listed_instruments
 
 __all__ = ["DATA_END", "REAL_DATA_TICKERS", "DailyBar", "DailySeries", "DayPath", "PriceModel",
            "Quote", "load_real_daily", "mix64", "round_tick"]
@@ -82,6 +92,26 @@ EXTENDED_VOLUME_PCT = 4
 """Extended-hours volume, in percent of the regular-session volume."""
 
 _LAST_YEAR = 2200
+_LEGACY = frozenset(i.conId for i in INSTRUMENTS)  # priced exactly as before the universe
+DERIVED_DISPATCH = "priced by sim.market.derived"
+"""The KeyError text of a FUT, CONTFUT, OPT, FOP or BAG asked of the PriceModel."""
+
+
+def _own_venue_path(inst: Instrument) -> bool:
+    """Whether ``inst``'s path follows its venue's sessions (not the US-stock
+    04:00-20:00 or forex layout of the original instruments)."""
+    return inst.conId not in _LEGACY and not inst.is_forex and (
+        inst.secType == "IND" or pricing_venue(inst).code != "NYSE")
+
+
+def _days(inst: Instrument, start: dt.date, end: dt.date) -> list[dt.date]:
+    """Trading days of ``inst``: its pricing venue's (an index: its cash market's)."""
+    if inst.secType != "IND":
+        return trading_days(inst, start, end)
+    v = pricing_venue(inst)
+    n = (end - start).days + 1
+    return [d for d in (start + dt.timedelta(days=k) for k in range(max(0, n)))
+            if d.weekday() < 5 and is_session_day(v, d)]
 
 
 _PROFILES: dict[int, Profile] = {
@@ -102,7 +132,7 @@ _PROFILES: dict[int, Profile] = {
 
 
 def _profile(inst: Instrument) -> Profile:
-    prof = _PROFILES.get(inst.conId)
+    prof = _PROFILES.get(inst.conId) or profile_of(inst)
     if prof is not None:
         return prof
     return Profile(1.0, 0.006, 0.0) if inst.is_forex else Profile(50.0, 0.02, 1e6)
@@ -219,7 +249,8 @@ class PriceModel:
     """Deterministic market: daily series, intraday paths and quotes.
 
     ``seed`` selects the synthetic world (real data bars are the same for
-    every seed). Unknown conIds raise KeyError. Thread-safe.
+    every seed). ``book`` defaults to every listed instrument of the
+    universe. Unknown conIds raise KeyError. Thread-safe.
     """
 
     def __init__(self, seed: int = 0, book: InstrumentBook | None = None,
@@ -227,7 +258,7 @@ class PriceModel:
         if seed < 0:
             raise ValueError("seed must be >= 0")
         self.seed = seed
-        self.book = book if book is not None else InstrumentBook()
+        self.book = book if book is not None else InstrumentBook(listed_instruments())
         self._lock = threading.RLock()
         self._series: dict[int, DailySeries] = {}
         self._base_len: dict[int, int] = {}
@@ -236,13 +267,20 @@ class PriceModel:
         self._path_cache_size = path_cache_size
         self._quotes: dict[tuple[int, int], QuoteFields] = {}  # (conId, second) -> fields
         self._day_stats: dict[int, DayStats] = {}  # conId -> its last quoted path's stats
+        self._composite: dict[tuple[int, int], DailySeries] = {}  # (conId, length) -> series
 
     # ----------------------------------------------------------- daily
     def instrument(self, conId: int) -> Instrument:
-        """The instrument of a conId (KeyError if unknown)."""
+        """The instrument of a conId this model prices: KeyError if unknown, and
+        KeyError(:data:`DERIVED_DISPATCH`) for a FUT, CONTFUT, OPT, FOP or BAG
+        (priced by ``sim.market.derived``)."""
         inst = self.book.by_conid(conId)
         if inst is None:
             raise KeyError(conId)
+        if kind_of(inst) == "derived":
+            # Dispatch point: FUT, CONTFUT, OPT, FOP and BAG are priced by
+            # sim.market.derived (DerivedPricer.quote(inst, t, underlying_quote)).
+            raise KeyError(DERIVED_DISPATCH)
         return inst
 
     def _base(self, inst: Instrument) -> DailySeries:
@@ -255,7 +293,7 @@ class PriceModel:
                 np.array([d.toordinal() for d in cols[0]], dtype=np.int64), o, h, lo, c,
                 np.array(cols[5], dtype=np.int64), np.ones(len(rows), dtype=np.bool_),
             )
-        days = trading_days(inst, inst.firstDate, DATA_END)
+        days = _days(inst, inst.firstDate, DATA_END)
         rng = np.random.default_rng([self.seed, inst.conId, 1])
         prof = _profile(inst)
         o, h, lo, c, v = synth_bars(rng, len(days), prof, inst.minTick, anchor=prof.close)
@@ -264,7 +302,7 @@ class PriceModel:
 
     def _extend_year(self, inst: Instrument, ser: DailySeries, year: int) -> DailySeries:
         start = max(dt.date(year, 1, 1), DATA_END + dt.timedelta(days=1))
-        days = trading_days(inst, start, dt.date(year, 12, 31))
+        days = _days(inst, start, dt.date(year, 12, 31))
         if not days:
             return ser
         base_n = self._base_len[inst.conId]
@@ -278,7 +316,7 @@ class PriceModel:
         rng = np.random.default_rng([self.seed, inst.conId, 2, year])
         start_close = float(ser.close[base_n - 1])
         anchor = np.array([anchor_level(inst.conId, start_close, DATA_END, d) for d in days])
-        anchored = inst.conId in ANCHORS
+        anchored = anchor_of(inst.conId) is not None
         # up to the anchor date each year ends on the moving level (the last one on the
         # real anchor close); after it, a walk reverting around the anchor within ~15 %
         end = float(anchor[-1]) if anchored and days[-1] <= ANCHOR_DATE else None
@@ -299,6 +337,9 @@ class PriceModel:
         later days are synthesised on demand, up to year 2200)."""
         inst = self.instrument(conId)
         through = DATA_END if through is None else through
+        kind = kind_of(inst)
+        if kind != "own":
+            return self._composite_series(inst, kind, through)
         with self._lock:
             ser = self._series.get(conId)
             if ser is None:
@@ -311,6 +352,42 @@ class PriceModel:
                 ser = self._extend_year(inst, ser, year)
             self._ext_year[conId] = year
             self._series[conId] = ser
+        return ser.head(ser.index_le(through) + 1)
+
+    def _composite_series(self, inst: Instrument, kind: str, through: dt.date) -> DailySeries:
+        """The daily series of a cross or CFD, from its legs' or underlying's."""
+        if kind == "cross":
+            legs = cross_legs(inst)
+            assert legs is not None
+            (b, b_direct), (q, q_direct) = legs
+            self.series(b.conId, through), self.series(q.conId, through)
+            with self._lock:
+                bs, qs = self._series[b.conId], self._series[q.conId]
+            n = min(len(bs), len(qs))
+            key = (inst.conId, n)
+            ser = self._composite.get(key)
+            if ser is None:
+                o, h, lo, c = composite.cross_series_arrays(
+                    (((bs.open[:n], bs.high[:n], bs.low[:n], bs.close[:n]), b_direct),
+                     ((qs.open[:n], qs.high[:n], qs.low[:n], qs.close[:n]), q_direct)),
+                    inst.minTick)
+                ser = DailySeries(bs.ords[:n], o, h, lo, c, np.zeros(n, dtype=np.int64),
+                                  np.zeros(n, dtype=np.bool_))
+        else:
+            under = cfd_underlying(inst)
+            assert under is not None
+            self.series(under.conId, through)
+            with self._lock:
+                us = self._series[under.conId]
+            key = (inst.conId, len(us))
+            ser = self._composite.get(key)
+            if ser is None:
+                o, h, lo, c = composite.cfd_series_arrays((us.open, us.high, us.low, us.close),
+                                                          inst.minTick)
+                ser = DailySeries(us.ords, o, h, lo, c, us.volume, np.zeros(len(us), np.bool_))
+        with self._lock:
+            self._composite = {k: v for k, v in self._composite.items() if k[0] != inst.conId}
+            self._composite[key] = ser
         return ser.head(ser.index_le(through) + 1)
 
     def daily(self, conId: int, through: dt.date | None = None) -> list[DailyBar]:
@@ -352,6 +429,9 @@ class PriceModel:
         prev_close = float(ser.close[i - 1]) if i > 0 else o
         tick = inst.minTick
         rng = np.random.default_rng([self.seed, inst.conId, 3, day.toordinal()])
+        built = self._composite_path(inst, day, rng, (o, h, lo, c), vol, prev_close)
+        if built is not None:
+            return built
         if inst.is_forex:
             s, e = session_bounds(inst, day, True)
             n = int((e - s).total_seconds())
@@ -373,9 +453,60 @@ class PriceModel:
         return DayPath(day, int(s.timestamp()), np.concatenate((pre, core, post)),
                        np.concatenate((v_pre, v_core, v_post)), pre_n, pre_n + rth_n)
 
+    def _composite_path(self, inst: Instrument, day: dt.date, rng: np.random.Generator,
+                        ohlc: tuple[float, float, float, float], vol: int, prev_close: float,
+                        ) -> DayPath | None:
+        """The path of a cross (from its legs'), a CFD (its underlying's) or an
+        instrument on its own venue's sessions; None for the original layouts."""
+        kind = kind_of(inst)
+        if kind == "cross":
+            legs = cross_legs(inst)
+            assert legs is not None
+            (b, b_direct), (q, q_direct) = legs
+            bp, qp = self.path(b.conId, day), self.path(q.conId, day)
+            if bp is not None and qp is not None:
+                return composite.cross_path(bp, b_direct, qp, q_direct, inst.minTick)
+            return None
+        if kind == "cfd":
+            under = cfd_underlying(inst)
+            up = self.path(under.conId, day) if under is not None else None
+            if under is not None and up is not None:
+                return composite.cfd_path(up, inst.minTick, under.secType == "STK")
+            return None
+        if _own_venue_path(inst) and composite.venue_bounds(
+                pricing_venue(inst), day, inst.secType == "IND") is not None:
+            return composite.venue_path(rng, pricing_venue(inst), day, ohlc, vol, prev_close,
+                                        inst.minTick, inst.secType == "IND")
+        return None
+
+    def _bounds(self, inst: Instrument, day: dt.date) -> tuple[int, int]:
+        """(first second, second after the last) of the path of ``day``:
+        the original instruments' session bounds, a CFD its underlying's, an
+        instrument on its own venue that venue's sessions."""
+        kind = kind_of(inst)
+        if kind == "cfd":
+            under = cfd_underlying(inst)
+            assert under is not None
+            return self._bounds(under, day)
+        if kind == "own" and _own_venue_path(inst):
+            found = composite.venue_bounds(pricing_venue(inst), day, inst.secType == "IND")
+            if found is not None:
+                return found
+        s, e = session_bounds(inst, day, inst.is_forex)
+        return int(s.timestamp()), int(e.timestamp())
+
+    def _zone(self, inst: Instrument) -> dt.tzinfo:
+        """The zone whose calendar date names the trading day of an instant."""
+        kind = kind_of(inst)
+        if kind == "cfd":
+            under = cfd_underlying(inst)
+            assert under is not None
+            return self._zone(under)
+        return pricing_venue(inst).tz if kind == "own" and _own_venue_path(inst) else SIM_TZ
+
     def _locate(self, inst: Instrument, epoch: int) -> tuple[DailySeries, int, DayPath | None]:
         """(series, index of the day shown at ``epoch``, path if in session)."""
-        local = dt.datetime.fromtimestamp(epoch, SIM_TZ)
+        local = dt.datetime.fromtimestamp(epoch, self._zone(inst))
         key = local.date()
         if inst.is_forex and local.hour >= 17:
             key += dt.timedelta(days=1)
@@ -384,10 +515,10 @@ class PriceModel:
         if i < 0:
             return ser, -1, None
         day = ser.date(i)
-        s, e = session_bounds(inst, day, inst.is_forex)
-        if epoch < int(s.timestamp()):
+        s, e = self._bounds(inst, day)
+        if epoch < s:
             return ser, i - 1, None
-        if epoch >= int(e.timestamp()):
+        if epoch >= e:
             return ser, i, None
         return ser, i, self.path(inst.conId, day)
 
@@ -441,7 +572,10 @@ class PriceModel:
             ser, i, path = self._locate(inst, epoch)
             prev = float(ser.close[i - 1]) if i >= 1 else float(ser.open[max(i, 0)])
             if path is not None:
-                st = self._day_stats[conId] = DayStats.build(inst, path, prev)
+                st = DayStats.build(inst, path, prev)
+                if conId not in _LEGACY:  # the path's own bounds (venue sessions, a CFD's)
+                    st = dataclasses.replace(st, start=path.start, end=path.end)
+                self._day_stats[conId] = st
             elif i >= 0:  # between sessions: the day's bar
                 st = None
                 last = float(ser.close[i])
@@ -457,6 +591,9 @@ class PriceModel:
             prev = st.prev_close
             last, open_, high, low, volume, last_size = st.at(epoch)
         lots = 100 if not inst.is_forex else 100_000
+        if inst.secType == "IND":  # TWS: an index has last, high, low, close; no book, no size
+            return (-1.0, -1.0, last, Decimal(0), Decimal(0), Decimal(0), Decimal(0),
+                    high, low, open_, prev)
         bid, ask, bs, asz = bid_ask_one(mix64_one(self.seed, conId, epoch), last, inst.minTick,
                                         lots)
         if not inst.is_forex:
