@@ -316,10 +316,13 @@ class PriceModel:
         rng = np.random.default_rng([self.seed, inst.conId, 2, year])
         start_close = float(ser.close[base_n - 1])
         anchor = np.array([anchor_level(inst.conId, start_close, DATA_END, d) for d in days])
-        anchored = anchor_of(inst.conId) is not None
+        target = anchor_of(inst.conId)
+        anchored = target is not None
         # up to the anchor date each year ends on the moving level (the last one on the
-        # real anchor close); after it, a walk reverting around the anchor within ~15 %
-        end = float(anchor[-1]) if anchored and days[-1] <= ANCHOR_DATE else None
+        # real anchor close, also on a venue closed on 31 December); after it, a walk
+        # reverting around the anchor within ~15 %
+        end = (target if year == ANCHOR_DATE.year else float(anchor[-1])) if (
+            target is not None and days[-1] <= ANCHOR_DATE) else None
         reversion = ANCHORED_REVERSION if anchored and days[0] > ANCHOR_DATE else REVERSION
         o, h, lo, c, v = synth_bars(rng, len(days), prof, inst.minTick,
                                      anchor=anchor, prev_close=float(ser.close[-1]),
