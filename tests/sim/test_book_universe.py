@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from tests.sim_server.test_session import Wire
+
 from twsbridge.protocol.catalogue import incoming, outgoing
 from twsbridge.protocol.models import Contract
 from twsbridge.sim.market.clock import SimClock
