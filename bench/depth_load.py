@@ -16,7 +16,7 @@ instruments k, k+1, ... mod ``--instruments`` (``--books-per-client``, TWS's
 limit of 3 by default; more raises the simulator's ``Depth.max_books``), 10
 rows a side; the book kind rotates with k + slot: SMART depth
 (updateMktDepthL2, isSmartDepth), ISLAND (updateMktDepthL2 with market
-makers) and ARCA (updateMktDepth) for stocks, SMART and IDEALPRO for forex.
+makers) and ARCA (updateMktDepth) for stocks; IDEALPRO (updateMktDepth) for forex.
 
 Once every book has rows, after ``--warmup`` seconds, the window of
 ``--seconds`` simulated seconds (``--seconds / --speed`` real ones) starts.
@@ -80,7 +80,7 @@ def requests(k: int, books: int, insts: list[Any]) -> list[depth_clients.Req]:
         f = {"conId": inst.conId, "symbol": inst.symbol, "secType": inst.secType,
              "currency": inst.currency, "localSymbol": inst.localSymbol}
         if inst.secType == "CASH":
-            out.append(({**f, "exchange": "SMART" if v == 0 else "IDEALPRO"}, v == 0))
+            out.append(({**f, "exchange": "IDEALPRO"}, False))  # forex: no SMART contract
         else:
             out.append(({**f, "exchange": ("SMART", "ISLAND", "ARCA")[v]}, v == 0))
     return out
@@ -106,9 +106,8 @@ async def _ask(pipe: Any, msg: tuple[Any, ...], timeout: float = 60) -> Any:
     return pipe.recv()
 
 
-async def _run_kind(args: argparse.Namespace, kind: str, pipe: Any,
-                    insts: list[Any]) -> dict[str, Any]:
-    port, clock = args._port, args._clock
+async def _run_kind(args: argparse.Namespace, kind: str, pipe: Any, insts: list[Any],
+                    port: int, clock: dict[str, float]) -> dict[str, Any]:
     cls = depth_clients.client_class(kind)
     clients = [cls(k, port, requests(k - 1, args.books_per_client, insts), args.timeout)
                for k in range(1, args.clients + 1)]
@@ -203,8 +202,8 @@ def run_kind(args: argparse.Namespace, kind: str, insts: list[Any]) -> dict[str,
     try:
         if not mine.poll(120):
             raise BenchError(f"{kind}: the simulator did not start")
-        _, args._port, args._clock = mine.recv()
-        return asyncio.run(_run_kind(args, kind, mine, insts))
+        _, port, clock = mine.recv()
+        return asyncio.run(_run_kind(args, kind, mine, insts, port, clock))
     finally:
         with contextlib.suppress(OSError, ValueError):
             mine.send(("stop",))
