@@ -18,8 +18,15 @@ rows a side; the book kind rotates with k + slot: SMART depth
 (updateMktDepthL2, isSmartDepth), ISLAND (updateMktDepthL2 with market
 makers) and ARCA (updateMktDepth) for stocks; IDEALPRO (updateMktDepth) for forex.
 
-Once every book has rows, after ``--warmup`` seconds, the window of
+Once every book has rows, after ``--warmup`` seconds and no earlier than
+``--lead`` real seconds after the simulator started (so every kind's window
+covers the same simulated seconds, hence the same market), the window of
 ``--seconds`` simulated seconds (``--seconds / --speed`` real ones) starts.
+A book changes once a simulated second; with ``--speed`` x ``--poll`` above
+0.5 the simulator's polls skip seconds (the changes conflate) and what it
+serves depends on its timing. The clients keep up when their received rate
+equals the served one (the ratio of received updates/s then only says that
+they all kept up).
 Printed: updates/s served by the simulator (depth frames it sent) and its
 CPU; updates/s the clients received and applied, in total and per client
 (min/median/max), and their CPU (this process) per update; the lag of each
@@ -127,9 +134,15 @@ async def _run_kind(args: argparse.Namespace, kind: str, pipe: Any, insts: list[
     errors = [f"client {c.cid}: {e}" for c in clients for e in c.errors]
     if errors or not all(c.ready() for c in clients):
         raise BenchError(f"{kind}: " + ("\n".join(errors[:10]) or "books without rows"))
+    setup = time.time() - clock["wall"]
     await asyncio.sleep(args.warmup)
+    # every kind's window covers the same simulated seconds when setup fits in --lead
+    start = clock["wall"] + args.lead
+    await asyncio.sleep(max(0.0, start - time.time()))
+    aligned = time.time() - start < 0.1
     try:
-        return await _window(args, kind, pipe, clients, clock)
+        return {**await _window(args, kind, pipe, clients, clock), "setup_s": setup,
+                "aligned": aligned}
     finally:
         for c in clients:
             with contextlib.suppress(Exception):
@@ -141,7 +154,7 @@ async def _window(args: argparse.Namespace, kind: str, pipe: Any, clients: list[
     n0 = {c.cid: len(c.times) for c in clients}
     cpu0, t0 = time.process_time(), time.time()
     mark = (await _ask(pipe, ("mark",)))[1]
-    await asyncio.sleep(args.seconds / args.speed)
+    await asyncio.sleep(max(0.0, t0 + args.seconds / args.speed - time.time()))
     n1 = {c.cid: len(c.times) for c in clients}
     cpu1, t1 = time.process_time(), time.time()
     frozen = (await _ask(pipe, ("freeze",)))[1]
@@ -172,7 +185,7 @@ async def _window(args: argparse.Namespace, kind: str, pipe: Any, clients: list[
     for c in clients:
         want, got = final["books"].get(c.cid, {}), c.books()
         books += len(got)
-        lost += max(0, final["frames"].get(c.cid, 0) - len(c.times))
+        lost += abs(final["frames"].get(c.cid, 0) - len(c.times))  # missing or extra
         for conId in sorted(set(want) | set(got)):
             if want.get(conId) != got.get(conId):
                 mismatched.append(f"client {c.cid} conId {conId}")
@@ -228,13 +241,19 @@ def header(args: argparse.Namespace, insts: list[Any]) -> None:
     print(f"window: {args.seconds:g} simulated s at speed {args.speed:g} "
           f"({args.seconds / args.speed:g} real s); {os.cpu_count()} cores on this machine, "
           f"shared by the simulator process and the clients' process")
+    if args.speed * args.poll > 0.5:
+        print(f"note: the simulator polls every {args.speed * args.poll:g} simulated s: a poll "
+              f"may skip a second (the books' changes conflate), so what it serves depends on "
+              f"its timing and differs a little between kinds (lower --poll to avoid it)")
 
 
 def report(args: argparse.Namespace, figures: list[dict[str, Any]]) -> None:
     for f in figures:
         lo, med, hi = f["per_client_s"]
         ok = not f["mismatched"] and not f["lost"]
-        print(f"[{f['kind']}]")
+        print(f"[{f['kind']}] connected and subscribed in {f['setup_s']:.1f} s"
+              + ("" if f["aligned"] else f" (more than --lead {args.lead:g} s: this window "
+                 "starts later in simulated time than the others)"))
         print(f"  simulator: {f['served_s']:8,.0f} updates/s served, CPU {f['sim_cpu']:4.0%} "
               f"({f['sim_cpu_per_update_us']:.1f} us/update)")
         print(f"  clients:   {f['recv_s']:8,.0f} updates/s received and applied; per client "
@@ -244,7 +263,7 @@ def report(args: argparse.Namespace, figures: list[dict[str, Any]]) -> None:
         print(f"  lag:       p50 {f['lag_ms'][0]:.1f} ms, p99 {f['lag_ms'][1]:.1f} ms "
               f"({f['lag_n']:,} updates)")
         print(f"  books:     {f['books'] - len(f['mismatched'])}/{f['books']} match the "
-              f"simulator's at the end; {f['lost']} updates missing"
+              f"simulator's at the end; {f['lost']} updates missing or extra"
               f" -> {'OK' if ok else 'MISMATCH'}")
         for m in f["mismatched"][:5]:
             print(f"    mismatch: {m}")
@@ -274,6 +293,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="client kind (repeatable; default: all, one after another)")
     ap.add_argument("--warmup", type=float, default=1.0,
                     help="real seconds between every book having rows and the window")
+    ap.add_argument("--lead", type=float, default=8.0,
+                    help="real seconds from the simulator's start to the window (the same "
+                         "simulated seconds for every kind if connecting takes less)")
     ap.add_argument("--drain", type=float, default=10.0,
                     help="most real seconds the clients drain after depth stops")
     ap.add_argument("--poll", type=float, default=0.05, help="simulator poll interval, s")
