@@ -137,9 +137,9 @@ async def _run_kind(args: argparse.Namespace, kind: str, pipe: Any, insts: list[
     setup = time.time() - clock["wall"]
     await asyncio.sleep(args.warmup)
     # every kind's window covers the same simulated seconds when setup fits in --lead
-    start = clock["wall"] + args.lead
-    await asyncio.sleep(max(0.0, start - time.time()))
-    aligned = time.time() - start < 0.1
+    begin = clock["wall"] + args.lead
+    await asyncio.sleep(max(0.0, begin - time.time()))
+    aligned = time.time() - begin < 0.1
     try:
         return {**await _window(args, kind, pipe, clients, clock), "setup_s": setup,
                 "aligned": aligned}

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
 
 def test_every_client_book_matches_the_simulator(capsys: pytest.CaptureFixture[str]) -> None:
     args = depth_load.parse_args(["--clients", "3", "--instruments", "2", "--seconds", "2",
-                                  "--warmup", "0.3", "--drain", "5"])
+                                  "--warmup", "0.3", "--drain", "5", "--lead", "0"])
     figures = depth_load.run(args)
     depth_load.report(args, figures)
     out = capsys.readouterr().out
@@ -41,7 +41,7 @@ def test_every_client_book_matches_the_simulator(capsys: pytest.CaptureFixture[s
 def test_more_books_than_tws_allows_raise_the_limit(capsys: pytest.CaptureFixture[str]) -> None:
     args = depth_load.parse_args(["--clients", "1", "--instruments", "5", "--seconds", "1",
                                   "--books-per-client", "5", "--client", "twsbridge",
-                                  "--warmup", "0.2", "--drain", "5"])
+                                  "--warmup", "0.2", "--drain", "5", "--lead", "0"])
     (f,) = depth_load.run(args)
     out = capsys.readouterr().out
     assert "Depth.max_books raised to 5" in out
