@@ -71,6 +71,10 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/quotes"): Probe("read", "/quotes?symbol=AAPL"),
     ("GET", "/bars"): Probe("read", "/bars?symbol=AAPL&durationStr=2%20D&barSizeSetting=1%20day"),
     ("GET", "/head-timestamp"): Probe("read", "/head-timestamp?symbol=AAPL"),
+    ("GET", "/market/depth"): Probe("read", "/market/depth?symbol=AAPL&rows=2"),
+    ("GET", "/market/depth/exchanges"): Probe("read", "/market/depth/exchanges"),
+    ("GET", "/sse/depth"): Probe("read", "/sse/depth?conId=265598", kind="sse"),
+    ("WS", "/ws/depth"): Probe("read", "/ws/depth?conId=265598", kind="ws"),
     ("GET", "/orders"): Probe("read", "/orders?status=all&limit=5"),
     ("GET", "/orders/{orderId}"): Probe("read", _NO_ORDER),
     ("GET", "/executions"): Probe("read", "/executions?limit=5"),
@@ -294,6 +298,7 @@ GRAPHQL_OPERATIONS: dict[str, str] = {
     "previewOrder": "trade", "placeOrder": "trade", "modifyOrder": "trade",
     "cancelOrder": "trade",
     "ticks": "read", "orderEvents": "read",
+    "marketDepth": "read", "marketDepthExchanges": "read",  # query and subscription
     "tickByTick": "read",
 }
 
@@ -301,6 +306,7 @@ MCP_TOOLS: dict[str, str] = {
     # engineer C (MCP): tool name -> scope
     "search_contracts": "read", "get_contract": "read", "get_quote": "read",
     "get_bars": "read", "get_positions": "read", "get_orders": "read", "get_account": "read",
+    "market_depth": "read",
     "preview_order": "trade", "place_order": "trade", "cancel_order": "trade",
 }
 

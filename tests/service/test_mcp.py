@@ -34,6 +34,7 @@ AAPL = 265598
 TOOLS = {
     "search_contracts": "read", "get_contract": "read", "get_quote": "read", "get_bars": "read",
     "get_positions": "read", "get_orders": "read", "get_account": "read",
+    "market_depth": "read",
     "preview_order": "trade", "place_order": "trade", "cancel_order": "trade",
 }
 WORKING_BUY = {"symbol": "AAPL", "action": "BUY", "totalQuantity": 1, "orderType": "LMT",
@@ -44,6 +45,7 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
     "get_quote": {"symbol": "AAPL"},
     "get_bars": {"symbol": "AAPL", "durationStr": "5 D", "barSizeSetting": "1 day"},
     "get_positions": {},
+    "market_depth": {"symbol": "AAPL", "rows": 2},
     "get_orders": {"status": "all", "limit": 5},
     "get_account": {"tags": "NetLiquidation"},
     "preview_order": {"order": WORKING_BUY},

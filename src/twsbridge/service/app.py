@@ -19,6 +19,7 @@ from .middleware import RequestTimeoutMiddleware
 from .observability import install_observability, observe_gateway
 from .problems import install_problem_handlers
 from .routes import account, contracts, health, keys, market_data, orders
+from .routes import depth as depth_routes
 from .routes import streaming as streaming_routes
 from .routes import tick_by_tick as tick_by_tick_routes
 from .security import require_scope
@@ -32,6 +33,7 @@ log = logging.getLogger("twsbridge.service")
 
 _COMMON = """
 The Interactive Brokers TWS API over HTTP: contract details, snapshot quotes,
+market depth (order books),
 historical bars and head timestamps, orders (placed, previewed, modified,
 cancelled), executions with commissions, positions, account values and P&L,
 with TWS's own field names (`conId`, `secType`, `totalQuantity`, `lmtPrice` ...).
@@ -115,6 +117,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     read = [Depends(require_scope("read"))]  # every route below needs a key
     app.include_router(contracts.router, dependencies=read)
     app.include_router(market_data.router, dependencies=read)
+    app.include_router(depth_routes.router, dependencies=read)  # /market/depth, /ws/depth
     app.include_router(orders.router, dependencies=read)  # writes: "trade" (orders.py)
     app.include_router(account.router, dependencies=read)
     app.include_router(streaming_routes.router, dependencies=read)

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..gateway import GatewayManager
 from .account import ACCOUNT, account_spec, register_account_upstream
+from .depth import register_depth_upstream
 from .hub import Frame, Sink, SinkDropped, StreamError, StreamHub, TopicKind, TopicSpec
 from .orders import ORDERS, orders_spec, register_order_upstream
 from .ticks import register_tick_by_tick_upstream
@@ -77,6 +78,7 @@ async def stream_hub(app: FastAPI, gateway: GatewayManager) -> AsyncIterator[Str
     register_tick_by_tick_upstream(hub, gateway)
     register_order_upstream(hub, gateway)
     register_account_upstream(hub, gateway)
+    register_depth_upstream(hub, gateway)  # /ws/depth, /sse/depth (streaming/depth.py)
     app.state.stream_hub = hub
     app.state.stream_settings = settings
     try:
