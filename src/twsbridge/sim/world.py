@@ -20,7 +20,7 @@ from twsbridge.sim.broker.account import Account
 from twsbridge.sim.market.clock import SimClock
 from twsbridge.sim.market.prices import PriceModel
 from twsbridge.sim.reference.book import UniverseBook
-from twsbridge.sim.reference.instruments import Instrument
+from twsbridge.sim.reference.instruments import Instrument, InstrumentBook
 
 __all__ = ["World"]
 
@@ -51,20 +51,24 @@ class World:
         clock: SimClock | None = None,
         account: str = "DU1234567",
         cash: float = 1_000_000.0,
+        book: InstrumentBook | None = None,
     ) -> None:
         self.seed = seed
         self.clock = clock if clock is not None else SimClock()
-        self._book = UniverseBook(self.clock.now().date(), ref_price=self._ref_price)
+        self._book: InstrumentBook = book if book is not None else UniverseBook(
+            self.clock.now().date(), ref_price=self._ref_price)
         self.prices = PriceModel(seed, self._book)
         self.account = Account(account, cash)
         self._next_order_id = 1
         self.master_client_id: int | None = None
 
     @property
-    def book(self) -> UniverseBook:
-        """The instrument book on the clock's day (US/Eastern): refreshed when
-        the day changes, so new futures months appear and expired ones go."""
-        self._book.refresh(self.clock.now().date())
+    def book(self) -> InstrumentBook:
+        """The instrument book on the clock's day (US/Eastern): the universe's is
+        refreshed when the day changes, so new futures months appear and expired
+        ones go; a book given to the constructor is served as it is."""
+        if isinstance(self._book, UniverseBook):
+            self._book.refresh(self.clock.now().date())
         return self._book
 
     def _ref_price(self, inst: Instrument) -> float:
