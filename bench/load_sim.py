@@ -145,15 +145,13 @@ class SimOptions:
 
 async def _sim_main(pipe: Connection, o: SimOptions) -> None:
     from twsbridge.sim import SimServer, Simulator
-    from twsbridge.sim.market.prices import PriceModel
     from twsbridge.sim.reference.instruments import InstrumentBook
 
     counters = SimCounters()
     install_counters(counters)
-    sim = Simulator(seed=o.seed, clock=SimClock(REPLAY_START))
-    if o.book == "extended":
-        sim.book = InstrumentBook(book_instruments("extended", max(o.n_instruments, 18)))
-        sim.prices = PriceModel(o.seed, sim.book)
+    book = (InstrumentBook(book_instruments("extended", max(o.n_instruments, 18)))
+            if o.book == "extended" else None)
+    sim = Simulator(seed=o.seed, clock=SimClock(REPLAY_START), book=book)
     now = sim.clock.now()
     for inst in sim.book:  # build every daily series and today's path before clients come
         sim.prices.quote(inst.conId, now)

@@ -20,6 +20,7 @@ from twsbridge.protocol.catalogue import depth as D
 from twsbridge.protocol.catalogue import incoming as I
 from twsbridge.protocol.catalogue import options as OPT
 from twsbridge.protocol.catalogue import outgoing as O
+from twsbridge.protocol.catalogue import schedule as S
 from twsbridge.protocol.catalogue import ticks as T
 from twsbridge.protocol.depth_models import DepthMktDataDescription
 from twsbridge.protocol.models import (
@@ -498,6 +499,13 @@ CASES: list[Case] = [
         done=True),
          both(w("97", "23", "2", "1697808600", "3", "171.25", "171.26", "100", "200",
                 "1697808601", "0", "171.24", "171.27", "1", "2", "1"))),
+    Case(S.HistoricalSchedule(reqId=24, startDateTime="20130228-09:30:00",
+                              endDateTime="20130301-16:00:00", timeZone="US/Eastern", sessions=[
+        S.HistoricalSession("20130228-09:30:00", "20130228-16:00:00", "20130228"),
+        S.HistoricalSession("20130301-09:30:00", "20130301-16:00:00", "20130301")]),
+         both(w("106", "24", "20130228-09:30:00", "20130301-16:00:00", "US/Eastern", "2",
+                "20130228-09:30:00", "20130228-16:00:00", "20130228",
+                "20130301-09:30:00", "20130301-16:00:00", "20130301"))),
     Case(T.HistoricalTicksLast(reqId=23, ticks=[
         HistoricalTickLast(1697808600, 2, 171.25, Decimal(10), "ISLAND", "T I")], done=True),
          both(w("98", "23", "1", "1697808600", "2", "171.25", "10", "ISLAND", "T I", "1"))),

@@ -77,6 +77,10 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/market/rules/{marketRuleId}"): Probe("read", "/market/rules/26"),
     ("GET", "/market/smart-components/{bboExchange}"): Probe(
         "read", "/market/smart-components/9c0001"),
+    ("GET", "/market/depth"): Probe("read", "/market/depth?symbol=AAPL&rows=2"),
+    ("GET", "/market/depth/exchanges"): Probe("read", "/market/depth/exchanges"),
+    ("GET", "/sse/depth"): Probe("read", "/sse/depth?conId=265598", kind="sse"),
+    ("WS", "/ws/depth"): Probe("read", "/ws/depth?conId=265598", kind="ws"),
     ("GET", "/orders"): Probe("read", "/orders?status=all&limit=5"),
     ("GET", "/orders/{orderId}"): Probe("read", _NO_ORDER),
     ("GET", "/executions"): Probe("read", "/executions?limit=5"),
@@ -87,6 +91,8 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/streams"): Probe("read", "/streams"),
     ("GET", "/sse/quotes"): Probe("read", "/sse/quotes?conId=265598", kind="sse"),
     ("WS", "/ws/quotes"): Probe("read", "/ws/quotes?conId=265598", kind="ws"),
+    ("GET", "/sse/ticks"): Probe("read", "/sse/ticks?conId=265598&tickType=MidPoint", kind="sse"),
+    ("WS", "/ws/ticks"): Probe("read", "/ws/ticks?conId=265598&tickType=MidPoint", kind="ws"),
     ("WS", "/ws/bars"): Probe("read", "/ws/bars?conId=265598&useRTH=false", kind="ws"),
     ("WS", "/ws/realtime-bars"): Probe("read", "/ws/realtime-bars?conId=265598&useRTH=false",
                                        kind="ws"),
@@ -300,6 +306,8 @@ GRAPHQL_OPERATIONS: dict[str, str] = {
     "previewOrder": "trade", "placeOrder": "trade", "modifyOrder": "trade",
     "cancelOrder": "trade",
     "ticks": "read", "orderEvents": "read",
+    "marketDepth": "read", "marketDepthExchanges": "read",  # query and subscription
+    "tickByTick": "read",
 }
 
 MCP_TOOLS: dict[str, str] = {
@@ -307,6 +315,7 @@ MCP_TOOLS: dict[str, str] = {
     "search_contracts": "read", "get_contract": "read", "get_quote": "read",
     "get_bars": "read", "get_positions": "read", "get_orders": "read", "get_account": "read",
     "historical_ticks": "read", "market_rule": "read",
+    "market_depth": "read",
     "preview_order": "trade", "place_order": "trade", "cancel_order": "trade",
 }
 

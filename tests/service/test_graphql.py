@@ -119,7 +119,8 @@ async def test_schema_introspection(http: httpx.AsyncClient, svc: Svc) -> None:
     assert {"Quote", "Order", "OrderInput", "OrderUpdateInput", "Size", "Ticks",
             "OrderEvent", "ContractDetails", "Account"} <= names
     assert schema["mutationType"]["name"] == "Mutation"
-    assert {f["name"] for f in schema["subscriptionType"]["fields"]} == {"ticks", "orderEvents"}
+    assert {f["name"] for f in schema["subscriptionType"]["fields"]} == {
+        "ticks", "orderEvents", "marketDepth", "tickByTick"}
     fields = await ok(http, svc.keys["read"],
                       '{ __type(name: "OrderInput") { inputFields { name } } }')
     # derived from OrderCreate: the REST request model's fields, all of them
@@ -315,7 +316,12 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
                     "{ orderId } }", {}),  # allowed: 404
     "cancelOrder": ("mutation { cancelOrder(orderId: 999999) { orderId } }", {}),  # 404
     "ticks": ("subscription { ticks(conId: 265598) { type } }", {}),
+    "tickByTick": ("subscription { tickByTick(conId: 265598, tickType: \"MidPoint\") "
+                   "{ tickType } }", {}),
     "orderEvents": ("subscription { orderEvents { event } }", {}),
+    # the query (the marketDepth subscription: tests/service/test_depth_service.py)
+    "marketDepth": ("{ marketDepth(conId: 265598, rows: 2) { numRows } }", {}),
+    "marketDepthExchanges": ("{ marketDepthExchanges { exchange } }", {}),
 }
 _NOT_FOUND = {"order", "modifyOrder", "cancelOrder"}
 _RANK = {"none": -1, "read": 0, "trade": 1, "admin": 2}

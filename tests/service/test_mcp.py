@@ -35,6 +35,7 @@ TOOLS = {
     "search_contracts": "read", "get_contract": "read", "get_quote": "read", "get_bars": "read",
     "get_positions": "read", "get_orders": "read", "get_account": "read",
     "historical_ticks": "read", "market_rule": "read",
+    "market_depth": "read",
     "preview_order": "trade", "place_order": "trade", "cancel_order": "trade",
 }
 WORKING_BUY = {"symbol": "AAPL", "action": "BUY", "totalQuantity": 1, "orderType": "LMT",
@@ -47,6 +48,7 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
     "get_positions": {},
     "historical_ticks": {"symbol": "AAPL", "count": 5, "end": "20130301 09:45:00 US/Eastern"},
     "market_rule": {"marketRuleId": 26},
+    "market_depth": {"symbol": "AAPL", "rows": 2},
     "get_orders": {"status": "all", "limit": 5},
     "get_account": {"tags": "NetLiquidation"},
     "preview_order": {"order": WORKING_BUY},

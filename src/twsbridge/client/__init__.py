@@ -59,6 +59,12 @@ from .requests import (
     Request,
     Subscription,
 )
+from .tick_by_tick import (
+    TickByTickBidAsk,
+    TickByTickEvent,
+    TickByTickMidPoint,
+    TickByTickTrade,
+)
 from .ticker import TICK_TYPE_NAMES, Dividends, Tick, Ticker, tick_type_name
 from .trade import DONE_STATES, Fill, Trade, TradeLogEntry
 
@@ -114,6 +120,10 @@ __all__ = [
     "TWSError",
     "TWSTimeoutError",
     "Tick",
+    "TickByTickBidAsk",
+    "TickByTickEvent",
+    "TickByTickMidPoint",
+    "TickByTickTrade",
     "Ticker",
     "TokenBucket",
     "Trade",

@@ -70,6 +70,7 @@ from .market import MarketData
 from .pacing import TWS_HISTORICAL_LIMITS, HistoricalLimits, Pacing
 from .reconnect import ReconnectPolicy
 from .requests import HistoricalDataStream, MarketDataSubscription, Subscription
+from .tick_by_tick import TickByTickMethods
 from .ticker import Ticker
 from .trade import Fill, Trade
 from .trading import Trading
@@ -81,7 +82,7 @@ INTERCEPTED: tuple[str, ...] = (
     "openOrder", "orderStatus", "execDetails", "commissionReport", "completedOrder")
 
 
-class TWSClient(DepthMethods, HistoricalTicksMethods):
+class TWSClient(DepthMethods, HistoricalTicksMethods, TickByTickMethods):
     """An asyncio client of TWS or IB Gateway (or the twsbridge simulator).
 
     Args:

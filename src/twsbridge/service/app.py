@@ -19,8 +19,10 @@ from .middleware import RequestTimeoutMiddleware
 from .observability import install_observability, observe_gateway
 from .problems import install_problem_handlers
 from .routes import account, contracts, health, keys, market_data, orders
+from .routes import depth as depth_routes
 from .routes import streaming as streaming_routes
 from .routes import ticks as tick_routes
+from .routes import tick_by_tick as tick_by_tick_routes
 from .security import require_scope
 from .security.sessions import watch_revocations
 from .settings import VERSION, ServiceSettings
@@ -32,6 +34,7 @@ log = logging.getLogger("twsbridge.service")
 
 _COMMON = """
 The Interactive Brokers TWS API over HTTP: contract details, snapshot quotes,
+market depth (order books),
 historical bars and head timestamps, orders (placed, previewed, modified,
 cancelled), executions with commissions, positions, account values and P&L,
 with TWS's own field names (`conId`, `secType`, `totalQuantity`, `lmtPrice` ...).
@@ -116,9 +119,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(contracts.router, dependencies=read)
     app.include_router(market_data.router, dependencies=read)
     app.include_router(tick_routes.router, dependencies=read)  # ticks, histograms, rules
+    app.include_router(depth_routes.router, dependencies=read)  # /market/depth, /ws/depth
     app.include_router(orders.router, dependencies=read)  # writes: "trade" (orders.py)
     app.include_router(account.router, dependencies=read)
     app.include_router(streaming_routes.router, dependencies=read)
+    app.include_router(tick_by_tick_routes.router, dependencies=read)  # /ws/ticks, /sse/ticks
     app.include_router(keys.router)  # "admin"
     app.include_router(graphql_router(settings))  # /graphql: its own key check (HTTP, WS init)
     mcp.install(app)  # /mcp: a key for every request; tools check read / trade

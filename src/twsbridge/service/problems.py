@@ -15,6 +15,7 @@ TWS error codes map to HTTP statuses as follows (see :func:`tws_status`):
 100, 101, pacing violations                           429
 354, 10089-10091, 10168 (market data not subscribed)  403
 10197 (competing live session)                        409
+309 (TWS's limit of 3 securities with market depth)   409
 326, 502, 504, 1100, 2110 (gateway unreachable)       503
 anything else TWS rejects (162, 320-322, 10314 ...)   400
 ====================================================  ======
@@ -72,6 +73,7 @@ TYPES: dict[str, str] = {
     "market-data-permission": "No market data permission",
     "competing-session": "Competing live session",
     "pacing-violation": "Too many requests (TWS pacing)",
+    "depth-limit": "TWS's limit of market depth books reached",
     "gateway-unavailable": "TWS gateway unavailable",
     "gateway-timeout": "TWS gateway did not answer in time",
     "validation-error": "Invalid request",
@@ -93,6 +95,7 @@ _STATUS_OF_TYPE: dict[str, int] = {
     "market-data-permission": 403,
     "competing-session": 409,
     "pacing-violation": 429,
+    "depth-limit": 409,
     "gateway-unavailable": 503,
     "gateway-timeout": 504,
     "validation-error": 422,
@@ -116,6 +119,7 @@ _TYPE_OF_CODE: dict[int, str] = {
     10091: "market-data-permission",
     10168: "market-data-permission",
     10197: "competing-session",
+    309: "depth-limit",
     326: "gateway-unavailable",
     502: "gateway-unavailable",
     504: "gateway-unavailable",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from twsbridge.sim.broker.broker import Broker
 from twsbridge.sim.faults.injector import FaultInjector
 from twsbridge.sim.market.clock import SimClock
+from twsbridge.sim.reference.instruments import InstrumentBook
 from twsbridge.sim.store.sqlite import SimStore
 from twsbridge.sim.world import World
 
@@ -26,6 +27,8 @@ class Simulator(World):
         clock: the simulated clock (default: 2013-03-01 10:00 US/Eastern, real-time speed).
         account: the paper account code reported in managedAccounts.
         cash: the account's starting cash, USD.
+        book: the instruments served (default: the whole universe on the clock's
+            day, :class:`~twsbridge.sim.reference.book.UniverseBook`).
         store: where the account persists (:class:`~twsbridge.sim.store.sqlite.SimStore`):
             an account found there is continued (orders, executions, positions,
             cash, id counters; the clock resumes at its last change if it would
@@ -54,8 +57,9 @@ class Simulator(World):
         account: str = "DU1234567",
         cash: float = 1_000_000.0,
         store: SimStore | None = None,
+        book: InstrumentBook | None = None,
     ) -> None:
-        super().__init__(seed=seed, clock=clock, account=account, cash=cash)
+        super().__init__(seed=seed, clock=clock, account=account, cash=cash, book=book)
         self._clients: dict[int, object] = {}
         self.broker = Broker(self)
         self.faults = FaultInjector(self.clock)

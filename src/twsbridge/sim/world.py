@@ -19,7 +19,8 @@ import datetime as dt
 from twsbridge.sim.broker.account import Account
 from twsbridge.sim.market.clock import SimClock
 from twsbridge.sim.market.prices import PriceModel
-from twsbridge.sim.reference.instruments import InstrumentBook
+from twsbridge.sim.reference.book import UniverseBook
+from twsbridge.sim.reference.instruments import Instrument, InstrumentBook
 
 __all__ = ["World"]
 
@@ -35,8 +36,10 @@ class World:
 
     Attributes:
         seed, book, prices, clock, account: as above; ``book`` is the
-            :class:`~twsbridge.sim.reference.instruments.InstrumentBook`,
-            ``prices`` the :class:`~twsbridge.sim.market.prices.PriceModel` on it.
+            :class:`~twsbridge.sim.reference.book.UniverseBook` of the
+            clock's day (the whole listed universe, that day's futures and
+            CONTFUT, options on demand), ``prices`` the
+            :class:`~twsbridge.sim.market.prices.PriceModel` on it.
         master_client_id: TWS's "Master API client ID" setting: that client
             also sees every other API client's orders (None: no master).
     """
@@ -48,14 +51,36 @@ class World:
         clock: SimClock | None = None,
         account: str = "DU1234567",
         cash: float = 1_000_000.0,
+        book: InstrumentBook | None = None,
     ) -> None:
         self.seed = seed
-        self.book = InstrumentBook()
-        self.prices = PriceModel(seed, self.book)
         self.clock = clock if clock is not None else SimClock()
+        self._book: InstrumentBook = book if book is not None else UniverseBook(
+            self.clock.now().date(), ref_price=self._ref_price)
+        self.prices = PriceModel(seed, self._book)
         self.account = Account(account, cash)
         self._next_order_id = 1
         self.master_client_id: int | None = None
+
+    @property
+    def book(self) -> InstrumentBook:
+        """The instrument book on the clock's day (US/Eastern): the universe's is
+        refreshed when the day changes, so new futures months appear and expired
+        ones go; a book given to the constructor is served as it is."""
+        if isinstance(self._book, UniverseBook):
+            self._book.refresh(self.clock.now().date())
+        return self._book
+
+    def _ref_price(self, inst: Instrument) -> float:
+        """The price option strikes are centred on: the instrument's own, else
+        its underlying's (a future without a price of its own: its index)."""
+        now = self.clock.now()
+        try:
+            return self.prices.price_at(inst.conId, now)
+        except KeyError:
+            if not inst.underConId:
+                raise
+            return self.prices.price_at(inst.underConId, now)
 
     @property
     def next_order_id(self) -> int:

@@ -2,12 +2,13 @@
 
 * Queries (scope ``read``): ``contract``, ``contracts``, ``searchContracts``,
   ``quote``, ``bars``, ``orders``, ``order``, ``executions``, ``positions``,
-  ``account`` (summary and values), ``pnl``; ``historicalTicks``, ``histogram``,
-  ``marketRule``, ``smartComponents`` (:mod:`.tick_queries`).
+  ``account`` (summary and values), ``pnl``, ``marketDepth``, ``marketDepthExchanges``;
+  ``historicalTicks``, ``histogram``, ``marketRule``, ``smartComponents`` (:mod:`.tick_queries`).
 * Mutations (scope ``trade``): ``previewOrder``, ``placeOrder``, ``modifyOrder``,
   ``cancelOrder``, through the guardrails, as REST.
-* Subscriptions (scope ``read``, ``graphql-transport-ws``): ``ticks`` and
-  ``orderEvents``, fed by the streaming hub's shared upstreams.
+* Subscriptions (scope ``read``, ``graphql-transport-ws``): ``ticks``,
+  ``orderEvents``, ``marketDepth`` (:mod:`.depth`) and ``tickByTick``
+  (:mod:`.tick_by_tick`), fed by the streaming hub's shared upstreams.
 
 The types derive from the REST models (:mod:`.types`); the resolvers call the
 operations REST calls (:mod:`twsbridge.service.operations`); errors carry
@@ -23,6 +24,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import strawberry
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter
@@ -33,12 +35,14 @@ from strawberry.types.unset import UNSET
 
 from ..settings import ServiceSettings
 from .auth import GraphQLContext, TransportWSHandler, get_context
+from .depth import DepthQuery, DepthSubscription
 from .errors import QuietSchema
 from .limits import GraphQLLimits, RequestRefused, decode_request_json, schema_extensions
 from .mutations import Mutation
 from .queries import Query
 from .subscriptions import Subscription
-from .tick_queries import with_tick_queries
+from .tick_queries import TickQuery
+from .tick_by_tick import TickByTickSubscription
 from .types import SCALARS
 
 __all__ = ["PATH", "build_schema", "graphql_router", "schema"]
@@ -46,10 +50,28 @@ __all__ = ["PATH", "build_schema", "graphql_router", "schema"]
 PATH = "/graphql"
 
 
+def _description(cls: type) -> str | None:
+    definition = getattr(cls, "__strawberry_definition__", None)
+    return None if definition is None else definition.description
+
+
+@strawberry.type(name="Query", description=_description(Query))
+class _Query(Query, DepthQuery, TickQuery):
+    """The queries of :mod:`.queries`, the depth ones of :mod:`.depth` and the historical
+    tick ones of :mod:`.tick_queries`."""
+
+
+@strawberry.type(name="Subscription",
+                 description=_description(Subscription))
+class _Subscription(Subscription, DepthSubscription, TickByTickSubscription):
+    """The subscriptions of :mod:`.subscriptions`, ``marketDepth`` (:mod:`.depth`) and
+    ``tickByTick`` (:mod:`.tick_by_tick`)."""
+
+
 def build_schema(limits: GraphQLLimits | None = None) -> QuietSchema:
     """The service's GraphQL schema enforcing ``limits`` (default: the settings' defaults)."""
     return QuietSchema(
-        query=with_tick_queries(Query), mutation=Mutation, subscription=Subscription,
+        query=_Query, mutation=Mutation, subscription=_Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),
         extensions=schema_extensions(limits or GraphQLLimits()),
     )

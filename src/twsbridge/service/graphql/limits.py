@@ -363,7 +363,7 @@ def check_operations(schema: GraphQLSchema, document: DocumentNode,
                 return limit_error(
                     f"{name} selects {cost.tws} fields that each send TWS a request "
                     "(contract, contracts, searchContracts, quote, bars, orders, positions, "
-                    "account summary / values)", "graphql_max_tws_fields",
+                    "account summary / values, marketDepth)", "graphql_max_tws_fields",
                     limits.max_tws_fields, node)
     except _Refusal as refusal:
         return refusal.error

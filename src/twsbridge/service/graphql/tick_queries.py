@@ -4,7 +4,7 @@
 operations REST's ``/ticks/historical`` and ``/market/...`` call
 (:mod:`twsbridge.service.operations.ticks`), need the ``read`` scope, and each counts as
 one field that sends TWS a request (:class:`.limits.TWSCall`, as ``bars``).
-:func:`with_tick_queries` adds them to the root ``Query`` type.
+The root ``Query`` type of :mod:`twsbridge.service.graphql` inherits :class:`TickQuery`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .errors import ProblemErrors
 from .limits import TWSCall
 from .tick_types import HistogramGQL, HistoricalTicksGQL, MarketRuleGQL, SmartComponentsGQL
 
-__all__ = ["TickQuery", "with_tick_queries"]
+__all__ = ["TickQuery"]
 
 ConId = Annotated[int | None, strawberry.argument(description="IB contract id, e.g. 265598.")]
 Symbol = Annotated[str | None, strawberry.argument(
@@ -60,7 +60,7 @@ def _contract(conId: int | None, symbol: str | None, secType: str | None,
 
 @strawberry.type(description="Historical ticks, histograms, market rules, SMART components.")
 class TickQuery:
-    """The tick queries of the root ``Query`` (:func:`with_tick_queries`)."""
+    """The tick queries of the root ``Query``."""
 
     @_read("Historical ticks (reqHistoricalTicks) of the one contract matching conId or "
            "symbol: at most 1000 of one session, ascending in time; count and whatToShow "
@@ -119,11 +119,3 @@ class TickQuery:
         answer = await tick_ops.smart_components(await _client(info), bboExchange)
         return SmartComponentsGQL.from_pydantic(answer)
 
-
-def with_tick_queries(query: type) -> type:
-    """The root query type ``query`` with the fields of :class:`TickQuery` (same name and
-    description as ``query``)."""
-    definition = query.__strawberry_definition__  # type: ignore[attr-defined]
-    merged: type = strawberry.type(type(definition.name, (query, TickQuery), {}),
-                                   name=definition.name, description=definition.description)
-    return merged

@@ -74,6 +74,16 @@ TOOL_TEXTS: dict[str, tuple[str, str]] = {
         "snapshot arrived (UTC). marketDataType 1 = live, 2 = frozen, 3 = delayed (15-20 min), "
         "4 = delayed frozen. Fields TWS did not send are null. Needs 'read'.",
     ),
+    "market_depth": (
+        "Order book snapshot",
+        "The market depth (order book) of one contract (conId, or symbol ...): bids best "
+        "(highest) first and asks best (lowest) first, each row price (contract's currency), "
+        "size (shares) and marketMaker (the exchange for SMART depth); rows a side (default 5); "
+        "smart true for the SMART book over all exchanges (the default with exchange SMART), "
+        "or an exchange's own book with exchange ISLAND, ARCA ... and smart false; time is "
+        "when the last row arrived (UTC). TWS allows 3 securities with depth at once (error "
+        "309, HTTP 409); 10092: no depth for that exchange. Needs 'read'.",
+    ),
     "get_bars": (
         "Historical bars",
         "Historical OHLC bars of one contract (TWS reqHistoricalData): each bar's date (TWS's "

@@ -1,4 +1,5 @@
-"""The MCP tools: contracts, quotes, bars, positions, orders, account; preview, place, cancel.
+"""The MCP tools: contracts, quotes, market depth, bars, positions, orders, account;
+preview, place, cancel.
 
 Every tool checks the caller's scope first (``read`` for look-ups, ``trade`` for
 preview / place / cancel); a missing scope is a tool error naming it, and the
@@ -21,7 +22,8 @@ from pydantic import Field
 from twsbridge.client import TWSError
 
 from ..account_schemas import AccountValuePublic, PositionPublic
-from ..operations import account, contracts, market_data, orders
+from ..depth_schemas import DepthBookPublic
+from ..operations import account, contracts, depth, market_data, orders
 from ..order_schemas import OrderCreate, OrderPreviewPublic, OrderPublic
 from ..problems import ProblemError, tws_problem
 from ..routes.common import ContractQuery
@@ -181,6 +183,24 @@ def build_server(runtime: McpRuntime) -> MCPServer:
         async def work(call: Call) -> QuotePublic:
             return await market_data.quote(await call.client(), query.to_contract(),
                                            hub=call.hub)
+
+        return await run(ctx, "read", work)
+
+    @tool("market_depth", _READ)
+    async def market_depth(
+        ctx: Context, symbol: Symbol = None, conId: ConId = None, secType: SecType = None,
+        exchange: Exchange = None, currency: Currency = None, primaryExchange: Primary = None,
+        rows: Annotated[int, Field(ge=1, le=depth.MAX_ROWS, description=(
+            "Rows a side (numRows), 1-50."))] = 5,
+        smart: Annotated[bool | None, Field(description=(
+            "True: the SMART book aggregated over exchanges (rows name the exchange); "
+            "default: true when exchange is SMART (the default), else false."))] = None,
+    ) -> DepthBookPublic:
+        query = _contract(symbol, conId, secType, exchange, currency, primaryExchange)
+
+        async def work(call: Call) -> DepthBookPublic:
+            return await depth.market_depth(await call.client(), query.to_contract(), rows,
+                                            smart, hub=call.hub)
 
         return await run(ctx, "read", work)
 

@@ -2,6 +2,7 @@
 
 :class:`~.hub.StreamHub` fans one TWS subscription out to every subscriber
 (see :mod:`.hub`); :mod:`.upstreams` feeds it market data and live bars,
+:mod:`.ticks` tick-by-tick data (never conflated),
 :mod:`.orders` the events of the service's orders, :mod:`.account` the account
 updates (:mod:`.order_actions`: orders placed over a WebSocket);
 the routes are in :mod:`twsbridge.service.routes.streaming`. The application
@@ -19,8 +20,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..gateway import GatewayManager
 from .account import ACCOUNT, account_spec, register_account_upstream
+from .depth import register_depth_upstream
 from .hub import Frame, Sink, SinkDropped, StreamError, StreamHub, TopicKind, TopicSpec
 from .orders import ORDERS, orders_spec, register_order_upstream
+from .ticks import register_tick_by_tick_upstream
 from .upstreams import BARS, QUOTES, register_market_upstreams
 
 __all__ = [
@@ -72,8 +75,10 @@ async def stream_hub(app: FastAPI, gateway: GatewayManager) -> AsyncIterator[Str
     settings = StreamSettings()
     hub = StreamHub(max_queue=settings.max_queue, drop_after=settings.drop_after)
     register_market_upstreams(hub, gateway)
+    register_tick_by_tick_upstream(hub, gateway)
     register_order_upstream(hub, gateway)
     register_account_upstream(hub, gateway)
+    register_depth_upstream(hub, gateway)  # /ws/depth, /sse/depth (streaming/depth.py)
     app.state.stream_hub = hub
     app.state.stream_settings = settings
     try:

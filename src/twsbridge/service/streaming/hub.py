@@ -21,6 +21,8 @@ subscription queues at most ``max_queue`` batches; past that it is
 with ``"conflated": n`` superseded updates when the writer catches up). A sink
 that stays behind for more than ``drop_after`` seconds is *dropped*: it leaves
 every topic and its ``on_drop`` callback gets the reason, ``"slow consumer: …"``.
+A kind registered with ``conflate=False`` (tick-by-tick: every item matters) is
+never conflated: a subscription ``max_queue`` batches behind drops its sink at once.
 """
 
 from __future__ import annotations
@@ -127,6 +129,10 @@ class Sink:
             self._wake.set()
             return
         if feed.merged is None and len(feed.batches) >= self.hub.max_queue:
+            if not feed.topic.kind.conflate:  # every item matters (tick-by-tick): drop
+                self.hub.drop(self, f"slow consumer: {len(feed.batches)} messages unsent "
+                                    f"(limit {self.hub.max_queue}, not conflated)")
+                return
             feed.merged, feed.merged_items = {}, 0
             feed.merged_t_hub = feed.batches[0].t_hub
             while feed.batches:

@@ -90,7 +90,8 @@ class TopicKind:
 
     ``message`` is the ``type`` of update messages and ``field`` the name of
     their item array (``{"type": "ticks", …, "ticks": [...]}``); ``key`` gives
-    an item's conflation key; ``max_state`` bounds the snapshot (oldest keys go).
+    an item's conflation key; ``max_state`` bounds the snapshot (oldest keys go);
+    ``conflate`` False: a subscriber ``max_queue`` batches behind is dropped, never conflated.
     """
 
     name: str
@@ -99,6 +100,7 @@ class TopicKind:
     field: str = "ticks"
     key: Callable[[Item], Hashable] = _by_name
     max_state: int = 10_000
+    conflate: bool = True
 
 
 class Frame(NamedTuple):

@@ -97,6 +97,7 @@ class SessionGuard:
         self._mkt = mkt
         self._bars = bars
         self.pace_api = False
+        self.data_lost_count = 0  # 1101s sent: families drop their subscriptions at each
         self.rate = MessageRateLimiter()
         self.queue: deque[Request] = deque()
         #: called when connectivity returns with the data lost (1101), before the
@@ -220,6 +221,7 @@ class SessionGuard:
     def connectivity_restored(self, data_lost: bool) -> None:
         """1101 after dropping the market data lines and keepUpToDate bars, or 1102."""
         if data_lost:
+            self.data_lost_count += 1
             self._mkt.clear()
             self._bars.clear()
             for hook in self.data_lost_hooks:

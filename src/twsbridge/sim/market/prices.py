@@ -31,10 +31,10 @@ from per-day running figures (:mod:`twsbridge.sim.market.quoting`).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import gzip
 import io
-import itertools
 import math
 import threading
 from collections import OrderedDict
@@ -46,8 +46,16 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
-from twsbridge.sim.market.anchors import ANCHOR_DATE, ANCHORS, anchor_level
+from twsbridge.sim.market import composite
+from twsbridge.sim.market.anchors import ANCHOR_DATE, anchor_level, anchor_of
 from twsbridge.sim.market.day_path import DayPath, FloatArray, IntArray
+from twsbridge.sim.market.profiles import (
+    cfd_underlying,
+    cross_legs,
+    kind_of,
+    pricing_venue,
+    profile_of,
+)
 from twsbridge.sim.market.quoting import (
     QUOTE_CACHE_SIZE,
     DayStats,
@@ -55,8 +63,19 @@ from twsbridge.sim.market.quoting import (
     bid_ask_one,
     mix64_one,
 )
-from twsbridge.sim.reference.calendar import SIM_TZ, session_bounds, trading_days
-from twsbridge.sim.reference.instruments import Instrument, InstrumentBook
+from twsbridge.sim.market.synth import (
+    ANCHORED_REVERSION,
+    REVERSION,
+    Profile,
+    alloc,
+    core_path,
+    quiet_path,
+    round_tick,
+    synth_bars,
+)
+from twsbridge.sim.reference.calendar import SIM_TZ, is_session_day, session_bounds, trading_days
+from twsbridge.sim.reference.instruments import INSTRUMENTS, Instrument, InstrumentBook
+from twsbridge.sim.reference.universe import listed_instruments
 
 __all__ = ["DATA_END", "REAL_DATA_TICKERS", "DailyBar", "DailySeries", "DayPath", "PriceModel",
            "Quote", "load_real_daily", "mix64", "round_tick"]
@@ -73,37 +92,50 @@ EXTENDED_VOLUME_PCT = 4
 """Extended-hours volume, in percent of the regular-session volume."""
 
 _LAST_YEAR = 2200
+_LEGACY = frozenset(i.conId for i in INSTRUMENTS)  # priced exactly as before the universe
+DERIVED_DISPATCH = "priced by sim.market.derived"
+"""The KeyError text of a FUT, CONTFUT, OPT, FOP or BAG asked of the PriceModel."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Profile:
-    close: float  # close on DATA_END, currency units
-    vol: float  # daily log-return standard deviation
-    volume: float  # typical daily volume (shares; 0 for forex)
+def _own_venue_path(inst: Instrument) -> bool:
+    """Whether ``inst``'s path follows its venue's sessions (not the US-stock
+    04:00-20:00 or forex layout of the original instruments)."""
+    return inst.conId not in _LEGACY and not inst.is_forex and (
+        inst.secType == "IND" or pricing_venue(inst).code != "NYSE")
 
 
-_PROFILES: dict[int, _Profile] = {
-    4391: _Profile(2.49, 0.030, 20e6),  # AMD
-    270639: _Profile(21.03, 0.016, 35e6),  # INTC
-    76792991: _Profile(34.87, 0.032, 1.5e6),  # TSLA (pre-split dollars)
-    3691937: _Profile(265.74, 0.021, 3.5e6),  # AMZN
-    4815747: _Profile(12.70, 0.024, 9e6),  # NVDA
-    756733: _Profile(152.11, 0.012, 140e6),  # SPY
-    320227571: _Profile(67.75, 0.014, 35e6),  # QQQ
-    12087792: _Profile(1.3018, 0.006, 0.0),  # EUR.USD
-    12087797: _Profile(1.5045, 0.006, 0.0),  # GBP.USD
-    15016059: _Profile(93.58, 0.007, 0.0),  # USD.JPY
-    14433401: _Profile(1.0195, 0.007, 0.0),  # AUD.USD
-    15016062: _Profile(1.0300, 0.005, 0.0),  # USD.CAD
-    12087820: _Profile(0.9380, 0.006, 0.0),  # USD.CHF
+def _days(inst: Instrument, start: dt.date, end: dt.date) -> list[dt.date]:
+    """Trading days of ``inst``: its pricing venue's (an index: its cash market's)."""
+    if inst.secType != "IND":
+        return trading_days(inst, start, end)
+    v = pricing_venue(inst)
+    n = (end - start).days + 1
+    return [d for d in (start + dt.timedelta(days=k) for k in range(max(0, n)))
+            if d.weekday() < 5 and is_session_day(v, d)]
+
+
+_PROFILES: dict[int, Profile] = {
+    4391: Profile(2.49, 0.030, 20e6),  # AMD
+    270639: Profile(21.03, 0.016, 35e6),  # INTC
+    76792991: Profile(34.87, 0.032, 1.5e6),  # TSLA (pre-split dollars)
+    3691937: Profile(265.74, 0.021, 3.5e6),  # AMZN
+    4815747: Profile(12.70, 0.024, 9e6),  # NVDA
+    756733: Profile(152.11, 0.012, 140e6),  # SPY
+    320227571: Profile(67.75, 0.014, 35e6),  # QQQ
+    12087792: Profile(1.3018, 0.006, 0.0),  # EUR.USD
+    12087797: Profile(1.5045, 0.006, 0.0),  # GBP.USD
+    15016059: Profile(93.58, 0.007, 0.0),  # USD.JPY
+    14433401: Profile(1.0195, 0.007, 0.0),  # AUD.USD
+    15016062: Profile(1.0300, 0.005, 0.0),  # USD.CAD
+    12087820: Profile(0.9380, 0.006, 0.0),  # USD.CHF
 }
 
 
-def _profile(inst: Instrument) -> _Profile:
-    prof = _PROFILES.get(inst.conId)
+def _profile(inst: Instrument) -> Profile:
+    prof = _PROFILES.get(inst.conId) or profile_of(inst)
     if prof is not None:
         return prof
-    return _Profile(1.0, 0.006, 0.0) if inst.is_forex else _Profile(50.0, 0.02, 1e6)
+    return Profile(1.0, 0.006, 0.0) if inst.is_forex else Profile(50.0, 0.02, 1e6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,113 +229,6 @@ def load_real_daily() -> dict[str, tuple[tuple[dt.date, float, float, float, flo
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
-def round_tick(x: FloatArray, tick: float) -> FloatArray:
-    """Round prices to the nearest multiple of ``tick``."""
-    return np.round(np.round(x / tick) * tick, 10)
-
-
-_REVERSION = 0.998
-_ANCHORED_REVERSION = 0.98  # after the anchor date: stationary sd ~5x the daily vol
-"""Daily AR(1) coefficient of log price around its anchor (keeps 13-year
-synthetic histories within a plausible band of the anchor)."""
-
-
-def _ar1(r: FloatArray, x0: float, reversion: float = _REVERSION) -> FloatArray:
-    """x[t] = reversion * x[t-1] + r[t], x[-1] = x0."""
-    out = np.empty(len(r))
-    x = x0
-    for k, step in enumerate(r.tolist()):
-        x = reversion * x + step
-        out[k] = x
-    return out
-
-
-def _synth_bars(rng: np.random.Generator, n: int, prof: _Profile, tick: float, *,
-                anchor: float | FloatArray, prev_close: float | None = None,
-                reversion: float = _REVERSION, end: float | None = None,
-                ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, IntArray]:
-    """n synthetic OHLCV bars, mean-reverting in log space around ``anchor``
-    (one level, or one per bar): ending exactly at ``anchor`` (prev_close None)
-    or chained from ``prev_close``; with ``end``, bent (a log-space bridge)
-    so that the last close is ``end``."""
-    r = rng.normal(0.0, prof.vol, n)
-    gap = rng.normal(0.0, prof.vol * 0.35, n)
-    wick_hi = np.abs(rng.normal(0.0, prof.vol * 0.6, n))
-    wick_lo = np.abs(rng.normal(0.0, prof.vol * 0.6, n))
-    vnoise = rng.normal(0.0, 0.35, n)
-    if prev_close is None:
-        x = _ar1(r, 0.0)
-        close = anchor * np.exp(x - x[-1])
-        prev = np.concatenate(([close[0] * np.exp(-r[0])], close[:-1]))
-    else:
-        first = float(np.atleast_1d(anchor)[0])
-        close = anchor * np.exp(_ar1(r, float(np.log(prev_close / first)), reversion))
-        if end is not None:
-            close = close * np.exp(np.arange(1, n + 1) / n * np.log(end / close[-1]))
-        prev = np.concatenate(([prev_close], close[:-1]))
-    open_ = prev * np.exp(gap)
-    high = np.maximum(open_, close) * np.exp(wick_hi)
-    low = np.minimum(open_, close) * np.exp(-wick_lo)
-    o, c = (np.maximum(round_tick(a, tick), tick) for a in (open_, close))
-    h = np.maximum(np.maximum(round_tick(high, tick), o), c)
-    lo = np.maximum(np.minimum(np.minimum(round_tick(low, tick), o), c), tick)
-    vol = (prof.volume * np.exp(vnoise - 0.06)) // 100 * 100
-    v = np.where(prof.volume > 0, np.maximum(vol, 100), 0).astype(np.int64)
-    return o, h, lo, c, v
-
-
-def _alloc(total: int, weights: FloatArray) -> IntArray:
-    """Split an integer total over weights; the parts sum exactly to total."""
-    if total <= 0 or len(weights) == 0:
-        return np.zeros(len(weights), dtype=np.int64)
-    cw = np.cumsum(weights)
-    cum = np.floor(total * (cw / cw[-1]) + 1e-9).astype(np.int64)
-    cum[-1] = total
-    out: IntArray = np.diff(cum, prepend=np.int64(0))
-    return out
-
-
-def _fold(u: FloatArray) -> FloatArray:
-    """Reflect values into [0, 1] (triangle wave); identity on [0, 1]."""
-    return 1.0 - np.abs(np.mod(u, 2.0) - 1.0)
-
-
-def _core_path(rng: np.random.Generator, o: float, h: float, lo: float, c: float, n: int,
-               tick: float) -> FloatArray:
-    """Regular-session path: starts at o, ends at c, touches h and lo."""
-    if h <= lo or n < 4:
-        out = np.full(n, o)
-        out[-1] = c
-        return out
-    t = 1 + np.floor(rng.beta(0.6, 0.6, 2) * (n - 2)).astype(np.int64)
-    t_hi, t_lo = (int(min(max(x, 1), n - 2)) for x in t)
-    if t_hi == t_lo:
-        t_lo = t_hi + 1 if t_hi < n - 2 else t_hi - 1
-    rng_w = h - lo
-    anchors = sorted([(0, (o - lo) / rng_w), (t_hi, 1.0), (t_lo, 0.0), (n - 1, (c - lo) / rng_w)])
-    w = np.cumsum(rng.normal(0.0, 0.8 / np.sqrt(n), n))
-    u = np.empty(n)
-    for (ta, ua), (tb, ub) in itertools.pairwise(anchors):
-        frac = np.arange(tb - ta + 1) / (tb - ta)
-        seg = w[ta:tb + 1]
-        u[ta:tb + 1] = ua + frac * (ub - ua) + (seg - seg[0]) - frac * (seg[-1] - seg[0])
-    p = np.clip(round_tick(lo + _fold(u) * rng_w, tick), lo, h)
-    p[0], p[t_hi], p[t_lo], p[-1] = o, h, lo, c
-    return p
-
-
-def _quiet_path(rng: np.random.Generator, a: float, b: float, n: int, scale: float,
-                tick: float) -> FloatArray:
-    """Quiet bridge of n seconds from a (at 0) towards b (at n)."""
-    w = np.concatenate(([0.0], np.cumsum(rng.normal(0.0, 1.0, n))))
-    frac = np.arange(n + 1) / n
-    p = a + frac * (b - a) + (w - frac * w[-1]) * (2.0 * scale / np.sqrt(n))
-    p = np.clip(p[:n], min(a, b) - 2 * scale, max(a, b) + 2 * scale)
-    p = np.maximum(round_tick(p, tick), tick)
-    p[0] = a
-    return p
-
-
 _M64 = (1 << 64) - 1
 
 
@@ -324,7 +249,8 @@ class PriceModel:
     """Deterministic market: daily series, intraday paths and quotes.
 
     ``seed`` selects the synthetic world (real data bars are the same for
-    every seed). Unknown conIds raise KeyError. Thread-safe.
+    every seed). ``book`` defaults to every listed instrument of the
+    universe. Unknown conIds raise KeyError. Thread-safe.
     """
 
     def __init__(self, seed: int = 0, book: InstrumentBook | None = None,
@@ -332,7 +258,7 @@ class PriceModel:
         if seed < 0:
             raise ValueError("seed must be >= 0")
         self.seed = seed
-        self.book = book if book is not None else InstrumentBook()
+        self.book = book if book is not None else InstrumentBook(listed_instruments())
         self._lock = threading.RLock()
         self._series: dict[int, DailySeries] = {}
         self._base_len: dict[int, int] = {}
@@ -341,13 +267,20 @@ class PriceModel:
         self._path_cache_size = path_cache_size
         self._quotes: dict[tuple[int, int], QuoteFields] = {}  # (conId, second) -> fields
         self._day_stats: dict[int, DayStats] = {}  # conId -> its last quoted path's stats
+        self._composite: dict[tuple[int, int], DailySeries] = {}  # (conId, length) -> series
 
     # ----------------------------------------------------------- daily
     def instrument(self, conId: int) -> Instrument:
-        """The instrument of a conId (KeyError if unknown)."""
+        """The instrument of a conId this model prices: KeyError if unknown, and
+        KeyError(:data:`DERIVED_DISPATCH`) for a FUT, CONTFUT, OPT, FOP or BAG
+        (priced by ``sim.market.derived``)."""
         inst = self.book.by_conid(conId)
         if inst is None:
             raise KeyError(conId)
+        if kind_of(inst) == "derived":
+            # Dispatch point: FUT, CONTFUT, OPT, FOP and BAG are priced by
+            # sim.market.derived (DerivedPricer.quote(inst, t, underlying_quote)).
+            raise KeyError(DERIVED_DISPATCH)
         return inst
 
     def _base(self, inst: Instrument) -> DailySeries:
@@ -360,16 +293,16 @@ class PriceModel:
                 np.array([d.toordinal() for d in cols[0]], dtype=np.int64), o, h, lo, c,
                 np.array(cols[5], dtype=np.int64), np.ones(len(rows), dtype=np.bool_),
             )
-        days = trading_days(inst, inst.firstDate, DATA_END)
+        days = _days(inst, inst.firstDate, DATA_END)
         rng = np.random.default_rng([self.seed, inst.conId, 1])
         prof = _profile(inst)
-        o, h, lo, c, v = _synth_bars(rng, len(days), prof, inst.minTick, anchor=prof.close)
+        o, h, lo, c, v = synth_bars(rng, len(days), prof, inst.minTick, anchor=prof.close)
         ords = np.array([d.toordinal() for d in days], dtype=np.int64)
         return DailySeries(ords, o, h, lo, c, v, np.zeros(len(days), dtype=np.bool_))
 
     def _extend_year(self, inst: Instrument, ser: DailySeries, year: int) -> DailySeries:
         start = max(dt.date(year, 1, 1), DATA_END + dt.timedelta(days=1))
-        days = trading_days(inst, start, dt.date(year, 12, 31))
+        days = _days(inst, start, dt.date(year, 12, 31))
         if not days:
             return ser
         base_n = self._base_len[inst.conId]
@@ -379,16 +312,19 @@ class PriceModel:
         if len(closes) > 5:
             vol = float(np.clip(np.std(np.diff(np.log(closes))), 0.003, 0.06))
             volume = float(np.median(ser.volume[tail]))
-            prof = _Profile(prof.close, vol, volume)
+            prof = Profile(prof.close, vol, volume)
         rng = np.random.default_rng([self.seed, inst.conId, 2, year])
         start_close = float(ser.close[base_n - 1])
         anchor = np.array([anchor_level(inst.conId, start_close, DATA_END, d) for d in days])
-        anchored = inst.conId in ANCHORS
+        target = anchor_of(inst.conId)
+        anchored = target is not None
         # up to the anchor date each year ends on the moving level (the last one on the
-        # real anchor close); after it, a walk reverting around the anchor within ~15 %
-        end = float(anchor[-1]) if anchored and days[-1] <= ANCHOR_DATE else None
-        reversion = _ANCHORED_REVERSION if anchored and days[0] > ANCHOR_DATE else _REVERSION
-        o, h, lo, c, v = _synth_bars(rng, len(days), prof, inst.minTick,
+        # real anchor close, also on a venue closed on 31 December); after it, a walk
+        # reverting around the anchor within ~15 %
+        end = (target if year == ANCHOR_DATE.year else float(anchor[-1])) if (
+            target is not None and days[-1] <= ANCHOR_DATE) else None
+        reversion = ANCHORED_REVERSION if anchored and days[0] > ANCHOR_DATE else REVERSION
+        o, h, lo, c, v = synth_bars(rng, len(days), prof, inst.minTick,
                                      anchor=anchor, prev_close=float(ser.close[-1]),
                                      reversion=reversion, end=end)
         ords = np.array([d.toordinal() for d in days], dtype=np.int64)
@@ -404,6 +340,9 @@ class PriceModel:
         later days are synthesised on demand, up to year 2200)."""
         inst = self.instrument(conId)
         through = DATA_END if through is None else through
+        kind = kind_of(inst)
+        if kind != "own":
+            return self._composite_series(inst, kind, through)
         with self._lock:
             ser = self._series.get(conId)
             if ser is None:
@@ -416,6 +355,42 @@ class PriceModel:
                 ser = self._extend_year(inst, ser, year)
             self._ext_year[conId] = year
             self._series[conId] = ser
+        return ser.head(ser.index_le(through) + 1)
+
+    def _composite_series(self, inst: Instrument, kind: str, through: dt.date) -> DailySeries:
+        """The daily series of a cross or CFD, from its legs' or underlying's."""
+        if kind == "cross":
+            legs = cross_legs(inst)
+            assert legs is not None
+            (b, b_direct), (q, q_direct) = legs
+            self.series(b.conId, through), self.series(q.conId, through)
+            with self._lock:
+                bs, qs = self._series[b.conId], self._series[q.conId]
+            n = min(len(bs), len(qs))
+            key = (inst.conId, n)
+            ser = self._composite.get(key)
+            if ser is None:
+                o, h, lo, c = composite.cross_series_arrays(
+                    (((bs.open[:n], bs.high[:n], bs.low[:n], bs.close[:n]), b_direct),
+                     ((qs.open[:n], qs.high[:n], qs.low[:n], qs.close[:n]), q_direct)),
+                    inst.minTick)
+                ser = DailySeries(bs.ords[:n], o, h, lo, c, np.zeros(n, dtype=np.int64),
+                                  np.zeros(n, dtype=np.bool_))
+        else:
+            under = cfd_underlying(inst)
+            assert under is not None
+            self.series(under.conId, through)
+            with self._lock:
+                us = self._series[under.conId]
+            key = (inst.conId, len(us))
+            ser = self._composite.get(key)
+            if ser is None:
+                o, h, lo, c = composite.cfd_series_arrays((us.open, us.high, us.low, us.close),
+                                                          inst.minTick)
+                ser = DailySeries(us.ords, o, h, lo, c, us.volume, np.zeros(len(us), np.bool_))
+        with self._lock:
+            self._composite = {k: v for k, v in self._composite.items() if k[0] != inst.conId}
+            self._composite[key] = ser
         return ser.head(ser.index_le(through) + 1)
 
     def daily(self, conId: int, through: dt.date | None = None) -> list[DailyBar]:
@@ -457,30 +432,84 @@ class PriceModel:
         prev_close = float(ser.close[i - 1]) if i > 0 else o
         tick = inst.minTick
         rng = np.random.default_rng([self.seed, inst.conId, 3, day.toordinal()])
+        built = self._composite_path(inst, day, rng, (o, h, lo, c), vol, prev_close)
+        if built is not None:
+            return built
         if inst.is_forex:
             s, e = session_bounds(inst, day, True)
             n = int((e - s).total_seconds())
-            prices = _core_path(rng, o, h, lo, c, n, tick)
+            prices = core_path(rng, o, h, lo, c, n, tick)
             x = np.linspace(-1.0, 1.0, n)
-            volumes = _alloc(vol, (1.2 - x * x) * rng.gamma(2.0, 0.5, n))
+            volumes = alloc(vol, (1.2 - x * x) * rng.gamma(2.0, 0.5, n))
             return DayPath(day, int(s.timestamp()), prices, volumes, 0, n)
         s, _ = session_bounds(inst, day, False)
         pre_n, rth_n, post_n = 19800, 23400, 14400
-        core = _core_path(rng, o, h, lo, c, rth_n, tick)
+        core = core_path(rng, o, h, lo, c, rth_n, tick)
         scale = 0.08 * (h - lo) + tick
-        pre = _quiet_path(rng, prev_close, o, pre_n, scale, tick)
-        post = _quiet_path(rng, c, c, post_n, scale, tick)
+        pre = quiet_path(rng, prev_close, o, pre_n, scale, tick)
+        post = quiet_path(rng, c, c, post_n, scale, tick)
         x = np.linspace(-1.0, 1.0, rth_n)
-        v_core = _alloc(vol, (0.35 + x * x) * rng.gamma(2.0, 0.5, rth_n))
+        v_core = alloc(vol, (0.35 + x * x) * rng.gamma(2.0, 0.5, rth_n))
         ext = vol * EXTENDED_VOLUME_PCT // 100
-        v_pre = _alloc(ext * 3 // 5, rng.gamma(1.0, 1.0, pre_n))
-        v_post = _alloc(ext - ext * 3 // 5, rng.gamma(1.0, 1.0, post_n))
+        v_pre = alloc(ext * 3 // 5, rng.gamma(1.0, 1.0, pre_n))
+        v_post = alloc(ext - ext * 3 // 5, rng.gamma(1.0, 1.0, post_n))
         return DayPath(day, int(s.timestamp()), np.concatenate((pre, core, post)),
                        np.concatenate((v_pre, v_core, v_post)), pre_n, pre_n + rth_n)
 
+    def _composite_path(self, inst: Instrument, day: dt.date, rng: np.random.Generator,
+                        ohlc: tuple[float, float, float, float], vol: int, prev_close: float,
+                        ) -> DayPath | None:
+        """The path of a cross (from its legs'), a CFD (its underlying's) or an
+        instrument on its own venue's sessions; None for the original layouts."""
+        kind = kind_of(inst)
+        if kind == "cross":
+            legs = cross_legs(inst)
+            assert legs is not None
+            (b, b_direct), (q, q_direct) = legs
+            bp, qp = self.path(b.conId, day), self.path(q.conId, day)
+            if bp is not None and qp is not None:
+                return composite.cross_path(bp, b_direct, qp, q_direct, inst.minTick)
+            return None
+        if kind == "cfd":
+            under = cfd_underlying(inst)
+            up = self.path(under.conId, day) if under is not None else None
+            if under is not None and up is not None:
+                return composite.cfd_path(up, inst.minTick, under.secType == "STK")
+            return None
+        if _own_venue_path(inst) and composite.venue_bounds(
+                pricing_venue(inst), day, inst.secType == "IND") is not None:
+            return composite.venue_path(rng, pricing_venue(inst), day, ohlc, vol, prev_close,
+                                        inst.minTick, inst.secType == "IND")
+        return None
+
+    def _bounds(self, inst: Instrument, day: dt.date) -> tuple[int, int]:
+        """(first second, second after the last) of the path of ``day``:
+        the original instruments' session bounds, a CFD its underlying's, an
+        instrument on its own venue that venue's sessions."""
+        kind = kind_of(inst)
+        if kind == "cfd":
+            under = cfd_underlying(inst)
+            assert under is not None
+            return self._bounds(under, day)
+        if kind == "own" and _own_venue_path(inst):
+            found = composite.venue_bounds(pricing_venue(inst), day, inst.secType == "IND")
+            if found is not None:
+                return found
+        s, e = session_bounds(inst, day, inst.is_forex)
+        return int(s.timestamp()), int(e.timestamp())
+
+    def _zone(self, inst: Instrument) -> dt.tzinfo:
+        """The zone whose calendar date names the trading day of an instant."""
+        kind = kind_of(inst)
+        if kind == "cfd":
+            under = cfd_underlying(inst)
+            assert under is not None
+            return self._zone(under)
+        return pricing_venue(inst).tz if kind == "own" and _own_venue_path(inst) else SIM_TZ
+
     def _locate(self, inst: Instrument, epoch: int) -> tuple[DailySeries, int, DayPath | None]:
         """(series, index of the day shown at ``epoch``, path if in session)."""
-        local = dt.datetime.fromtimestamp(epoch, SIM_TZ)
+        local = dt.datetime.fromtimestamp(epoch, self._zone(inst))
         key = local.date()
         if inst.is_forex and local.hour >= 17:
             key += dt.timedelta(days=1)
@@ -489,10 +518,10 @@ class PriceModel:
         if i < 0:
             return ser, -1, None
         day = ser.date(i)
-        s, e = session_bounds(inst, day, inst.is_forex)
-        if epoch < int(s.timestamp()):
+        s, e = self._bounds(inst, day)
+        if epoch < s:
             return ser, i - 1, None
-        if epoch >= int(e.timestamp()):
+        if epoch >= e:
             return ser, i, None
         return ser, i, self.path(inst.conId, day)
 
@@ -546,7 +575,10 @@ class PriceModel:
             ser, i, path = self._locate(inst, epoch)
             prev = float(ser.close[i - 1]) if i >= 1 else float(ser.open[max(i, 0)])
             if path is not None:
-                st = self._day_stats[conId] = DayStats.build(inst, path, prev)
+                st = DayStats.build(inst, path, prev)
+                if conId not in _LEGACY:  # the path's own bounds (venue sessions, a CFD's)
+                    st = dataclasses.replace(st, start=path.start, end=path.end)
+                self._day_stats[conId] = st
             elif i >= 0:  # between sessions: the day's bar
                 st = None
                 last = float(ser.close[i])
@@ -562,6 +594,9 @@ class PriceModel:
             prev = st.prev_close
             last, open_, high, low, volume, last_size = st.at(epoch)
         lots = 100 if not inst.is_forex else 100_000
+        if inst.secType == "IND":  # TWS: an index has last, high, low, close; no book, no size
+            return (-1.0, -1.0, last, Decimal(0), Decimal(0), Decimal(0), Decimal(0),
+                    high, low, open_, prev)
         bid, ask, bs, asz = bid_ask_one(mix64_one(self.seed, conId, epoch), last, inst.minTick,
                                         lots)
         if not inst.is_forex:

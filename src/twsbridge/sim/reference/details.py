@@ -31,7 +31,9 @@ def resolve(book: InstrumentBook, contract: Contract) -> list[Instrument]:
     """Instruments a request's contract designates (several when ambiguous).
 
     A conId alone is enough; otherwise symbol or localSymbol with optional
-    secType, exchange, primaryExchange and currency (as TWS matches them), or
+    secType, exchange, primaryExchange, currency and, for derivatives,
+    lastTradeDateOrContractMonth, strike, right, multiplier and tradingClass
+    (as TWS matches them, see ``InstrumentBook.match``), or
     ``secIdType``/``secId`` (ISIN, CUSIP...) without a symbol.
     """
     if not contract.conId and not contract.symbol and not contract.localSymbol:
@@ -48,6 +50,11 @@ def resolve(book: InstrumentBook, contract: Contract) -> list[Instrument]:
         currency=contract.currency,
         localSymbol=contract.localSymbol,
         conId=contract.conId,
+        lastTradeDateOrContractMonth=contract.lastTradeDateOrContractMonth,
+        strike=contract.strike if 0 < contract.strike < 1e300 else 0.0,
+        right=contract.right,
+        multiplier=contract.multiplier,
+        tradingClass=contract.tradingClass,
     )
 
 

@@ -18,8 +18,10 @@ from decimal import Decimal
 
 __all__ = [
     "INSTRUMENTS",
+    "Criteria",
     "Instrument",
     "InstrumentBook",
+    "when_ok",
 ]
 
 _STK_ORDER_TYPES = (
@@ -213,7 +215,8 @@ INSTRUMENTS: tuple[Instrument, ...] = (
 
 # ------------------------------------------------------------------ lookup
 
-_EXCHANGE_ALIASES = {"NASDAQ": "ISLAND", "ISLAND": "NASDAQ"}
+_EXCHANGE_ALIASES = {"NASDAQ": "ISLAND", "ISLAND": "NASDAQ", "GLOBEX": "CME", "ECBOT": "CBOT",
+                     "DTB": "EUREX"}
 
 
 def _exchange_ok(inst: Instrument, exchange: str) -> bool:
@@ -233,6 +236,86 @@ def _primary_ok(inst: Instrument, primary: str) -> bool:
     return not p or p == inst.primaryExchange or _EXCHANGE_ALIASES.get(p) == inst.primaryExchange
 
 
+_NOT_SEARCHED = frozenset(("FUT", "CONTFUT", "OPT", "FOP", "BAG"))
+_RIGHTS = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}
+
+
+def when_ok(inst: Instrument, when: str) -> bool:
+    """Whether ``inst`` is of ``when``, a request's lastTradeDateOrContractMonth:
+    empty (any), ``YYYYMM`` (the contract month of a future, the expiry month
+    of an option) or ``YYYYMMDD`` (its last trading day or expiry date)."""
+    if not when:
+        return True
+    if not inst.lastTradeDateOrContractMonth:
+        return False
+    w = when.strip()[:8]
+    if len(w) == 6:
+        if inst.secType in ("FUT", "CONTFUT"):
+            return inst.contractMonth == w
+        return w in (inst.lastTradeDateOrContractMonth[:6], inst.realExpirationDate[:6])
+    return w in (inst.lastTradeDateOrContractMonth, inst.realExpirationDate)
+
+
+@dataclass(frozen=True, slots=True)
+class Criteria:
+    """The fields of a request's contract, normalised, that an instrument
+    must agree with (empty: any)."""
+
+    symbol: str
+    secType: str
+    exchange: str
+    primaryExchange: str
+    currency: str
+    localSymbol: str
+    when: str
+    strike: float
+    right: str
+    multiplier: str
+    tradingClass: str
+
+    @classmethod
+    def of(cls, *, symbol: str = "", secType: str = "", exchange: str = "",
+           primaryExchange: str = "", currency: str = "", localSymbol: str = "",
+           when: str = "", strike: float = 0.0, right: str = "", multiplier: str = "",
+           tradingClass: str = "") -> Criteria:
+        """Criteria from request fields (case-insensitive; an unknown right
+        matches nothing)."""
+        r = right.strip().upper()
+        return cls(symbol.strip().upper(), secType.strip().upper(), exchange, primaryExchange,
+                   currency.strip().upper(), localSymbol.strip().upper(), when.strip(),
+                   float(strike or 0.0), _RIGHTS.get(r, "?") if r and r != "?" else "",
+                   multiplier.strip(), tradingClass.strip().upper())
+
+    def accepts(self, inst: Instrument) -> bool:
+        """Whether ``inst`` agrees with every given field."""
+        if self.symbol and inst.symbol != self.symbol:
+            return False
+        if self.localSymbol and inst.localSymbol.upper() != self.localSymbol:
+            return False
+        if self.secType and inst.secType != self.secType:
+            return False
+        if self.currency and inst.currency != self.currency:
+            return False
+        if self.tradingClass and inst.tradingClass.upper() != self.tradingClass:
+            return False
+        if self.right and inst.right != self.right:
+            return False
+        if self.strike and abs(inst.strike - self.strike) > 1e-9:
+            return False
+        if self.multiplier and not _same_number(inst.multiplier, self.multiplier):
+            return False
+        if not when_ok(inst, self.when):
+            return False
+        return _exchange_ok(inst, self.exchange) and _primary_ok(inst, self.primaryExchange)
+
+
+def _same_number(a: str, b: str) -> bool:
+    try:
+        return float(a or 0) == float(b)
+    except ValueError:
+        return a == b
+
+
 class InstrumentBook:
     """The set of instruments, with TWS-style contract lookup.
 
@@ -241,10 +324,21 @@ class InstrumentBook:
     """
 
     def __init__(self, instruments: Iterable[Instrument] = INSTRUMENTS) -> None:
-        self._instruments: tuple[Instrument, ...] = tuple(instruments)
-        self._by_conid = {i.conId: i for i in self._instruments}
-        if len(self._by_conid) != len(self._instruments):
-            raise ValueError("duplicate conId in instrument book")
+        self._load(instruments)
+
+    def _load(self, instruments: Iterable[Instrument]) -> None:
+        """Hold ``instruments``; a CONTFUT shares the conId of its front future
+        (as in TWS) and is not indexed by conId. Raises ValueError on any
+        other duplicate conId."""
+        held = tuple(instruments)
+        by_conid: dict[int, Instrument] = {}
+        for inst in held:
+            if inst.secType == "CONTFUT":
+                continue
+            if inst.conId in by_conid:
+                raise ValueError(f"duplicate conId {inst.conId} in instrument book")
+            by_conid[inst.conId] = inst
+        self._instruments, self._by_conid = held, by_conid
 
     def __iter__(self) -> Iterator[Instrument]:
         return iter(self._instruments)
@@ -271,6 +365,11 @@ class InstrumentBook:
         currency: str = "",
         localSymbol: str = "",
         conId: int = 0,
+        lastTradeDateOrContractMonth: str = "",
+        strike: float = 0.0,
+        right: str = "",
+        multiplier: str = "",
+        tradingClass: str = "",
     ) -> list[Instrument]:
         """Instruments a (possibly incomplete) API contract designates.
 
@@ -279,37 +378,34 @@ class InstrumentBook:
         (case-insensitive) and every other non-empty attribute must match:
         exchange 'SMART' matches any stock, 'IDEALPRO' any forex pair, a
         direct exchange must be one of the contract's valid exchanges; an
-        empty exchange matches every listing. Several results mean the
-        request is ambiguous (TWS then returns all of them).
+        empty exchange matches every listing; an empty secType every
+        secType. For derivatives, lastTradeDateOrContractMonth as ``YYYYMM``
+        (the contract month) or ``YYYYMMDD`` (last trading day or expiry),
+        strike (0: any), right (``C``/``CALL``, ``P``/``PUT``), multiplier
+        and tradingClass narrow the match. Several results mean the request
+        is ambiguous (TWS then returns all of them).
         """
         sym, lsym = symbol.upper(), localSymbol.upper()
-        st, cur = secType.upper(), currency.upper()
         if conId:
-            inst = self._by_conid.get(conId)
-            candidates = [inst] if inst is not None else []
+            inst = self.by_conid(conId)
+            candidates: Iterable[Instrument] = [inst] if inst is not None else []
         elif sym or lsym:
-            candidates = list(self._instruments)
+            candidates = self._instruments
         else:
             return []
-        out = []
-        for inst in candidates:
-            if sym and inst.symbol != sym:
-                continue
-            if lsym and inst.localSymbol.upper() != lsym:
-                continue
-            if st and inst.secType != st:
-                continue
-            if cur and inst.currency != cur:
-                continue
-            if not _exchange_ok(inst, exchange) or not _primary_ok(inst, primaryExchange):
-                continue
-            out.append(inst)
-        return out
+        crit = Criteria.of(symbol=symbol, secType=secType, exchange=exchange,
+                           primaryExchange=primaryExchange, currency=currency,
+                           localSymbol=localSymbol, when=lastTradeDateOrContractMonth,
+                           strike=strike, right=right, multiplier=multiplier,
+                           tradingClass=tradingClass)
+        return [inst for inst in candidates if crit.accepts(inst)]
 
     def search(self, pattern: str, limit: int = 16) -> list[Instrument]:
         """reqMatchingSymbols: case-insensitive ranked search.
 
-        Ranking: exact symbol (or local symbol) first, then symbol prefix
+        Only underlyings are searched (stocks, ETFs, indices, forex, CFDs),
+        not futures or options: TWS lists those as the underlying's
+        ``derivativeSecTypes``. Ranking: exact symbol (or local symbol) first, then symbol prefix
         matches (shorter symbols first), then descriptions containing the
         pattern (word-start matches before inner substrings).
         """
@@ -318,6 +414,8 @@ class InstrumentBook:
             return []
         scored: list[tuple[tuple[int, int, str], Instrument]] = []
         for inst in self._instruments:
+            if inst.secType in _NOT_SEARCHED:
+                continue
             sym, lsym, desc = inst.symbol, inst.localSymbol.upper(), inst.description.upper()
             if pat in (sym, lsym) or pat == lsym.replace(".", ""):
                 rank = 0

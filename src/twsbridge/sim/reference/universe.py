@@ -10,10 +10,8 @@ forex crosses and CFDs; the others get generated conIds
 
 :func:`universe` adds the futures listed on a day. Options are too many to
 list: :class:`Derivatives` produces them on demand (chains, contracts, and
-the contract of a generated conId), the source an
-:class:`~twsbridge.sim.reference.instruments.InstrumentBook` can consult
-once the simulator is wired to the wide universe (it is not yet: the
-simulator still runs on ``INSTRUMENTS``).
+the contract of a generated conId), the source the simulator's default
+book (:class:`~twsbridge.sim.reference.book.UniverseBook`) consults.
 
 ISINs are given where known; every one passes the ISIN check digit.
 Market rule ids: 26 (US stocks) and 239 (IDEALPRO) are the ones the

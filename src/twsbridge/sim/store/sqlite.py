@@ -79,7 +79,9 @@ class StoredSimulator(Protocol):
     seed: int
     account: Account
     clock: SimClock
-    book: InstrumentBook
+
+    @property
+    def book(self) -> InstrumentBook: ...
     broker: Any  # twsbridge.sim.broker.broker.SimBroker (which imports this module)
 
     @property

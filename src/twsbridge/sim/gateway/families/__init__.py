@@ -16,11 +16,12 @@ from twsbridge.sim.gateway.families.market_data import MarketData
 from twsbridge.sim.gateway.families.orders import Orders
 from twsbridge.sim.gateway.families.pnl import PnL
 from twsbridge.sim.gateway.families.rules import Rules
+from twsbridge.sim.gateway.families.tick_by_tick import TickByTick
 
 __all__ = ["FAMILIES", "Family", "SessionContext", "handles"]
 
 FAMILIES: tuple[type[Family], ...] = (
     Connection, Contracts, MarketData, History, Account, Orders, PnL, HistoricalTicks, Rules,
-    Depth,
+    TickByTick, Depth,
 )
 """Every family, in dispatch and polling order."""
