@@ -21,8 +21,8 @@ from .problems import install_problem_handlers
 from .routes import account, contracts, health, keys, market_data, orders
 from .routes import depth as depth_routes
 from .routes import streaming as streaming_routes
-from .routes import ticks as tick_routes
 from .routes import tick_by_tick as tick_by_tick_routes
+from .routes import ticks as tick_routes
 from .security import require_scope
 from .security.sessions import watch_revocations
 from .settings import VERSION, ServiceSettings

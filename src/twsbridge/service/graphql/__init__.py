@@ -41,8 +41,8 @@ from .limits import GraphQLLimits, RequestRefused, decode_request_json, schema_e
 from .mutations import Mutation
 from .queries import Query
 from .subscriptions import Subscription
-from .tick_queries import TickQuery
 from .tick_by_tick import TickByTickSubscription
+from .tick_queries import TickQuery
 from .types import SCALARS
 
 __all__ = ["PATH", "build_schema", "graphql_router", "schema"]
