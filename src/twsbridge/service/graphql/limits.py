@@ -24,8 +24,8 @@ In the order they are checked:
   fragment spreads included (``graphql_max_nesting``), its fields
   (``graphql_max_fields``) and the fields that send TWS a request (:class:`TWSCall`:
   ``contract``, ``contracts``, ``searchContracts``, ``quote``, ``bars``,
-  ``orders``, ``positions``, ``Account.summary``, ``Account.values``;
-  ``graphql_max_tws_fields``);
+  ``orders``, ``positions``, ``Account.summary``, ``Account.values``, ``historicalTicks``,
+  ``histogram``, ``marketRule``, ``smartComponents``; ``graphql_max_tws_fields``);
 * Strawberry's own validation rules: :class:`~strawberry.extensions.QueryDepthLimiter`
   (``graphql_max_depth``, introspection fields not counted) and
   :class:`~strawberry.extensions.MaxAliasesLimiter` (``graphql_max_aliases``).
@@ -363,7 +363,8 @@ def check_operations(schema: GraphQLSchema, document: DocumentNode,
                 return limit_error(
                     f"{name} selects {cost.tws} fields that each send TWS a request "
                     "(contract, contracts, searchContracts, quote, bars, orders, positions, "
-                    "account summary / values, marketDepth)", "graphql_max_tws_fields",
+                    "account summary / values, marketDepth, historicalTicks, histogram, "
+                    "marketRule, smartComponents)", "graphql_max_tws_fields",
                     limits.max_tws_fields, node)
     except _Refusal as refusal:
         return refusal.error

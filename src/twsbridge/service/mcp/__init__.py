@@ -1,7 +1,8 @@
 """The MCP face of twsbridge (Model Context Protocol, the official ``mcp`` SDK).
 
 Tools (:mod:`.tools`): search_contracts, get_contract, get_quote, market_depth,
-get_bars, get_positions, get_orders, get_account (scope ``read``); preview_order,
+get_bars, get_positions, get_orders, get_account, historical_ticks, market_rule
+(:mod:`.tick_tools`) (scope ``read``); preview_order,
 place_order, cancel_order (scope ``trade``; orders pass the service's guardrails).
 Resources (:mod:`.resources`, scope ``read``): ``quote://{symbol}`` and
 ``orders://recent``, with ``resources/subscribe`` fed by the StreamHub.
