@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from ..operations import ticks as tick_ops
 from ..routes.common import ContractQuery
 from ..tick_schemas import TICKS_MAX, HistoricalTicksPublic, MarketRulePublic
+from .params import READ, ConId, Currency, Exchange, Primary, SecType, Symbol
 from .runtime import Call
 
 __all__ = ["TICK_TOOL_TEXTS", "register_tick_tools"]
@@ -43,20 +43,7 @@ TICK_TOOL_TEXTS: dict[str, tuple[str, str]] = {
 }
 """Tool name -> (title, description)."""
 
-_READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 
-Symbol = Annotated[str | None, Field(
-    description="Ticker symbol, e.g. 'AAPL' ('EUR.USD' with secType CASH). Give symbol or conId.")]
-ConId = Annotated[int | None, Field(
-    description="IB contract id, e.g. 265598 for AAPL; identifies the contract on its own.")]
-SecType = Annotated[str | None, Field(
-    description="Security type: STK (default), CASH (forex), IND, FUT, OPT ...")]
-Exchange = Annotated[str | None, Field(
-    description="Routing exchange: SMART (default; IDEALPRO for CASH), ISLAND, ARCA ...")]
-Currency = Annotated[str | None, Field(
-    description="Currency of the contract: USD (default; any for CASH), EUR ...")]
-Primary = Annotated[str | None, Field(
-    description="Listing exchange, e.g. NASDAQ or NYSE, to pick one of several matches.")]
 
 
 def register_tick_tools(server: MCPServer, run: Run) -> None:
@@ -65,7 +52,7 @@ def register_tick_tools(server: MCPServer, run: Run) -> None:
     def tool(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         title, description = TICK_TOOL_TEXTS[name]
         return server.tool(name=name, title=title, description=description,
-                           annotations=_READ, structured_output=True)
+                           annotations=READ, structured_output=True)
 
     @tool("historical_ticks")
     async def historical_ticks(

@@ -30,6 +30,7 @@ from ..routes.common import ContractQuery
 from ..schemas import BarsPublic, ContractDescriptionPublic, ContractDetailsPublic, QuotePublic
 from ..security.auth import forbidden
 from ..settings import VERSION
+from .params import READ, ConId, Currency, Exchange, Primary, SecType, Symbol
 from .resources import register_resources
 from .runtime import Call, McpRuntime
 from .texts import INSTRUCTIONS, TOOL_TEXTS, instructions_for
@@ -40,22 +41,9 @@ __all__ = ["build_server", "problem_text"]
 T = TypeVar("T")
 _RUNNING: set[asyncio.Future[Any]] = set()  # trade operations of requests gone meanwhile
 
-Symbol = Annotated[str | None, Field(
-    description="Ticker symbol, e.g. 'AAPL' ('EUR.USD' with secType CASH). Give symbol or conId.")]
-ConId = Annotated[int | None, Field(
-    description="IB contract id, e.g. 265598 for AAPL; identifies the contract on its own.")]
-SecType = Annotated[str | None, Field(
-    description="Security type: STK (default), CASH (forex), IND, FUT, OPT ...")]
-Exchange = Annotated[str | None, Field(
-    description="Routing exchange: SMART (default; IDEALPRO for CASH), ISLAND, ARCA ...")]
-Currency = Annotated[str | None, Field(
-    description="Currency of the contract: USD (default; any for CASH), EUR ...")]
-Primary = Annotated[str | None, Field(
-    description="Listing exchange, e.g. NASDAQ or NYSE, to pick one of several matches.")]
 OrderId = Annotated[int, Field(gt=0, description="TWS orderId of the order (from place_order "
                                                  "or get_orders).")]
 
-_READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 _PREVIEW = ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True)
 _TRADE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False,
                          open_world_hint=True)
@@ -147,7 +135,7 @@ def build_server(runtime: McpRuntime) -> MCPServer:
         return server.tool(name=name, title=title, description=description,
                            annotations=annotations, structured_output=True)
 
-    @tool("search_contracts", _READ)
+    @tool("search_contracts", READ)
     async def search_contracts(
         ctx: Context,
         pattern: Annotated[str, Field(min_length=1, description=(
@@ -158,7 +146,7 @@ def build_server(runtime: McpRuntime) -> MCPServer:
 
         return await run(ctx, "read", work)
 
-    @tool("get_contract", _READ)
+    @tool("get_contract", READ)
     async def get_contract(
         ctx: Context, symbol: Symbol = None, conId: ConId = None, secType: SecType = None,
         exchange: Exchange = None, currency: Currency = None, primaryExchange: Primary = None,
@@ -173,7 +161,7 @@ def build_server(runtime: McpRuntime) -> MCPServer:
 
         return await run(ctx, "read", work)
 
-    @tool("get_quote", _READ)
+    @tool("get_quote", READ)
     async def get_quote(
         ctx: Context, symbol: Symbol = None, conId: ConId = None, secType: SecType = None,
         exchange: Exchange = None, currency: Currency = None, primaryExchange: Primary = None,
@@ -186,7 +174,7 @@ def build_server(runtime: McpRuntime) -> MCPServer:
 
         return await run(ctx, "read", work)
 
-    @tool("market_depth", _READ)
+    @tool("market_depth", READ)
     async def market_depth(
         ctx: Context, symbol: Symbol = None, conId: ConId = None, secType: SecType = None,
         exchange: Exchange = None, currency: Currency = None, primaryExchange: Primary = None,
@@ -204,7 +192,7 @@ def build_server(runtime: McpRuntime) -> MCPServer:
 
         return await run(ctx, "read", work)
 
-    @tool("get_bars", _READ)
+    @tool("get_bars", READ)
     async def get_bars(
         ctx: Context, symbol: Symbol = None, conId: ConId = None, secType: SecType = None,
         exchange: Exchange = None, currency: Currency = None, primaryExchange: Primary = None,
@@ -234,14 +222,14 @@ def build_server(runtime: McpRuntime) -> MCPServer:
 
         return await run(ctx, "read", work)
 
-    @tool("get_positions", _READ)
+    @tool("get_positions", READ)
     async def get_positions(ctx: Context) -> list[PositionPublic]:
         async def work(call: Call) -> list[PositionPublic]:
             return await account.positions(await call.client())
 
         return await run(ctx, "read", work)
 
-    @tool("get_orders", _READ)
+    @tool("get_orders", READ)
     async def get_orders(
         ctx: Context,
         status: Annotated[Literal["open", "completed", "all"], Field(description=(
@@ -255,7 +243,7 @@ def build_server(runtime: McpRuntime) -> MCPServer:
 
         return await run(ctx, "read", work)
 
-    @tool("get_account", _READ)
+    @tool("get_account", READ)
     async def get_account(
         ctx: Context,
         tags: Annotated[str | None, Field(description=(
