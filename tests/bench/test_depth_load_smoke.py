@@ -31,7 +31,6 @@ def test_every_client_book_matches_the_simulator(capsys: pytest.CaptureFixture[s
         assert f["books"] == 6 and f["mismatched"] == [] and f["lost"] == 0, kind
         assert f["served_s"] > 0 and f["recv_s"] > 0 and f["lag_n"] > 0, kind
         assert f["per_client_s"][0] > 0, kind  # every client got updates in the window
-        assert len(f["end_seconds"]) == 1, kind  # every book stopped at the same second
     assert out.count("6/6 match the simulator's at the end; 0 updates missing or extra -> OK") == 3
     assert re.search(r"twsbridge vs ib_async: received updates/s x[\d.]+, CPU per update x",
                      out)
