@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 
 from twsbridge.client import TWSClient, TWSError
+from twsbridge.client.pacing import TWS_HISTORICAL_LIMITS
 from twsbridge.sim import SimServer, Simulator
 from twsbridge.sim.market.clock import SimClock, parse_start
 
@@ -206,6 +207,7 @@ class GatewayManager:
             self.settings.client_id,
             timeout=self.settings.connect_timeout,
             connector=None if self._sim is None else self._sim.connect_in_process,
+            historical_limits=TWS_HISTORICAL_LIMITS if self.settings.historical_pacing else None,
         )
         if self.journal is not None:
             client.intercept(self.journal.record, *JOURNALED)

@@ -101,6 +101,12 @@ class ServiceSettings(BaseSettings, GuardrailSettings):
     connect_timeout: float = Field(
         default=10.0, gt=0, description="Seconds allowed for connecting to the gateway."
     )
+    historical_pacing: bool = Field(
+        default=True,
+        description="Queue historical requests (bars, ticks) under TWS's pacing rules, so "
+        "that TWS never answers 162 for pacing; false sends them at once (for a gateway "
+        "that paces nothing, such as a simulator with pacing off).",
+    )
     request_timeout: float = Field(
         default=30.0,
         gt=0,
